@@ -1,0 +1,160 @@
+"""``mgr validate``, ``mgr schema``, ``mgr price`` and ``mgr tariffs``: the catalogue commands."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from ..catalogue import DEFAULT_PATH, load_catalogue
+from ..models import Catalogue
+from ..money import format_euro
+from ..pricing import PriceError, PriceRow, catalogue_rows, price_on
+from ..problems import InputError, Problem, errors_only, sort_problems
+from .common import (
+    CATALOGUE_OPTION,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    fail,
+    guarded,
+    load_lookup,
+    print_json,
+    print_problems,
+    stdout,
+)
+
+
+class ReportFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+class TableFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+def validate(
+    paths: list[Path] = typer.Argument(None, help="Tariff files to check [default: data/tariffs.yaml]."),
+    output: ReportFormat = typer.Option(ReportFormat.TEXT, "--format", "-f", help="text or json."),
+    strict: bool = typer.Option(False, "--strict", help="Warnings fail the check too."),
+) -> None:
+    """Check tariff files; report every problem as [bold]file:line: severity: message[/].
+
+    Exit 0 when clean, 1 when a file has errors (or warnings, with --strict), 2 when a file cannot be read.
+    """
+    problems: list[Problem] = []
+    unreadable = 0
+    for path in paths or [DEFAULT_PATH]:
+        try:
+            problems += load_catalogue(path).problems
+        except InputError as exc:
+            problems.append(Problem(file=exc.file, message=exc.message))
+            unreadable += 1
+    problems = sort_problems(problems)
+    failing = problems if strict else errors_only(problems)
+    _report(problems, len(paths or [DEFAULT_PATH]), output)
+    raise typer.Exit(EXIT_USAGE if unreadable else EXIT_INVALID if failing else EXIT_OK)
+
+
+def _report(problems: list[Problem], files: int, output: ReportFormat) -> None:
+    errors = len(errors_only(problems))
+    warnings = len(problems) - errors
+    if output is ReportFormat.JSON:
+        print_json({"files": files, "errors": errors, "warnings": warnings,
+                    "problems": [p.model_dump(mode="json") for p in problems]})
+        return
+    print_problems(problems, stdout())
+    verdict = "ok" if not errors else "invalid"
+    stdout().print(f"{files} file(s) checked: {errors} error(s), {warnings} warning(s): {verdict}", markup=False)
+
+
+def schema() -> None:
+    """Print the JSON Schema of the tariff catalogue (for editors and yaml-language-server)."""
+    document = Catalogue.model_json_schema(by_alias=True)
+    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    document["title"] = "MGR Limburg-Noord tariff catalogue (mgr-tariffs)"
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+
+
+def _parse_day(text: str | None) -> dt.date:
+    if text is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise fail(f"--on {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2019-07-01", EXIT_USAGE) from None
+
+
+@guarded
+def price(
+    code: str = typer.Argument(..., help="MGR product code, e.g. LN017."),
+    on: str = typer.Option(None, "--on", help="Service date, YYYY-MM-DD [default: today]."),
+    output: ReportFormat = typer.Option(ReportFormat.TEXT, "--format", "-f", help="text or json."),
+    tariffs: Path = CATALOGUE_OPTION,
+) -> None:
+    """Show the price of a product on a service date, with its period and source."""
+    day = _parse_day(on)
+    try:
+        quote = price_on(load_lookup(tariffs), code, day)
+    except PriceError as exc:
+        raise fail(str(exc)) from None
+    if output is ReportFormat.JSON:
+        print_json(quote.as_json())
+        return
+    until = quote.until.isoformat() if quote.until else "until further notice"
+    stdout().print(f"{quote.product.code} {quote.product.name}: {format_euro(quote.amount)} per {quote.product.unit}"
+                   f" on {day.isoformat()} (in force {quote.start.isoformat()} – {until}; source {quote.source})",
+                   markup=False)
+
+
+@guarded
+def tariffs_command(
+    on: str = typer.Option(None, "--on", help="Show only the prices in force on this date, YYYY-MM-DD."),
+    output: TableFormat = typer.Option(TableFormat.TABLE, "--format", "-f", help="table, json or csv."),
+    tariffs: Path = CATALOGUE_OPTION,
+) -> None:
+    """List the catalogue: every product with its price history (or the prices on one date)."""
+    rows = catalogue_rows(load_lookup(tariffs), _parse_day(on) if on else None)
+    if output is TableFormat.JSON:
+        print_json([row.as_json() for row in rows])
+    elif output is TableFormat.CSV:
+        _print_csv(rows)
+    else:
+        _print_table(rows)
+
+
+def _print_csv(rows: list[PriceRow]) -> None:
+    buffer = io.StringIO()
+    fields = ["code", "name", "category", "unit", "price", "from", "until", "vat", "not_for", "source"]
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(row.as_json() for row in rows)
+    sys.stdout.write(buffer.getvalue())
+
+
+def _print_table(rows: list[PriceRow]) -> None:
+    table = Table(title="MGR Sociaal Domein Limburg-Noord — tarieven")
+    for column in ("code", "naam", "categorie", "eenheid", "tarief", "van", "tot en met", "niet voor"):
+        table.add_column(column, justify="right" if column == "tarief" else "left")
+    for row in rows:
+        table.add_row(row.product.code, row.product.name, row.product.category, row.product.unit.value,
+                      format_euro(row.amount), row.start.isoformat(), row.until.isoformat() if row.until else "—",
+                      ", ".join(row.product.not_for) or "—")
+    stdout().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate)
+    app.command("schema")(schema)
+    app.command("price")(price)
+    app.command("tariffs")(tariffs_command)

@@ -1,0 +1,75 @@
+"""What every command shares: exit codes, consoles, problem rendering, the catalogue option."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from ..catalogue import DEFAULT_PATH, Lookup, load_catalogue
+from ..problems import InputError, Problem
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+CATALOGUE_OPTION = typer.Option(
+    DEFAULT_PATH, "--tariffs", "-t", envvar="MGR_TARIFFS", help="The tariff catalogue (YAML).", show_default=True
+)
+
+
+def stdout() -> Console:
+    """Rich on a terminal, plain text when piped (no colours, no wrapping of long lines)."""
+    return Console(highlight=False, soft_wrap=not sys.stdout.isatty())
+
+
+def stderr() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def print_problems(problems: Iterable[Problem], console: Console | None = None) -> None:
+    out = console or stderr()
+    for problem in problems:
+        style = "red" if problem.is_error else "yellow"
+        out.print(str(problem), style=style, markup=False)
+
+
+def print_json(data: Any) -> None:
+    """Machine output: plain JSON on stdout, never touched by rich."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
+    stderr().print(f"mgr: {message}", style="red", markup=False)
+    return typer.Exit(code)
+
+
+def guarded(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn an unreadable input into ``file: message`` and exit 2, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except InputError as exc:
+            raise fail(f"{exc.file}: {exc.message}", EXIT_USAGE) from None
+
+    return wrapper
+
+
+def load_lookup(path: Path) -> Lookup:
+    """The catalogue for a command that needs a valid one; its problems end the command."""
+    result = load_catalogue(path)
+    if result.catalogue is None or not result.ok:
+        print_problems(result.problems)
+        raise fail(f"{path}: the tariff catalogue is invalid; run `mgr validate {path}`")
+    return Lookup(result.catalogue)

@@ -1,0 +1,190 @@
+"""The catalogue rules: each one a small pure function from the loaded items to problems.
+
+A rule gets the items that passed their shape check, each with its position in the file, and a
+``where`` function that turns a path into a line. It returns problems and changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Generic, Protocol, TypeVar
+
+from .models import Catalogue, Municipality, Product
+from .money import decimals
+from .problems import Problem, error, warning
+
+T = TypeVar("T")
+Where = Callable[[tuple[str | int, ...]], int | None]
+
+
+@dataclass(frozen=True)
+class Item(Generic[T]):
+    """A validated list item and its index in the file's list."""
+
+    index: int
+    value: T
+
+
+class Period(Protocol):
+    @property
+    def start(self) -> dt.date: ...
+    @property
+    def until(self) -> dt.date | None: ...
+
+
+@dataclass(frozen=True)
+class Context:
+    file: str
+    where: Where
+    catalogue: Catalogue
+    products: Sequence[Item[Product]]
+    municipalities: Sequence[Item[Municipality]]
+
+    def problem(self, path: tuple[str | int, ...], message: str) -> Problem:
+        return error(self.file, self.where(path), message)
+
+    def warn(self, path: tuple[str | int, ...], message: str) -> Problem:
+        return warning(self.file, self.where(path), message)
+
+
+Rule = Callable[[Context], list[Problem]]
+
+
+def normalise_name(name: str) -> str:
+    """Municipality names compare without case, spaces or the ``(L.)`` suffix of Bergen."""
+    return " ".join(name.lower().replace("(l.)", "").split())
+
+
+def _duplicates(items: Iterable[Item[T]], key: Callable[[T], str]) -> list[tuple[Item[T], Item[T]]]:
+    seen: dict[str, Item[T]] = {}
+    pairs = []
+    for item in items:
+        k = key(item.value)
+        if k in seen:
+            pairs.append((seen[k], item))
+        else:
+            seen[k] = item
+    return pairs
+
+
+def duplicate_product_codes(ctx: Context) -> list[Problem]:
+    return [
+        ctx.problem(("products", dup.index, "code"),
+                    f"product {dup.value.code} is defined twice (first on line {ctx.where(('products', first.index))})")
+        for first, dup in _duplicates(ctx.products, lambda p: p.code)
+    ]
+
+
+def duplicate_municipalities(ctx: Context) -> list[Problem]:
+    by_code = _duplicates(ctx.municipalities, lambda m: m.code)
+    by_name = _duplicates(ctx.municipalities, lambda m: normalise_name(m.name))
+    return [
+        ctx.problem(("municipalities", dup.index), f"municipality {dup.value.name} ({dup.value.code}) is listed twice "
+                    f"(first on line {ctx.where(('municipalities', first.index))})")
+        for first, dup in by_code + [p for p in by_name if p not in by_code]
+    ]
+
+
+def unknown_categories(ctx: Context) -> list[Problem]:
+    known = {c.code for c in ctx.catalogue.categories}
+    return [
+        ctx.problem(("products", item.index, "category"),
+                    f"{item.value.code}: unknown category {item.value.category} (known: {', '.join(sorted(known))})")
+        for item in ctx.products if item.value.category not in known
+    ]
+
+
+def unknown_sources(ctx: Context) -> list[Problem]:
+    known = set(ctx.catalogue.sources)
+    return [
+        ctx.problem(("products", item.index, "source"), f"{item.value.code}: unknown source {item.value.source!r}")
+        for item in ctx.products if item.value.source not in known
+    ] + [
+        ctx.problem(("products", item.index, "prices", i, "source"), f"{item.value.code}: unknown source {p.source!r}")
+        for item in ctx.products for i, p in enumerate(item.value.prices) if p.source and p.source not in known
+    ]
+
+
+def restrictions_name_members(ctx: Context) -> list[Problem]:
+    members = {normalise_name(m.value.name) for m in ctx.municipalities}
+    return [
+        ctx.problem(("products", item.index, "not_for", i),
+                    f"{item.value.code}: not_for names {name!r}, which is not a member municipality")
+        for item in ctx.products for i, name in enumerate(item.value.not_for) if normalise_name(name) not in members
+    ]
+
+
+def price_amounts(ctx: Context) -> list[Problem]:
+    return [
+        problem
+        for item in ctx.products
+        for i, price in enumerate(item.value.prices)
+        for problem in _amount_problems(ctx, ("products", item.index, "prices", i, "amount"), item.value.code,
+                                        price.amount)
+    ]
+
+
+def _amount_problems(ctx: Context, path: tuple[str | int, ...], code: str, amount: Decimal) -> list[Problem]:
+    problems = []
+    if amount <= 0:
+        problems.append(ctx.problem(path, f"{code}: price {amount} must be more than zero"))
+    if decimals(amount) > 2:
+        problems.append(ctx.problem(path, f"{code}: price {amount} has more than two decimals"))
+    return problems
+
+
+def price_periods(ctx: Context) -> list[Problem]:
+    return [
+        problem
+        for item in ctx.products
+        for problem in period_problems(ctx, ("products", item.index, "prices"), item.value.code, item.value.prices)
+    ]
+
+
+def membership_periods(ctx: Context) -> list[Problem]:
+    return [
+        problem
+        for item in ctx.municipalities
+        for problem in period_problems(ctx, ("municipalities", item.index, "memberships"), item.value.name,
+                                       item.value.memberships, gaps_allowed=True)
+    ]
+
+
+def period_problems(ctx: Context, path: tuple[str | int, ...], owner: str, periods: Sequence[Period],
+                    gaps_allowed: bool = False) -> list[Problem]:
+    """End before start, out of order, overlapping or duplicate starts, open ends, gaps."""
+    problems = [ctx.problem((*path, i, "until"), f"{owner}: period ends on {p.until} before it starts on {p.start}")
+                for i, p in enumerate(periods) if p.until is not None and p.until < p.start]
+    for i in range(1, len(periods)):
+        problems += _pair_problems(ctx, (*path, i), owner, periods[i - 1], periods[i], gaps_allowed)
+    return problems
+
+
+def _pair_problems(ctx: Context, path: tuple[str | int, ...], owner: str, before: Period, after: Period,
+                   gaps_allowed: bool) -> list[Problem]:
+    if after.start == before.start:
+        return [ctx.problem(path, f"{owner}: two periods start on {after.start}")]
+    if after.start < before.start:
+        return [ctx.problem(path, f"{owner}: periods are out of order ({after.start} comes after {before.start})")]
+    if before.until is None or after.start <= before.until:
+        end = "has no end" if before.until is None else f"runs until {before.until}"
+        return [ctx.problem(path, f"{owner}: period from {after.start} overlaps the one before, which {end}")]
+    if not gaps_allowed and after.start - before.until > dt.timedelta(days=1):
+        return [ctx.warn(path, f"{owner}: no price between {before.until} and {after.start}")]
+    return []
+
+
+RULES: tuple[Rule, ...] = (
+    duplicate_product_codes,
+    duplicate_municipalities,
+    unknown_categories,
+    unknown_sources,
+    restrictions_name_members,
+    price_amounts,
+    price_periods,
+    membership_periods,
+)
+"""Every rule, in the order their problems are reported."""
