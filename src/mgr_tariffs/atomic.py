@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class OutputSet:
     """The files one run writes, made visible together by :meth:`commit`."""
 
     force: bool = False
+    durable: bool = True
     _pending: list[tuple[Path, Path]] = field(default_factory=list)
 
     def check_targets(self, targets: list[Path]) -> None:
@@ -50,7 +52,8 @@ class OutputSet:
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
                 stream.flush()
-                os.fsync(stream.fileno())
+                if self.durable:
+                    os.fsync(stream.fileno())
         except OSError as exc:
             self.discard()
             raise OutputError(_describe(exc, target)) from None
@@ -95,3 +98,41 @@ def write_atomically(target: Path, data: bytes, force: bool = False) -> None:
     """One file, complete or absent."""
     with output_set(force) as out:
         out.write_bytes(target, data)
+
+
+def write_directory(out_dir: Path, files: dict[str, bytes], force: bool = False) -> list[Path]:
+    """Write many files into ``out_dir``, all or none.
+
+    A new folder is filled under a temporary name beside it and renamed into place in one step;
+    into an existing folder each file goes through a temporary file, and every existing target is
+    refused up front unless ``force``.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"{out_dir}: exists and is not a folder")
+    if out_dir.exists():
+        with output_set(force) as out:
+            out.durable = False
+            out.check_targets([out_dir / name for name in files])
+            for name, data in files.items():
+                out.write_bytes(out_dir / name, data)
+        return [out_dir / name for name in files]
+    return _write_new_directory(out_dir, files)
+
+
+def _write_new_directory(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    except OSError as exc:
+        raise OutputError(_describe(exc, out_dir)) from None
+    try:
+        for name, data in files.items():
+            (staging / name).write_bytes(data)
+        os.replace(staging, out_dir)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise OutputError(_describe(exc, out_dir)) from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [out_dir / name for name in files]

@@ -8,10 +8,11 @@ the items that have a valid shape.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -23,6 +24,7 @@ from .yamlsafe import Located, load_yaml, read_text
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 DEFAULT_PATH = Path("data/tariffs.yaml")
+_CBS_CODE = re.compile(r"^(?:gm)?\s*(\d{1,4})$")
 SECTIONS = ("version", "sources", "categories", "municipalities", "products")
 
 
@@ -45,15 +47,23 @@ def load_catalogue(path: Path | str = DEFAULT_PATH) -> CatalogueResult:
 
 
 def parse_catalogue(text: str, file: str) -> CatalogueResult:
+    """Check the text of a tariff file; never raises: everything wrong comes back as a problem."""
     located = load_yaml(text, file)
     if located.value is None and located.problems:
         return CatalogueResult(None, located.problems)
     if not isinstance(located.value, dict):
-        return CatalogueResult(None, [*located.problems, error(file, 1, "the file must be a mapping with "
-                                                               f"the sections {', '.join(SECTIONS[1:])}")])
+        found = _kind(located.value)
+        return CatalogueResult(None, [*located.problems, error(file, 1, f"the file must be a mapping with the "
+                                                               f"sections {', '.join(SECTIONS[1:])}, not {found}")])
     catalogue, problems = _build(located, file)
     problems = sort_problems([*located.problems, *problems])
     return CatalogueResult(None if has_errors(problems) else catalogue, problems)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "an empty document"
+    return "a list" if isinstance(value, list) else f"the single value {str(value)[:40]!r}"
 
 
 def _build(located: Located, file: str) -> tuple[Catalogue | None, list[Problem]]:
@@ -61,11 +71,13 @@ def _build(located: Located, file: str) -> tuple[Catalogue | None, list[Problem]
     problems = [error(file, located.line_of((key,)), f"unknown section {key!r} (known: {', '.join(SECTIONS)})")
                 for key in doc if key not in SECTIONS]
     problems += [error(file, 1, f"missing section {key!r}") for key in SECTIONS[1:] if key not in doc]
-    sources, p1 = _section(located, file, "sources", dict[str, Source], {})
-    categories, p2 = _section(located, file, "categories", tuple[Category, ...], ())
+    no_sources: dict[str, Source] = {}
+    no_categories: tuple[Category, ...] = ()
+    sources, p1 = _section(located, file, "sources", dict[str, Source], no_sources)
+    categories, p2 = _section(located, file, "categories", tuple[Category, ...], no_categories)
     municipalities, p3 = _items(located, file, "municipalities", Municipality)
     products, p4 = _items(located, file, "products", Product)
-    version, p5 = _section(located, file, "version", int, 1)
+    version, p5 = _section(located, file, "version", Literal[1], 1)
     catalogue = Catalogue(version=version, sources=sources, categories=categories,
                           municipalities=tuple(m.value for m in municipalities),
                           products=tuple(p.value for p in products))
@@ -74,39 +86,81 @@ def _build(located: Located, file: str) -> tuple[Catalogue | None, list[Problem]
     return catalogue, problems + p1 + p2 + p3 + p4 + p5 + rule_problems
 
 
-def _section(located: Located, file: str, key: str, kind: type[T], default: T) -> tuple[T, list[Problem]]:
+def _section(located: Located, file: str, key: str, kind: Any, default: T) -> tuple[T, list[Problem]]:
     if key not in located.value:
         return default, []
+    empty = _empty_problem(located, file, key)
+    if empty:
+        return default, empty
     try:
         return TypeAdapter(kind).validate_python(located.value[key]), []
     except ValidationError as exc:
-        return default, _validation_problems(exc, located, file, (key,))
+        return default, _validation_problems(exc, located, file, (key,), key)
+
+
+def _empty_problem(located: Located, file: str, key: str) -> list[Problem]:
+    if key != "version" and located.value[key] in (None, [], {}):
+        return [error(file, located.line_of((key,)), f"section {key!r} is empty")]
+    return []
 
 
 def _items(located: Located, file: str, key: str, model: type[M]) -> tuple[list[Item[M]], list[Problem]]:
-    raw = located.value.get(key)
-    if raw is None:
+    if key not in located.value:
         return [], []
-    if not isinstance(raw, list):
-        return [], [error(file, located.line_of((key,)), f"{key!r} must be a list")]
+    raw = located.value[key]
+    if not isinstance(raw, list) or not raw:
+        problems = _empty_problem(located, file, key)
+        return [], problems or [error(file, located.line_of((key,)), f"section {key!r} must be a list")]
     items, problems = [], []
     for index, value in enumerate(raw):
         try:
             items.append(Item(index, model.model_validate(value)))
         except ValidationError as exc:
-            problems += _validation_problems(exc, located, file, (key, index))
+            problems += _validation_problems(exc, located, file, (key, index), _label(key, index, value))
     return items, problems
 
 
+def _label(key: str, index: int, value: Any) -> str:
+    """How a problem names a list item: by its code when it has a usable one, else by position."""
+    code = value.get("code") if isinstance(value, dict) else None
+    if isinstance(code, str) and code.strip() and len(code) <= 20:
+        return code.strip()
+    return f"{key}[{index}]"
+
+
 def _validation_problems(exc: ValidationError, located: Located, file: str,
-                         prefix: tuple[str | int, ...]) -> list[Problem]:
-    problems = []
-    for detail in exc.errors(include_url=False):
-        loc = tuple(part for part in detail["loc"] if not (isinstance(part, str) and part[:1].isupper()))
-        path = (*prefix, *loc)
-        where = ".".join(str(part) for part in path)
-        problems.append(error(file, located.line_of(path), f"{where}: {detail['msg']}"))
-    return problems
+                         prefix: tuple[str | int, ...], label: str) -> list[Problem]:
+    return [
+        error(file, located.line_of((*prefix, *detail["loc"])), _detail_message(label, detail))
+        for detail in exc.errors(include_url=False)
+    ]
+
+
+def _detail_message(label: str, detail: Any) -> str:
+    where = label + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in detail["loc"])
+    kind = detail["type"]
+    if kind == "missing":
+        return f"{where}: required field is missing"
+    if kind == "extra_forbidden":
+        return f"{where}: unknown field"
+    value = detail.get("input")
+    if kind == "enum":
+        return f"{where}: unknown value {value!r} (known: {detail['ctx']['expected'].replace(' or ', ', ')})"
+    message = str(detail["msg"]).removeprefix("Value error, ")
+    if isinstance(value, str | int | Decimal | dt.date) and not isinstance(value, bool):
+        shown = repr(value) if isinstance(value, str) else str(value)
+        message += f" (found {shown[:60]})"
+    return f"{where}: {message}"
+
+
+def catalogue_schema() -> dict[str, Any]:
+    """The JSON Schema of ``tariffs.yaml`` (draft 2020-12), for editors and yaml-language-server."""
+    document = Catalogue.model_json_schema(by_alias=True)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "MGR Sociaal Domein Limburg-Noord tariff catalogue (mgr-tariffs)",
+        **{key: value for key, value in document.items() if key != "title"},
+    }
 
 
 @dataclass(frozen=True)
@@ -126,23 +180,24 @@ class Lookup:
 
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
-        self.products = {p.code: p for p in catalogue.products}
+        self.products: dict[str, Product] = {p.code: p for p in catalogue.products}
         self.municipalities: dict[str, Municipality] = {}
         for m in catalogue.municipalities:
-            for key in (m.code, m.gm_code.lower(), normalise_name(m.name)):
-                self.municipalities[key] = m
+            self.municipalities[m.code] = m
+            self.municipalities[normalise_name(m.name)] = m
 
     def municipality(self, text: str) -> Municipality | None:
-        """By name (any case, with or without "(L.)") or CBS code (with or without "GM")."""
+        """By name (any case, with or without "(L.)") or CBS code (``0889``, ``889``, ``GM0889``, ``gm889``)."""
         key = normalise_name(text)
-        if key.isdigit() and len(key) < 4:
-            key = key.zfill(4)
-        return self.municipalities.get(key)
+        code = _CBS_CODE.match(key)
+        return self.municipalities.get(code.group(1).zfill(4) if code else key)
 
     def excluded(self, product: Product, municipality: Municipality) -> bool:
+        """Whether ``not_for`` of the product names the municipality."""
         return normalise_name(municipality.name) in {normalise_name(n) for n in product.not_for}
 
     def price(self, code: str, day: dt.date) -> Quote | None:
+        """The price in force on ``day`` (periods inclusive); ``None`` before, between or after the periods."""
         product = self.products.get(code.strip().upper())
         if product is None:
             return None

@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 
 class Frozen(BaseModel):
@@ -38,6 +38,17 @@ CbsCode = Annotated[str, StringConstraints(pattern=r"^\d{4}$")]
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 
 
+def _date_or_text(value: Any) -> Any:
+    """A date is written as 2019-07-01; pydantic alone would read the number 0 as 1970-01-01."""
+    if not isinstance(value, str | dt.date):
+        raise ValueError("write a date as YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[dt.date, BeforeValidator(_date_or_text)]
+"""A calendar day written as ``YYYY-MM-DD`` (a YAML date or a quoted string), never a number."""
+
+
 class Source(Frozen):
     """A document a product or price comes from (``../shared/sources/``)."""
 
@@ -55,8 +66,8 @@ class Category(Frozen):
 class Membership(Frozen):
     """A period in which a municipality buys through the MGR; ``until`` is inclusive."""
 
-    start: dt.date = Field(alias="from")
-    until: dt.date | None = None
+    start: Day = Field(alias="from", description="First day of the membership (inclusive).")
+    until: Day | None = Field(None, description="Last day of the membership (inclusive); absent: open.")
     assumption: Text | None = None
 
     def covers(self, day: dt.date) -> bool:
@@ -79,11 +90,12 @@ class Municipality(Frozen):
 class Price(Frozen):
     """The tariff of a product from ``start`` up to and including ``until`` (open when ``None``)."""
 
-    start: dt.date = Field(alias="from")
-    until: dt.date | None = None
-    amount: Decimal
-    assumption: Text | None = None
-    source: Text | None = None
+    start: Day = Field(alias="from", description="First day the price applies (inclusive).")
+    until: Day | None = Field(None, description="Last day the price applies (inclusive); absent: until further notice.")
+    amount: Decimal = Field(description="Price per unit in euros, excluding VAT, at most two decimals, e.g. 48.60.",
+                            json_schema_extra={"exclusiveMinimum": 0, "exclusiveMaximum": 1_000_000})
+    assumption: Text | None = Field(None, description="What was assumed where the source is silent, and why.")
+    source: Text | None = Field(None, description="Key in `sources` when it differs from the product's source.")
 
     def covers(self, day: dt.date) -> bool:
         return self.start <= day and (self.until is None or day <= self.until)
@@ -107,18 +119,20 @@ class Netting(Frozen):
 
 
 class Product(Frozen):
-    code: ProductCode
-    name: Text
-    category: CategoryCode
-    domain: Text
-    perceel: Text
-    unit: Unit
-    professional_level: Text | None = None
+    """One MGR product with its dated prices, oldest first."""
+
+    code: ProductCode = Field(description="MGR product code, e.g. LN017.")
+    name: Text = Field(description="Product name as the source writes it.")
+    category: CategoryCode = Field(description="Product category, one of the codes under `categories`.")
+    domain: Text = Field(description="The law the product is bought under, e.g. Wmo or Participatiewet.")
+    perceel: Text = Field(description="The lot (perceel) of the purchase round.")
+    unit: Unit = Field(description="What one quantity is; `uur` (hour) for every product so far.")
+    professional_level: Text | None = Field(None, description="Education level of the professional: mbo, hbo, wo.")
     vat: Vat
-    not_for: tuple[Text, ...] = ()
+    not_for: tuple[Text, ...] = Field((), description="Member municipalities the product does not apply to.")
     netting: Netting | None = None
-    source: Text
-    prices: tuple[Price, ...] = Field(min_length=1)
+    source: Text = Field(description="Key in `sources` of the document the product comes from.")
+    prices: tuple[Price, ...] = Field(min_length=1, description="Dated prices, oldest first, without overlaps.")
 
     @property
     def nets_revenue(self) -> bool:
@@ -128,7 +142,7 @@ class Product(Frozen):
 class Catalogue(Frozen):
     """The whole tariff file."""
 
-    version: int = 1
+    version: Literal[1] = 1
     sources: dict[str, Source]
     categories: tuple[Category, ...]
     municipalities: tuple[Municipality, ...]

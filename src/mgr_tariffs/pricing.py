@@ -80,11 +80,16 @@ class PriceRow:
     start: dt.date
     until: dt.date | None
 
-    def as_json(self) -> dict[str, str]:
+    def as_json(self) -> dict[str, str | None]:
+        """The row in data outputs: money as ``"48.60"``, an open end as ``null``."""
         return {"code": self.product.code, "name": self.product.name, "category": self.product.category,
                 "unit": self.product.unit.value, "price": json_money(self.amount), "from": self.start.isoformat(),
-                "until": self.until.isoformat() if self.until else "", "vat": self.product.vat.treatment.value,
+                "until": self.until.isoformat() if self.until else None, "vat": self.product.vat.treatment.value,
                 "not_for": ", ".join(self.product.not_for), "source": self.product.source}
+
+    def as_csv(self) -> dict[str, str]:
+        """The row for CSV: like :meth:`as_json`, with an open end as an empty cell."""
+        return {key: value or "" for key, value in self.as_json().items()}
 
 
 def catalogue_rows(lookup: Lookup, day: dt.date | None = None) -> list[PriceRow]:

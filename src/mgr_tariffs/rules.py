@@ -7,16 +7,19 @@ A rule gets the items that passed their shape check, each with its position in t
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Generic, Protocol, TypeVar
 
 from .models import Catalogue, Municipality, Product
-from .money import decimals
 from .problems import Problem, error, warning
 
 T = TypeVar("T")
+MAX_PRICE = Decimal(1_000_000)
+"""Prices must stay below this (a tariff of a million euros is a typing error, and keeps formatting exact)."""
+_SUFFIX_L = re.compile(r"\(\s*l(?:imburg)?\s*\.?\s*\)")
 Where = Callable[[tuple[str | int, ...]], int | None]
 
 
@@ -54,8 +57,11 @@ Rule = Callable[[Context], list[Problem]]
 
 
 def normalise_name(name: str) -> str:
-    """Municipality names compare without case, spaces or the ``(L.)`` suffix of Bergen."""
-    return " ".join(name.lower().replace("(l.)", "").split())
+    """Municipality names compare without case, extra spaces or the ``(L.)`` suffix of Bergen.
+
+    ``Bergen (L.)``, ``bergen (l)``, ``BERGEN (Limburg)`` and ``Bergen`` all become ``bergen``.
+    """
+    return " ".join(_SUFFIX_L.sub(" ", name.lower()).split())
 
 
 def _duplicates(items: Iterable[Item[T]], key: Callable[[T], str]) -> list[tuple[Item[T], Item[T]]]:
@@ -86,6 +92,18 @@ def duplicate_municipalities(ctx: Context) -> list[Problem]:
                     f"(first on line {ctx.where(('municipalities', first.index))})")
         for first, dup in by_code + [p for p in by_name if p not in by_code]
     ]
+
+
+def duplicate_categories(ctx: Context) -> list[Problem]:
+    seen: dict[str, int] = {}
+    problems = []
+    for index, category in enumerate(ctx.catalogue.categories):
+        if category.code in seen:
+            first = ctx.where(("categories", seen[category.code]))
+            problems.append(ctx.problem(("categories", index), f"category {category.code} is defined twice "
+                                        f"(first on line {first})"))
+        seen.setdefault(category.code, index)
+    return problems
 
 
 def unknown_categories(ctx: Context) -> list[Problem]:
@@ -131,9 +149,21 @@ def _amount_problems(ctx: Context, path: tuple[str | int, ...], code: str, amoun
     problems = []
     if amount <= 0:
         problems.append(ctx.problem(path, f"{code}: price {amount} must be more than zero"))
-    if decimals(amount) > 2:
+    if amount >= MAX_PRICE:
+        problems.append(ctx.problem(path, f"{code}: price {amount} is implausibly high (at most 999999.99)"))
+    if places(amount) > 2:
         problems.append(ctx.problem(path, f"{code}: price {amount} has more than two decimals"))
     return problems
+
+
+def places(amount: Decimal) -> int:
+    """Decimals that matter (48.60 has one, 48.605 three), exact for any exponent: no context rounding."""
+    _, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int) or exponent >= 0:
+        return 0
+    text = "".join(map(str, digits))
+    trailing_zeros = len(text) - len(text.rstrip("0"))
+    return -exponent - min(trailing_zeros, -exponent)
 
 
 def price_periods(ctx: Context) -> list[Problem]:
@@ -165,6 +195,8 @@ def period_problems(ctx: Context, path: tuple[str | int, ...], owner: str, perio
 
 def _pair_problems(ctx: Context, path: tuple[str | int, ...], owner: str, before: Period, after: Period,
                    gaps_allowed: bool) -> list[Problem]:
+    if before.until is not None and before.until < before.start:
+        return []  # reported as ending before it starts; comparing with it would only add noise
     if after.start == before.start:
         return [ctx.problem(path, f"{owner}: two periods start on {after.start}")]
     if after.start < before.start:
@@ -172,13 +204,16 @@ def _pair_problems(ctx: Context, path: tuple[str | int, ...], owner: str, before
     if before.until is None or after.start <= before.until:
         end = "has no end" if before.until is None else f"runs until {before.until}"
         return [ctx.problem(path, f"{owner}: period from {after.start} overlaps the one before, which {end}")]
-    if not gaps_allowed and after.start - before.until > dt.timedelta(days=1):
-        return [ctx.warn(path, f"{owner}: no price between {before.until} and {after.start}")]
+    day = dt.timedelta(days=1)
+    if not gaps_allowed and after.start - before.until > day:
+        first, last = before.until + day, after.start - day
+        return [ctx.warn(path, f"{owner}: no price from {first} to {last} (a gap between two periods)")]
     return []
 
 
 RULES: tuple[Rule, ...] = (
     duplicate_product_codes,
+    duplicate_categories,
     duplicate_municipalities,
     unknown_categories,
     unknown_sources,

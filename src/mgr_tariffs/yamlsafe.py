@@ -4,11 +4,17 @@ PyYAML's loaders keep the last of two equal keys without a word and build floats
 ``48.60``. Here the document is *composed* (never constructed), every node is turned into a
 plain value by hand, and each value's line is remembered by its path, so later rules can say
 ``tariffs.yaml:12: ...``. Scalars tagged as floats become ``Decimal`` straight from their text.
+
+Hostile input is bounded: at most :data:`MAX_BYTES` of text, :data:`MAX_DEPTH` levels of nesting
+and :data:`MAX_NODES` values (aliases counted every time they are used), so neither a deeply
+nested file nor an alias bomb ("billion laughs") can exhaust the stack, the memory or the clock.
+Only the standard tags (str, int, float, bool, null, timestamp, map, seq) are accepted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -22,10 +28,13 @@ MAX_BYTES = 2 * 1024 * 1024
 """Largest YAML file accepted (2 MiB); a tariff or parties file is a few kilobytes."""
 MAX_NODES = 100_000
 """Most values one document may expand to, aliases counted each time they are used."""
+MAX_DEPTH = 64
+"""Deepest nesting of mappings and sequences accepted (the tariff file needs 5)."""
 
 Path_ = tuple[str | int, ...]
 _TAG = "tag:yaml.org,2002:"
 _SAFE_TAGS = {f"{_TAG}{name}" for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")}
+_DECIMAL_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
 
 
 @dataclass
@@ -45,8 +54,47 @@ class Located:
         return None
 
 
-class _Budget(Exception):
-    pass
+class _Limit(Exception):
+    """A bound was exceeded; composing or building stops at once."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def _too_many(line: int) -> _Limit:
+    return _Limit(line, f"the document expands to more than {MAX_NODES:,} values (alias bomb?)")
+
+
+def _too_deep(line: int) -> _Limit:
+    return _Limit(line, f"the document is nested more than {MAX_DEPTH} levels deep")
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe composer with a depth and a node budget, so it never recurses without end."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        line = self.peek_event().start_mark.line + 1  # type: ignore[no-untyped-call]
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _too_many(line)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _too_deep(line)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
 
 
 @dataclass
@@ -57,12 +105,15 @@ class _Builder:
     nodes: int = 0
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
+        line = node.start_mark.line + 1
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise _Budget
-        self.lines.setdefault(path, node.start_mark.line + 1)
+            raise _too_many(line)
+        if len(path) > MAX_DEPTH:
+            raise _too_deep(line)
+        self.lines.setdefault(path, line)
         if node.tag not in _SAFE_TAGS:
-            self.problems.append(error(self.file, node.start_mark.line + 1, f"tag {node.tag!r} is not allowed"))
+            self.problems.append(error(self.file, line, f"tag {_short_tag(node.tag)} is not allowed"))
             return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
@@ -73,41 +124,70 @@ class _Builder:
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else None
-            line = key_node.start_mark.line + 1
-            if key is None or key_node.tag == f"{_TAG}merge":
-                self.problems.append(error(self.file, line, "keys must be plain text (no merge keys)"))
+            key = self._key(key_node)
+            if key is None:
                 continue
             if key in result:
                 first = self.lines.get((*path, key))
+                line = key_node.start_mark.line + 1
                 self.problems.append(error(self.file, line, f"duplicate key {key!r} (first on line {first})"))
                 continue
-            self.lines[(*path, key)] = line
+            self.lines[(*path, key)] = key_node.start_mark.line + 1
             result[key] = self.build(value_node, (*path, key))
         return result
 
+    def _key(self, node: yaml.Node) -> str | None:
+        line = node.start_mark.line + 1
+        if not isinstance(node, yaml.ScalarNode) or node.tag == f"{_TAG}merge":
+            self.problems.append(error(self.file, line, "keys must be plain text (no merge keys or complex keys)"))
+            return None
+        if node.tag not in _SAFE_TAGS:
+            self.problems.append(error(self.file, line, f"tag {_short_tag(node.tag)} is not allowed"))
+            return None
+        return str(node.value)
+
     def _scalar(self, node: yaml.Node) -> Any:
         text = str(node.value)
-        line = node.start_mark.line + 1
+        kind = node.tag.removeprefix(_TAG)
         try:
-            return _convert_scalar(node.tag.removeprefix(_TAG), text)
+            return convert_scalar(kind, text)
+        except _Refused as exc:
+            self.problems.append(error(self.file, node.start_mark.line + 1, f"{text!r} is not a valid {kind}: {exc}"))
         except (ValueError, InvalidOperation):
-            self.problems.append(error(self.file, line, f"{text!r} is not a valid {node.tag.removeprefix(_TAG)}"))
-            return text
+            self.problems.append(error(self.file, node.start_mark.line + 1, f"{text!r} is not a valid {kind}"))
+        return text
 
 
-def _convert_scalar(kind: str, text: str) -> Any:
+class _Refused(ValueError):
+    """A scalar YAML would read, but as something its writer hardly meant; the message says what to write."""
+
+
+def convert_scalar(kind: str, text: str) -> Any:
+    """The plain value of a scalar with a standard tag; numbers are exact (int or ``Decimal``)."""
     if kind == "null":
         return None
     if kind == "bool":
-        return text.lower() in {"true", "yes", "on", "y"}
+        return text.lower() in {"true", "yes", "on"}
     if kind == "int":
-        return int(text.replace("_", ""), 0)
+        return _to_int(text)
     if kind == "float":
-        return Decimal(text.replace("_", ""))  # exact: from the text, never via a binary float
+        return _to_decimal(text)
     if kind == "timestamp":
         return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
     return text
+
+
+def _to_int(text: str) -> int:
+    if not _DECIMAL_INT.match(text):  # YAML 1.1 octal 0777, 0x1F, 0b101, 1:30 (base 60)
+        raise _Refused("write a plain decimal number, or quote the value if it is text")
+    return int(text.replace("_", ""))
+
+
+def _to_decimal(text: str) -> Decimal:
+    value = Decimal(text.replace("_", ""))  # exact: from the text, never via a binary float
+    if not value.is_finite():
+        raise _Refused("write a finite number")
+    return value
 
 
 def read_text(path: Path, limit: int = MAX_BYTES) -> str:
@@ -120,32 +200,64 @@ def read_text(path: Path, limit: int = MAX_BYTES) -> str:
     if size > limit:
         raise InputError(str(path), f"file is {size:,} bytes; at most {limit:,} are accepted")
     try:
-        return path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(str(path), f"not UTF-8 text (byte {exc.start})") from None
+        data = path.read_bytes()
     except OSError as exc:
         raise InputError(str(path), exc.strerror or "cannot be read") from None
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise InputError(str(path), f"a binary file, not text (NUL byte at offset {nul})")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(str(path), f"not UTF-8 text (byte {exc.start})") from None
 
 
 def load_yaml(text: str, file: str) -> Located:
     """Compose one YAML document safely into plain values with line marks and all problems."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_BYTES:
+        return _failed(file, 1, f"the text is {size:,} bytes; at most {MAX_BYTES:,} are accepted")
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        return Located(None, problems=[error(file, line, f"not valid YAML: {exc.problem or exc.context}")])
+        nodes = _compose_all(text)
+    except _Limit as exc:
+        return _failed(file, exc.line, exc.message)
     except yaml.YAMLError as exc:
-        return Located(None, problems=[error(file, None, f"not valid YAML: {exc}")])
-    except RecursionError:
-        return Located(None, problems=[error(file, 1, "the document is nested too deeply")])
+        return _failed(file, *_yaml_error(exc, text))
     if len(nodes) != 1:
         what = "empty" if not nodes else f"{len(nodes)} documents; exactly one is expected"
-        return Located(None, problems=[error(file, 1, f"the file is {what}")])
+        return _failed(file, 1, f"the file is {what}")
     builder = _Builder(file)
     try:
         value = builder.build(nodes[0], ())
-    except (_Budget, RecursionError):
-        msg = f"the document expands to more than {MAX_NODES:,} values (alias bomb?)"
-        return Located(None, problems=[error(file, 1, msg)])
+    except _Limit as exc:
+        return _failed(file, exc.line, exc.message)
     return Located(value, builder.lines, builder.problems)
+
+
+def _compose_all(text: str) -> list[yaml.Node]:
+    loader = _BoundedLoader(text)
+    try:
+        nodes = []
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None:
+                nodes.append(node)
+        return nodes
+    finally:
+        loader.dispose()
+
+
+def _failed(file: str, line: int | None, message: str) -> Located:
+    return Located(None, problems=[error(file, line, message)])
+
+
+def _yaml_error(exc: yaml.YAMLError, text: str) -> tuple[int | None, str]:
+    """Line and one-line message of a scanner, parser, composer or reader error."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        return (mark.line + 1 if mark else None), f"not valid YAML: {exc.problem or exc.context}"
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, max(exc.position, 0)) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return line, f"not valid YAML: character #x{code:04x} is not allowed ({exc.reason})"
+    return None, f"not valid YAML: {' '.join(str(exc).split())}"

@@ -5,16 +5,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import sys
 from enum import StrEnum
 from pathlib import Path
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
-from ..catalogue import DEFAULT_PATH, load_catalogue
-from ..models import Catalogue
+from ..catalogue import DEFAULT_PATH, catalogue_schema, load_catalogue
 from ..money import format_euro
 from ..pricing import PriceError, PriceRow, catalogue_rows, price_on
 from ..problems import InputError, Problem, errors_only, sort_problems
@@ -28,7 +27,6 @@ from .common import (
     load_lookup,
     print_json,
     print_problems,
-    stdout,
 )
 
 
@@ -52,38 +50,47 @@ def validate(
 
     Exit 0 when clean, 1 when a file has errors (or warnings, with --strict), 2 when a file cannot be read.
     """
+    files = paths or [DEFAULT_PATH]
     problems: list[Problem] = []
     unreadable = 0
-    for path in paths or [DEFAULT_PATH]:
+    for path in files:
         try:
             problems += load_catalogue(path).problems
         except InputError as exc:
             problems.append(Problem(file=exc.file, message=exc.message))
             unreadable += 1
     problems = sort_problems(problems)
-    failing = problems if strict else errors_only(problems)
-    _report(problems, len(paths or [DEFAULT_PATH]), output)
+    failing = bool(problems if strict else errors_only(problems))
+    _report(problems, len(files), failing, output)
     raise typer.Exit(EXIT_USAGE if unreadable else EXIT_INVALID if failing else EXIT_OK)
 
 
-def _report(problems: list[Problem], files: int, output: ReportFormat) -> None:
+def _report(problems: list[Problem], files: int, failing: bool, output: ReportFormat) -> None:
     errors = len(errors_only(problems))
     warnings = len(problems) - errors
     if output is ReportFormat.JSON:
-        print_json({"files": files, "errors": errors, "warnings": warnings,
+        print_json({"files": files, "errors": errors, "warnings": warnings, "ok": not failing,
                     "problems": [p.model_dump(mode="json") for p in problems]})
         return
-    print_problems(problems, stdout())
-    verdict = "ok" if not errors else "invalid"
-    stdout().print(f"{files} file(s) checked: {errors} error(s), {warnings} warning(s): {verdict}", markup=False)
+    console = _plain_console()
+    print_problems(problems, console)
+    console.print(f"{_count(files, 'file')} checked: {_count(errors, 'error')}, {_count(warnings, 'warning')}: "
+                  f"{'invalid' if failing else 'ok'}", markup=False)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _plain_console(width: int | None = None) -> Console:
+    """Rich for stdout that shows text as it is: no emoji codes, no markup, no highlighting."""
+    tty = sys.stdout.isatty()
+    return Console(highlight=False, emoji=False, soft_wrap=not tty, width=None if tty else width)
 
 
 def schema() -> None:
     """Print the JSON Schema of the tariff catalogue (for editors and yaml-language-server)."""
-    document = Catalogue.model_json_schema(by_alias=True)
-    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    document["title"] = "MGR Limburg-Noord tariff catalogue (mgr-tariffs)"
-    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+    print_json(catalogue_schema())
 
 
 def _parse_day(text: str | None) -> dt.date:
@@ -98,7 +105,7 @@ def _parse_day(text: str | None) -> dt.date:
 @guarded
 def price(
     code: str = typer.Argument(..., help="MGR product code, e.g. LN017."),
-    on: str = typer.Option(None, "--on", help="Service date, YYYY-MM-DD [default: today]."),
+    on: str | None = typer.Option(None, "--on", help="Service date, YYYY-MM-DD [default: today]."),
     output: ReportFormat = typer.Option(ReportFormat.TEXT, "--format", "-f", help="text or json."),
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
@@ -112,14 +119,14 @@ def price(
         print_json(quote.as_json())
         return
     until = quote.until.isoformat() if quote.until else "until further notice"
-    stdout().print(f"{quote.product.code} {quote.product.name}: {format_euro(quote.amount)} per {quote.product.unit}"
-                   f" on {day.isoformat()} (in force {quote.start.isoformat()} – {until}; source {quote.source})",
-                   markup=False)
+    _plain_console().print(
+        f"{quote.product.code} {quote.product.name}: {format_euro(quote.amount)} per {quote.product.unit} on "
+        f"{day.isoformat()} (in force {quote.start.isoformat()} – {until}; source {quote.source})", markup=False)
 
 
 @guarded
 def tariffs_command(
-    on: str = typer.Option(None, "--on", help="Show only the prices in force on this date, YYYY-MM-DD."),
+    on: str | None = typer.Option(None, "--on", help="Show only the prices in force on this date, YYYY-MM-DD."),
     output: TableFormat = typer.Option(TableFormat.TABLE, "--format", "-f", help="table, json or csv."),
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
@@ -138,7 +145,7 @@ def _print_csv(rows: list[PriceRow]) -> None:
     fields = ["code", "name", "category", "unit", "price", "from", "until", "vat", "not_for", "source"]
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(row.as_json() for row in rows)
+    writer.writerows(row.as_csv() for row in rows)
     sys.stdout.write(buffer.getvalue())
 
 
@@ -150,7 +157,7 @@ def _print_table(rows: list[PriceRow]) -> None:
         table.add_row(row.product.code, row.product.name, row.product.category, row.product.unit.value,
                       format_euro(row.amount), row.start.isoformat(), row.until.isoformat() if row.until else "—",
                       ", ".join(row.product.not_for) or "—")
-    stdout().print(table)
+    _plain_console(width=200).print(table)
 
 
 def register(app: typer.Typer) -> None:

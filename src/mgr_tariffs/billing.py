@@ -1,0 +1,349 @@
+"""Hour logs to monthly invoices: the main job, vectorised in Polars.
+
+``bill(paths, lookup)`` reads one or more logs, rejects every row that breaks a rule (with its
+file and line), prices the others by the tariff in force on their service date, and groups them
+into one invoice per provider, municipality and calendar month, with one line per client,
+product and unit price. Amounts are integer cents: ``quantity x unrounded price`` rounded
+half-up once per line; LN034 revenue is netted per line and never below zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+
+import polars as pl
+
+from . import hourlog
+from .catalogue import Lookup
+from .hourlog import TICKS_PER_HOUR, TICKS_PER_MINUTE
+from .invoices import Invoice, InvoiceLine, QuantityUnit, VatBreakdown
+from .money import from_cents, half_up_div
+from .problems import Problem, error, warning
+from .tables import Table, read_table, resolve_columns
+
+Progress = Callable[[str], None]
+LINE_KEYS = ["provider", "municipality_id", "period_id", "bsn_id", "product", "price_cents", "unit"]
+INVOICE_KEYS = ["provider", "gemeentecode", "period"]
+ROW_COLUMNS = ["_file", "_line", "date", "bsn_id", "provider", "municipality_id", "product", "ticks", "unit",
+               "revenue_cents", "price_cents"]
+
+
+@dataclass(frozen=True)
+class BillOptions:
+    today: dt.date | None = None
+    show_bsn: bool = False
+    sheet: str | None = None
+
+    def mask(self, bsn: str) -> str:
+        return bsn if self.show_bsn else hourlog.mask_bsn(bsn)
+
+
+@dataclass(frozen=True)
+class Summary:
+    rows_read: int
+    rows_billed: int
+    rows_rejected: int
+    invoices: int
+    lines: int
+    total: Decimal
+    revenue_unnetted: Decimal
+    vat: Decimal
+    by_municipality: dict[str, Decimal] = field(default_factory=dict)
+    by_provider: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BillingResult:
+    """Everything one run found. ``lines`` and ``rows`` are frames; ``invoices`` is built on demand."""
+
+    lookup: Lookup
+    lines: pl.DataFrame
+    rows: pl.DataFrame
+    rejected: pl.DataFrame
+    errors: list[Problem]
+    warnings: list[Problem]
+    rows_read: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @cached_property
+    def invoice_frame(self) -> pl.DataFrame:
+        return invoice_totals(self.lines)
+
+    @cached_property
+    def invoices(self) -> list[Invoice]:
+        return build_invoices(self.lines, self.invoice_frame)
+
+    @cached_property
+    def summary(self) -> Summary:
+        return summarise(self)
+
+
+def bill(paths: Sequence[Path], lookup: Lookup, options: BillOptions | None = None,
+         progress: Progress | None = None) -> BillingResult:
+    """Bill hour logs. Raises :class:`InputError` only for a file that cannot be read at all."""
+    options = options or BillOptions()
+    say = progress or (lambda _: None)
+    say("reading")
+    tables = [read_table(path, sheet=options.sheet) for path in paths]
+    return bill_tables(tables, lookup, options, say)
+
+
+def bill_tables(tables: Sequence[Table], lookup: Lookup, options: BillOptions, say: Progress) -> BillingResult:
+    """Bill tables already read; the steps of :func:`bill` after reading."""
+    problems = [p for t in tables for p in t.problems]
+    frames = []
+    for table in tables:
+        frame, column_problems = resolve_columns(table, hourlog.COLUMNS, one_of=[hourlog.QUANTITY_COLUMNS])
+        problems += column_problems
+        frames.append((table, frame))
+    rows_read = sum(t.rows_read for t in tables)
+    if any(_is_header_problem(p) for p in problems):
+        return _empty(lookup, problems, rows_read)
+    say("checking rows")
+    valid, rejected = check_tables(frames, lookup, options)
+    say("pricing")
+    errors = [p for p in problems if p.is_error] + _row_errors(rejected, lookup, options)
+    warns = [p for p in problems if not p.is_error] + duplicate_warnings(valid)
+    return BillingResult(lookup, price_lines(valid, lookup), valid, _rejects_frame(rejected, lookup, options),
+                         errors, warns, rows_read)
+
+
+def check_tables(frames: Sequence[tuple[Table, pl.DataFrame]], lookup: Lookup,
+                 options: BillOptions) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split the rows of the logs into valid rows (typed, priced) and rejected rows (with reasons)."""
+    typed = pl.concat([_prepare(t, f, lookup, options) for t, f in frames], how="diagonal_relaxed")
+    checked = hourlog.check_rows(typed, hourlog.RowRules(lookup, options.today or dt.date.today()))
+    bad = pl.any_horizontal(pl.col(hourlog.FIELD_REASONS).is_not_null()) | pl.any_horizontal(
+        hourlog.row_flag_columns())
+    return checked.filter(~bad).select(ROW_COLUMNS), checked.filter(bad)
+
+
+def _is_header_problem(problem: Problem) -> bool:
+    return problem.is_error and (problem.line is None or problem.line <= 1)
+
+
+def _prepare(table: Table, frame: pl.DataFrame, lookup: Lookup, options: BillOptions) -> pl.DataFrame:
+    unit = hourlog.quantity_unit(frame.columns)
+    prepared = hourlog.prepare(frame, lookup, unit, options.mask)
+    return prepared.with_columns(_file=pl.lit(table.file))
+
+
+def _empty(lookup: Lookup, problems: list[Problem], rows_read: int) -> BillingResult:
+    empty = pl.DataFrame()
+    errors = [p for p in problems if p.is_error]
+    return BillingResult(lookup, empty, empty, pl.DataFrame({"_file": [], "_line": [], "reden": []}), errors,
+                         [p for p in problems if not p.is_error], rows_read)
+
+
+def _row_errors(rejected: pl.DataFrame, lookup: Lookup, options: BillOptions) -> list[Problem]:
+    return [
+        error(row["_file"], row["_line"], reason)
+        for row in rejected.iter_rows(named=True)
+        for reason in hourlog.reasons(row, lookup, options.mask)
+    ]
+
+
+ORIGINAL_COLUMNS = ("datum", "bsn", "aanbieder", "gemeente", "productcode", "uren", "minuten", "opbrengst")
+
+
+def _rejects_frame(rejected: pl.DataFrame, lookup: Lookup, options: BillOptions) -> pl.DataFrame:
+    reasons = ["; ".join(hourlog.reasons(row, lookup, options.mask)) for row in rejected.iter_rows(named=True)]
+    originals = [c for c in ORIGINAL_COLUMNS if c in rejected.columns]
+    return rejected.select("_file", "_line", *originals).with_columns(reden=pl.Series(reasons, dtype=pl.String))
+
+
+def duplicate_warnings(rows: pl.DataFrame) -> list[Problem]:
+    """Same client, date, product and quantity twice: billed, but worth a look."""
+    keys = ["bsn_id", "date", "product", "ticks", "unit"]
+    same_day = rows.filter(hourlog.client_day_key().is_duplicated())
+    candidates = same_day.filter(pl.struct(keys).is_duplicated())
+    marked = candidates.with_columns(
+        first_file=pl.col("_file").first().over(keys), first_line=pl.col("_line").first().over(keys),
+        seen=pl.int_range(pl.len()).over(keys),
+    ).filter(pl.col("seen") > 0)
+    return [
+        warning(r["_file"], r["_line"], "possible duplicate of " + (
+            f"line {r['first_line']}" if r["first_file"] == r["_file"] else f"{r['first_file']}:{r['first_line']}")
+            + " (same client, date, product and quantity)")
+        for r in marked.select("_file", "_line", "first_file", "first_line").iter_rows(named=True)
+    ]
+
+
+# --- pricing: rows to invoice lines --------------------------------------------------------------
+
+
+def price_lines(rows: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
+    """One line per provider, municipality, month, client, product, unit price and unit.
+
+    The grouping keys are packed into three integers whose order is the order of the invoice
+    (provider, municipality name, month, BSN, product, price), so grouping and sorting are cheap.
+    """
+    order = _Orders.of(rows, lookup)
+    grouped = order.pack(rows).group_by("provider_id", "key1", "key2").agg(
+        ticks=pl.col("ticks").sum(), revenue_cents=pl.col("revenue_cents").fill_null(0).sum(),
+        rows=pl.len(), first_day=pl.col("date").min(), last_day=pl.col("date").max(),
+    ).sort("provider_id", "key1", "key2")
+    gross = (2 * pl.col("ticks") * pl.col("price_cents") + TICKS_PER_HOUR) // (2 * TICKS_PER_HOUR)
+    amounts = order.unpack(grouped).with_columns(gross_cents=gross).with_columns(
+        netted_cents=pl.min_horizontal("gross_cents", "revenue_cents"),
+    ).with_columns(
+        unnetted_cents=pl.col("revenue_cents") - pl.col("netted_cents"),
+        amount_cents=pl.col("gross_cents") - pl.col("netted_cents"),
+    )
+    return _describe(amounts, lookup)
+
+
+@dataclass(frozen=True)
+class _Orders:
+    """Ranks of providers, municipalities (by name) and products (by code), to pack keys."""
+
+    providers: list[str]
+    municipalities: list[int]
+    products: list[str]
+
+    @classmethod
+    def of(cls, rows: pl.DataFrame, lookup: Lookup) -> _Orders:
+        by_name = sorted(lookup.catalogue.municipalities, key=lambda m: m.name)
+        return cls(sorted(rows.get_column("provider").unique().to_list()), [int(m.code) for m in by_name],
+                   sorted(lookup.products))
+
+    def pack(self, rows: pl.DataFrame) -> pl.DataFrame:
+        rank = {name: i for i, name in enumerate(self.providers)}
+        municipality = pl.col("municipality_id").replace_strict(
+            {code: i for i, code in enumerate(self.municipalities)}, return_dtype=pl.Int64)
+        product = pl.col("product").replace_strict({c: i for i, c in enumerate(self.products)}, return_dtype=pl.Int64)
+        period = pl.col("date").dt.year().cast(pl.Int64) * 100 + pl.col("date").dt.month().cast(pl.Int64)
+        return rows.with_columns(
+            provider_id=pl.col("provider").replace_strict(rank, return_dtype=pl.Int64),
+            key1=municipality * 10**15 + period * 10**9 + pl.col("bsn_id"),
+            key2=product * 10**10 + pl.col("price_cents") * 10 + (pl.col("unit") == QuantityUnit.MINUTE.value),
+        )
+
+    def unpack(self, grouped: pl.DataFrame) -> pl.DataFrame:
+        period = (pl.col("key1") // 10**9) % 10**6
+        return grouped.with_columns(
+            provider=pl.col("provider_id").replace_strict(dict(enumerate(self.providers)), return_dtype=pl.String),
+            municipality_id=(pl.col("key1") // 10**15).replace_strict(dict(enumerate(self.municipalities)),
+                                                                      return_dtype=pl.Int64),
+            period_id=period, bsn_id=pl.col("key1") % 10**9,
+            product=(pl.col("key2") // 10**10).replace_strict(dict(enumerate(self.products)), return_dtype=pl.String),
+            price_cents=(pl.col("key2") // 10) % 10**9,
+            unit=pl.when(pl.col("key2") % 10 == 1).then(pl.lit(QuantityUnit.MINUTE.value))
+            .otherwise(pl.lit(QuantityUnit.HOUR.value)),
+        )
+
+
+def _describe(lines: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
+    catalogue = lookup.catalogue
+    names = {m.code: m.name for m in catalogue.municipalities}
+    products = {p.code: p.name for p in catalogue.products}
+    treatments = {p.code: p.vat.treatment.value for p in catalogue.products}
+    rates = {p.code: int(p.vat.rate) for p in catalogue.products}
+    month = (pl.col("period_id") % 100).cast(pl.String).str.pad_start(2, "0")
+    return lines.with_columns(
+        gemeentecode=pl.col("municipality_id").cast(pl.String).str.pad_start(4, "0"),
+        bsn=pl.col("bsn_id").cast(pl.String).str.pad_start(9, "0"),
+        period=pl.format("{}-{}", pl.col("period_id") // 100, month),
+    ).with_columns(
+        municipality=pl.col("gemeentecode").replace_strict(names, return_dtype=pl.String),
+        product_name=pl.col("product").replace_strict(products, return_dtype=pl.String),
+        vat_treatment=pl.col("product").replace_strict(treatments, return_dtype=pl.String),
+        vat_rate=pl.col("product").replace_strict(rates, return_dtype=pl.Int64),
+        quantity=quantity_text(),
+    ).drop("provider_id", "key1", "key2")
+
+
+def quantity_text() -> pl.Expr:
+    """The exact quantity of a line in its own unit, as plain text with a point (``1.25``)."""
+    hours_whole = (pl.col("ticks") // TICKS_PER_HOUR).cast(pl.String)
+    thousandths = ((pl.col("ticks") % TICKS_PER_HOUR) // 3).cast(pl.String).str.pad_start(3, "0")
+    fraction = thousandths.str.strip_chars_end("0")
+    hours = pl.when(fraction == "").then(hours_whole).otherwise(hours_whole + "." + fraction)
+    minutes = (pl.col("ticks") // TICKS_PER_MINUTE).cast(pl.String)
+    return pl.when(pl.col("unit") == QuantityUnit.MINUTE.value).then(minutes).otherwise(hours)
+
+
+def invoice_totals(lines: pl.DataFrame) -> pl.DataFrame:
+    """One row per invoice with its total, VAT and counts, in the order of the lines."""
+    if lines.is_empty():
+        return pl.DataFrame()
+    vat = lines.group_by([*INVOICE_KEYS, "vat_treatment", "vat_rate"], maintain_order=True).agg(
+        base_cents=pl.col("amount_cents").sum())
+    vat = vat.with_columns(vat_cents=(2 * pl.col("base_cents") * pl.col("vat_rate") + 100) // 200)
+    per_invoice = vat.group_by(INVOICE_KEYS, maintain_order=True).agg(vat_cents=pl.col("vat_cents").sum())
+    totals = lines.group_by([*INVOICE_KEYS, "municipality"], maintain_order=True).agg(
+        total_cents=pl.col("amount_cents").sum(), unnetted_cents=pl.col("unnetted_cents").sum(), lines=pl.len(),
+        rows=pl.col("rows").sum())
+    return totals.join(per_invoice, on=INVOICE_KEYS, how="left", maintain_order="left")
+
+
+def build_invoices(lines: pl.DataFrame, invoices: pl.DataFrame) -> list[Invoice]:
+    """The invoice objects (pydantic) for JSON and documents; one pass over the sorted lines."""
+    if lines.is_empty():
+        return []
+    vat = _vat_breakdowns(lines)
+    result: list[Invoice] = []
+    records = lines.iter_rows(named=True)
+    for head in invoices.iter_rows(named=True):
+        chunk = [_line(next(records)) for _ in range(head["lines"])]
+        key = (head["provider"], head["gemeentecode"], head["period"])
+        result.append(Invoice(
+            provider=head["provider"], municipality=head["municipality"], municipality_code=head["gemeentecode"],
+            period=head["period"], lines=tuple(chunk), total=from_cents(head["total_cents"]), vat=tuple(vat[key])))
+    return result
+
+
+def _vat_breakdowns(lines: pl.DataFrame) -> dict[tuple[str, str, str], list[VatBreakdown]]:
+    groups = lines.group_by([*INVOICE_KEYS, "vat_treatment", "vat_rate"], maintain_order=True).agg(
+        base=pl.col("amount_cents").sum())
+    result: dict[tuple[str, str, str], list[VatBreakdown]] = {}
+    for g in groups.iter_rows(named=True):
+        amount = half_up_div(g["base"] * g["vat_rate"], 100)
+        result.setdefault((g["provider"], g["gemeentecode"], g["period"]), []).append(VatBreakdown(
+            treatment=g["vat_treatment"], rate=Decimal(g["vat_rate"]), base=from_cents(g["base"]),
+            amount=from_cents(amount)))
+    return result
+
+
+def _line(row: dict[str, object]) -> InvoiceLine:
+    return InvoiceLine.model_construct(
+        bsn=row["bsn"], product=row["product"], product_name=row["product_name"], unit=QuantityUnit(row["unit"]),
+        unit_price=from_cents(_int(row["price_cents"])), quantity=Decimal(str(row["quantity"])),
+        gross_amount=from_cents(_int(row["gross_cents"])), revenue=from_cents(_int(row["revenue_cents"])),
+        revenue_netted=from_cents(_int(row["netted_cents"])), revenue_unnetted=from_cents(_int(row["unnetted_cents"])),
+        amount=from_cents(_int(row["amount_cents"])), vat_treatment=row["vat_treatment"],
+        vat_rate=Decimal(_int(row["vat_rate"])), first_day=row["first_day"], last_day=row["last_day"],
+        rows=row["rows"],
+    )
+
+
+def _int(value: object) -> int:
+    assert isinstance(value, int), value
+    return value
+
+
+def summarise(result: BillingResult) -> Summary:
+    rejected_rows = result.rows_read - len(result.rows)
+    invoices = result.invoice_frame
+    if invoices.is_empty():
+        return Summary(result.rows_read, len(result.rows), rejected_rows, 0, 0, Decimal("0.00"), Decimal("0.00"),
+                       Decimal("0.00"))
+    return Summary(
+        rows_read=result.rows_read, rows_billed=len(result.rows), rows_rejected=rejected_rows,
+        invoices=len(invoices), lines=len(result.lines), total=from_cents(invoices["total_cents"].sum()),
+        revenue_unnetted=from_cents(invoices["unnetted_cents"].sum()), vat=from_cents(invoices["vat_cents"].sum()),
+        by_municipality=_totals_by(invoices, "municipality"), by_provider=_totals_by(invoices, "provider"),
+    )
+
+
+def _totals_by(invoices: pl.DataFrame, key: str) -> dict[str, Decimal]:
+    grouped = invoices.group_by(key).agg(pl.col("total_cents").sum()).sort(key)
+    return {name: from_cents(cents) for name, cents in grouped.iter_rows()}

@@ -1,0 +1,170 @@
+"""What ``mgr bill`` writes: invoice CSVs, the summary, the rejects file and the JSON result.
+
+CSV files are in the Dutch spreadsheet dialect (``;``, decimal comma, UTF-8 with BOM) so they
+open right in a Dutch Excel, and ``mgr check`` reads them back. Text that a spreadsheet would
+run as a formula is neutralised with a leading apostrophe. Large outputs are formatted by Polars
+in one pass and cut per invoice, never row by row in Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from typing import Any
+
+import polars as pl
+
+from .billing import BillingResult
+from .money import json_money
+
+BOM = "\ufeff"
+SEPARATOR = ";"
+FORMULA_START = r"^[=+\-@\t\r]"
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+
+INVOICE_COLUMNS = ["factuurnummer", "aanbieder", "gemeente", "gemeentecode", "periode", "bsn", "productcode",
+                   "product", "eenheid", "tarief", "{quantity}", "bedrag_bruto", "opbrengst", "opbrengst_verrekend",
+                   "opbrengst_niet_verrekend", "bedrag", "btw_behandeling", "btw_tarief", "eerste_datum",
+                   "laatste_datum", "regels"]
+SUMMARY_COLUMNS = ["factuurnummer", "aanbieder", "gemeente", "gemeentecode", "periode", "regels", "logregels",
+                   "totaal", "btw", "totaal_incl_btw", "opbrengst_niet_verrekend", "bestand"]
+
+
+def neutralised(column: str) -> pl.Expr:
+    """A text column as a spreadsheet may open it: formula-like text gets a leading apostrophe."""
+    text = pl.col(column).cast(pl.String)
+    return pl.when(text.str.contains(FORMULA_START)).then(pl.lit("'") + text).otherwise(text).alias(column)
+
+
+def neutralise(text: str) -> str:
+    return f"'{text}" if re.match(FORMULA_START, text) else text
+
+
+def cents_text(column: str) -> pl.Expr:
+    """Integer cents as Dutch decimal text: ``123456`` -> ``1234,56``, ``-5`` -> ``-0,05``."""
+    cents = pl.col(column)
+    size = cents.abs()
+    sign = pl.when(cents < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    text = sign + (size // 100).cast(pl.String) + "," + (size % 100).cast(pl.String).str.pad_start(2, "0")
+    return text.alias(column)
+
+
+def slug(text: str) -> str:
+    """A name part that is safe on every file system: ascii letters, digits and hyphens."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60] or "x"
+    return f"{cleaned}-{hashlib.sha256(text.encode()).hexdigest()[:6]}" if cleaned in _WINDOWS_RESERVED else cleaned
+
+
+def provisional_number(provider: str, municipality_code: str, period: str) -> str:
+    """The identifier of an invoice that has not been issued (numbered) yet."""
+    return f"CONCEPT-{slug(provider)}-{municipality_code}-{period}"
+
+
+def invoice_file_name(provider: str, municipality_code: str, period: str, number: str | None = None) -> str:
+    if number is not None:
+        return f"{slug(number)}_{slug(provider)}.csv"
+    return f"{period}_{municipality_code}_{slug(provider)}.csv"
+
+
+def _numbers(invoices: pl.DataFrame, numbers: dict[tuple[str, str, str], str] | None) -> pl.DataFrame:
+    keys = list(invoices.select("provider", "gemeentecode", "period").iter_rows())
+    given = numbers or {}
+    return invoices.with_columns(
+        factuurnummer=pl.Series([given.get(k) or provisional_number(*k) for k in keys], dtype=pl.String),
+        bestand=pl.Series([invoice_file_name(*k, given.get(k)) for k in keys], dtype=pl.String),
+    )
+
+
+def invoice_lines_frame(result: BillingResult, numbers: dict[tuple[str, str, str], str] | None = None) -> pl.DataFrame:
+    """Every invoice line in the CSV layout (text columns), in invoice order."""
+    invoices = _numbers(result.invoice_frame, numbers).select("provider", "gemeentecode", "period", "factuurnummer")
+    lines = result.lines.join(invoices, on=["provider", "gemeentecode", "period"], how="left", maintain_order="left")
+    quantity = pl.col("quantity").str.replace(".", ",", literal=True)
+    return lines.select(
+        neutralised("factuurnummer"), neutralised("provider").alias("aanbieder"),
+        neutralised("municipality").alias("gemeente"), "gemeentecode", pl.col("period").alias("periode"), "bsn",
+        pl.col("product").alias("productcode"), neutralised("product_name").alias("product"),
+        pl.col("unit").alias("eenheid"), cents_text("price_cents").alias("tarief"), quantity.alias("quantity"),
+        cents_text("gross_cents").alias("bedrag_bruto"), cents_text("revenue_cents").alias("opbrengst"),
+        cents_text("netted_cents").alias("opbrengst_verrekend"),
+        cents_text("unnetted_cents").alias("opbrengst_niet_verrekend"), cents_text("amount_cents").alias("bedrag"),
+        pl.col("vat_treatment").alias("btw_behandeling"), pl.col("vat_rate").cast(pl.String).alias("btw_tarief"),
+        pl.col("first_day").cast(pl.String).alias("eerste_datum"),
+        pl.col("last_day").cast(pl.String).alias("laatste_datum"), pl.col("rows").cast(pl.String).alias("regels"),
+    )
+
+
+def _header(unit_column: str) -> str:
+    return SEPARATOR.join(c.replace("{quantity}", unit_column) for c in INVOICE_COLUMNS) + "\r\n"
+
+
+def invoice_files(result: BillingResult, numbers: dict[tuple[str, str, str], str] | None = None) -> dict[str, bytes]:
+    """One CSV per invoice, file name -> content; formatted in one pass and cut per invoice."""
+    if result.lines.is_empty():
+        return {}
+    frame = invoice_lines_frame(result, numbers)
+    body = frame.write_csv(separator=SEPARATOR, include_header=False, line_terminator="\r\n",
+                           quote_style="necessary")
+    rows = body.split("\r\n")
+    files: dict[str, bytes] = {}
+    start = 0
+    invoices = _numbers(result.invoice_frame, numbers)
+    units = frame.get_column("eenheid").to_list()
+    for name, count in invoices.select("bestand", "lines").iter_rows():
+        unit_column = "minuten" if units[start] == "minuut" else "aantal"
+        content = BOM + _header(unit_column) + "\r\n".join(rows[start:start + count]) + "\r\n"
+        files[name] = content.encode("utf-8")
+        start += count
+    return files
+
+
+def summary_csv(result: BillingResult, numbers: dict[tuple[str, str, str], str] | None = None) -> bytes:
+    """One row per invoice with its totals and the file it was written to."""
+    invoices = _numbers(result.invoice_frame, numbers) if not result.invoice_frame.is_empty() else None
+    header = SEPARATOR.join(SUMMARY_COLUMNS) + "\r\n"
+    if invoices is None:
+        return (BOM + header).encode("utf-8")
+    frame = invoices.with_columns(incl=pl.col("total_cents") + pl.col("vat_cents")).select(
+        neutralised("factuurnummer"), neutralised("provider"), neutralised("municipality"), "gemeentecode",
+        "period", pl.col("lines").cast(pl.String), pl.col("rows").cast(pl.String), cents_text("total_cents"),
+        cents_text("vat_cents"), cents_text("incl"), cents_text("unnetted_cents"), "bestand")
+    body = frame.write_csv(separator=SEPARATOR, include_header=False, line_terminator="\r\n")
+    return (BOM + header + body).encode("utf-8")
+
+
+def rejects_csv(result: BillingResult) -> bytes:
+    """The rejected rows as they were in the log, with file, line and every reason."""
+    frame = result.rejected.rename({"_file": "bestand", "_line": "regel"})
+    text_columns = [c for c in frame.columns if c != "regel"]
+    safe = frame.with_columns(*(neutralised(c) for c in text_columns)).select("bestand", "regel", "reden",
+                                                                               *[c for c in text_columns
+                                                                                 if c not in {"bestand", "reden"}])
+    return (BOM + safe.write_csv(separator=SEPARATOR, line_terminator="\r\n")).encode("utf-8")
+
+
+def result_json(result: BillingResult, numbers: dict[tuple[str, str, str], str] | None = None,
+                extra_summary: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The full result as data: money as strings with a point, full BSNs."""
+    invoices = []
+    for invoice in result.invoices:
+        number = (numbers or {}).get((invoice.provider, invoice.municipality_code, invoice.period))
+        invoices.append(invoice.model_copy(update={"number": number}).as_json() if number else invoice.as_json())
+    summary = result.summary
+    return {
+        "invoices": invoices,
+        "errors": [p.model_dump(mode="json", exclude={"severity"}) for p in result.errors],
+        "warnings": [p.model_dump(mode="json", exclude={"severity"}) for p in result.warnings],
+        "summary": {
+            "rows_read": summary.rows_read, "rows_billed": summary.rows_billed,
+            "rows_rejected": summary.rows_rejected, "invoices": summary.invoices, "lines": summary.lines,
+            "total": json_money(summary.total), "vat": json_money(summary.vat),
+            "total_incl_vat": json_money(summary.total + summary.vat),
+            "revenue_unnetted": json_money(summary.revenue_unnetted),
+            "by_municipality": {k: json_money(v) for k, v in summary.by_municipality.items()},
+            "by_provider": {k: json_money(v) for k, v in summary.by_provider.items()},
+            **(extra_summary or {}),
+        },
+    }
+

@@ -1,0 +1,75 @@
+"""Invoice documents: SI-UBL 2.0 e-invoices, printable PDF invoices and one Excel workbook per run.
+
+``write_documents`` writes into an :class:`~mgr_tariffs.atomic.OutputSet` (the caller commits),
+so a run that fails half-way leaves nothing behind. Before anything is written every invoice is
+resolved against the parties file; whatever is missing is reported in one :class:`DocumentError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from pathlib import Path
+from typing import Literal, get_args
+
+from ..atomic import OutputSet
+from ..catalogue import Lookup
+from ..invoices import Invoice
+from ..parties import Parties
+from .naming import document_id, document_stem, safe_filename, unique_stems
+from .pdf import build_pdf
+from .prepare import DocumentError, Prepared, prepare
+from .ubl import build_ubl
+from .xlsx import build_workbook
+
+DocumentFormat = Literal["ubl", "pdf", "xlsx"]
+FORMATS: tuple[str, ...] = get_args(DocumentFormat)
+WORKBOOK_NAME = "facturen.xlsx"
+_SUFFIX = {"ubl": ".xml", "pdf": ".pdf"}
+
+__all__ = [
+    "FORMATS", "WORKBOOK_NAME", "DocumentError", "DocumentFormat", "Prepared", "document_id", "document_stem",
+    "document_targets", "prepare", "safe_filename", "write_documents",
+]
+
+
+def check_formats(formats: Collection[str]) -> list[str]:
+    """The requested formats in the canonical order; an unknown one is a :class:`DocumentError`."""
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        raise DocumentError(f"unknown document format(s) {', '.join(unknown)} (known: {', '.join(FORMATS)})")
+    return [f for f in FORMATS if f in formats]
+
+
+def document_targets(invoices: Sequence[Invoice], out_dir: Path, formats: Collection[str]) -> list[Path]:
+    """Every file :func:`write_documents` would write, to check for existing files before any work."""
+    wanted = check_formats(formats)
+    stems = unique_stems(list(invoices))
+    targets = [out_dir / f"{stem}{_SUFFIX[fmt]}" for fmt in wanted if fmt in _SUFFIX for stem in stems]
+    if "xlsx" in wanted:
+        targets.append(out_dir / WORKBOOK_NAME)
+    return targets
+
+
+def write_documents(invoices: Sequence[Invoice], parties: Parties, lookup: Lookup, out_dir: Path,
+                    formats: Collection[str], *, issue_date: dt.date, outputs: OutputSet) -> list[Path]:
+    """Write the documents of every invoice into ``outputs``; returns the target paths (not yet committed).
+
+    Raises :class:`DocumentError` when a provider or municipality is missing from the parties file
+    or an invoice contradicts itself, before anything is written.
+    """
+    wanted = check_formats(formats)
+    documents = prepare(invoices, parties, lookup, issue_date)
+    targets = document_targets(invoices, out_dir, wanted)
+    outputs.check_targets(targets)
+    stems = unique_stems(list(invoices))
+    contents = {fmt: [builder(doc) for doc in documents] for fmt, builder in _BUILDERS.items() if fmt in wanted}
+    for fmt, files in contents.items():
+        for stem, data in zip(stems, files, strict=True):
+            outputs.write_bytes(out_dir / f"{stem}{_SUFFIX[fmt]}", data)
+    if "xlsx" in wanted:
+        outputs.write_bytes(out_dir / WORKBOOK_NAME, build_workbook(documents, stems))
+    return targets
+
+
+_BUILDERS = {"ubl": build_ubl, "pdf": build_pdf}

@@ -1,0 +1,286 @@
+"""The hour log: its columns, and every row checked against the catalogue.
+
+Validation is two kinds of small pure function:
+
+* **field rules** look at one cell's text (a date, a BSN, a quantity, ...) and return the parsed
+  value or the reason it is wrong. They run once per *distinct* text, in plain Python, and the
+  results are mapped back onto the column; a million-row log has a few thousand distinct values.
+* **row rules** relate fields of one row to the catalogue (membership on the date, the price in
+  force, products not bought for a municipality, more than 24 hours on a day) and are Polars
+  expressions over the whole frame.
+
+Quantities become integer *ticks* of 1/3000 hour (1,2 s): hours with up to three decimals and
+whole minutes both fit exactly, so amounts are computed in integer cents (:mod:`billing`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+from stdnum.nl import bsn as stdnum_bsn
+
+from .catalogue import Lookup
+from .money import format_quantity, parse_decimal
+from .tables import Column
+
+TICKS_PER_HOUR = 3000
+TICKS_PER_MINUTE = 50
+HOUR_DECIMALS = 3
+MAX_DAY_TICKS = 24 * TICKS_PER_HOUR
+MAX_ROW_HOURS = 24
+REVENUE_DECIMALS = 2
+
+COLUMNS = (
+    Column("datum", ("date",), required=True),
+    Column("bsn", ("client", "clientnummer", "burgerservicenummer"), required=True),
+    Column("aanbieder", ("provider", "zorgaanbieder"), required=True),
+    Column("gemeente", ("municipality",), required=True),
+    Column("productcode", ("product", "code"), required=True),
+    Column("uren", ("hours", "aantal_uren")),
+    Column("minuten", ("minutes", "aantal_minuten")),
+    Column("opbrengst", ("revenue",)),
+)
+QUANTITY_COLUMNS = ("uren", "minuten")
+
+Parsed = tuple[Any, str | None]
+"""A field rule's answer: the parsed value (None when wrong or empty) and the reason it is wrong."""
+
+
+def mask_bsn(bsn: str) -> str:
+    """What a person sees of a BSN: ``*****2333``."""
+    return f"*****{bsn[-4:]}" if len(bsn) >= 4 else "*****"
+
+
+# --- field rules: one cell's text to a value or a reason -----------------------------------------
+
+_DATE_FORMATS = ((re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$"), "%Y-%m-%d"), (re.compile(r"^\d{1,2}-\d{1,2}-\d{4}$"), "%d-%m-%Y"))
+
+
+def parse_service_date(text: str) -> Parsed:
+    """``yyyy-mm-dd`` or ``dd-mm-yyyy``; a day that does not exist (31-02-2021) is refused."""
+    for pattern, layout in _DATE_FORMATS:
+        if pattern.match(text):
+            try:
+                return dt.datetime.strptime(text, layout).date(), None
+            except ValueError:
+                return None, f"datum {text!r} does not exist"
+    return None, f"datum {text!r} is not a date (write yyyy-mm-dd or dd-mm-yyyy)"
+
+
+def parse_bsn(text: str, mask: Callable[[str], str]) -> Parsed:
+    """Nine digits passing the elfproef; fewer digits are left-padded (Excel drops leading zeros)."""
+    digits = text.replace(" ", "").replace(".", "")
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 9:
+        return None, f"BSN {mask(text)!r} is not a number of nine digits"
+    padded = digits.zfill(9)
+    if not stdnum_bsn.is_valid(padded) or padded == "000000000":
+        return None, f"BSN {mask(padded)} fails the elfproef"
+    return int(padded), None
+
+
+def parse_quantity(text: str, unit: str) -> Parsed:
+    """Hours (at most three decimals, more than 0, at most 24) or whole minutes, as ticks."""
+    name = "uren" if unit == "uur" else "minuten"
+    value = parse_decimal(text)
+    if value is None:
+        return None, _not_a_quantity(text, name)
+    if value <= 0:
+        return None, f"{name} {text!r} must be more than zero" if value == 0 else f"{name} {text!r} is negative"
+    hours = value if unit == "uur" else value / 60
+    if hours > MAX_ROW_HOURS:
+        return None, f"{name} {text!r} is more than 24 hours"
+    if unit == "uur" and value != value.quantize(Decimal(1).scaleb(-HOUR_DECIMALS)):
+        return None, f"uren {text!r} has more than {HOUR_DECIMALS} decimals"
+    if unit == "minuut" and value != value.to_integral_value():
+        return None, f"minuten {text!r} must be a whole number of minutes"
+    ticks = value * (TICKS_PER_HOUR if unit == "uur" else TICKS_PER_MINUTE)
+    return int(ticks), None
+
+
+def _not_a_quantity(text: str, name: str) -> str:
+    if text.strip().lower().lstrip("+-") in {"nan", "inf", "infinity"}:
+        return f"{name} {text!r} is not a finite number"
+    return f"{name} {text!r} is not a number"
+
+
+def parse_revenue(text: str) -> Parsed:
+    """An amount of at least 0,00 with at most two decimals, in cents."""
+    value = parse_decimal(text)
+    if value is None:
+        return None, f"opbrengst {text!r} is not an amount"
+    if value < 0:
+        return None, f"opbrengst {text!r} is negative"
+    if value != value.quantize(Decimal("0.01")):
+        return None, f"opbrengst {text!r} has more than two decimals"
+    return int(value * 100), None
+
+
+def field_rules(lookup: Lookup, unit: str, mask: Callable[[str], str]) -> dict[str, Callable[[str], Parsed]]:
+    """Per log column: the rule that turns its text into a value."""
+    def product(text: str) -> Parsed:
+        code = text.strip().upper()
+        return (code, None) if code in lookup.products else (None, f"unknown product code {text!r}")
+
+    def municipality(text: str) -> Parsed:
+        found = lookup.municipality(text)
+        return (int(found.code), None) if found else (None, f"unknown municipality {text!r}")
+
+    return {
+        "datum": parse_service_date,
+        "bsn": lambda text: parse_bsn(text, mask),
+        "productcode": product,
+        "gemeente": municipality,
+        "uren" if unit == "uur" else "minuten": lambda text: parse_quantity(text, unit),
+        "opbrengst": parse_revenue,
+    }
+
+
+FIELD_OUTPUT = {"datum": ("date", pl.Date), "bsn": ("bsn_id", pl.Int64), "productcode": ("product", pl.String),
+                "gemeente": ("municipality_id", pl.Int32), "uren": ("ticks", pl.Int64),
+                "minuten": ("ticks", pl.Int64), "opbrengst": ("revenue_cents", pl.Int64)}
+REQUIRED_FIELDS = {"datum", "bsn", "productcode", "gemeente", "uren", "minuten", "aanbieder"}
+
+
+def apply_field_rule(frame: pl.DataFrame, column: str, rule: Callable[[str], Parsed]) -> pl.DataFrame:
+    """Run ``rule`` once per distinct text of ``column``; add the value and the reason column."""
+    output, dtype = FIELD_OUTPUT[column]
+    reason = "why_quantity" if column in QUANTITY_COLUMNS else f"why_{column}"
+    distinct = frame.get_column(column).unique().drop_nulls()
+    answers = [rule(text.strip()) if text.strip() else (None, None) for text in distinct.to_list()]
+    mapping = pl.DataFrame({
+        column: distinct, output: pl.Series([a[0] for a in answers], dtype=dtype),
+        reason: pl.Series([a[1] for a in answers], dtype=pl.String),
+    })
+    joined = frame.join(mapping, on=column, how="left", maintain_order="left")
+    missing = f"{column} is missing" if column in REQUIRED_FIELDS else None
+    return joined.with_columns(pl.when(pl.col(output).is_null() & pl.col(reason).is_null())
+                               .then(pl.lit(missing, pl.String)).otherwise(pl.col(reason)).alias(reason))
+
+
+def quantity_unit(columns: Sequence[str]) -> str:
+    """``uur`` or ``minuut``: the unit of the one quantity column the log has."""
+    return "minuut" if "minuten" in columns and "uren" not in columns else "uur"
+
+
+def prepare(frame: pl.DataFrame, lookup: Lookup, unit: str, mask: Callable[[str], str]) -> pl.DataFrame:
+    """Typed columns and field reasons from the text columns of one log."""
+    for column in ("opbrengst", "uren" if unit == "uur" else "minuten"):
+        if column not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, pl.String).alias(column))
+    for column, rule in field_rules(lookup, unit, mask).items():
+        frame = apply_field_rule(frame, column, rule)
+    provider = pl.col("aanbieder").str.strip_chars()
+    return frame.with_columns(
+        provider=provider, unit=pl.lit(unit),
+        why_aanbieder=pl.when(provider.fill_null("") == "").then(pl.lit("aanbieder is missing")),
+    )
+
+
+FIELD_REASONS = ["why_datum", "why_bsn", "why_aanbieder", "why_productcode", "why_gemeente", "why_quantity",
+                 "why_opbrengst"]
+
+
+# --- row rules: fields of one row against the catalogue -------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowRules:
+    """The rules that relate the fields of a row to each other and to the catalogue."""
+
+    lookup: Lookup
+    today: dt.date
+
+    def member(self) -> pl.Expr:
+        terms = [(pl.col("municipality_id") == int(m.code)) & _within("date", ms.start, ms.until)
+                 for m in self.lookup.catalogue.municipalities for ms in m.memberships]
+        return pl.any_horizontal(terms)
+
+    def excluded(self) -> pl.Expr:
+        terms = [(pl.col("product") == p.code) & (pl.col("municipality_id") == int(m.code))
+                 for p in self.lookup.catalogue.products for m in self.lookup.catalogue.municipalities
+                 if self.lookup.excluded(p, m)]
+        return pl.any_horizontal(terms) if terms else pl.lit(False)
+
+    def price_cents(self) -> pl.Expr:
+        """The price in cents in force on the row's date; null when none is."""
+        table = [(p.code, price.start, price.until, int(price.amount * 100))
+                 for p in self.lookup.catalogue.products for price in p.prices]
+        expr = pl.lit(None, pl.Int64)
+        for code, start, until, cents in reversed(table):
+            expr = pl.when((pl.col("product") == code) & _within("date", start, until)).then(cents).otherwise(expr)
+        return expr
+
+    def nets_revenue(self) -> pl.Expr:
+        return pl.col("product").is_in([p.code for p in self.lookup.catalogue.products if p.nets_revenue])
+
+    def flags(self) -> dict[str, pl.Expr]:
+        """Rule name -> "the row breaks it" (only where the fields it needs are valid)."""
+        has_day = pl.col("date").is_not_null()
+        return {
+            "future": pl.col("date") > self.today,
+            "not_member": has_day & pl.col("municipality_id").is_not_null() & ~self.member(),
+            "not_for": pl.col("municipality_id").is_not_null() & self.excluded(),
+            "no_price": has_day & pl.col("product").is_not_null() & pl.col("price_cents").is_null(),
+            "over_24h": has_day & (pl.col("day_ticks") > MAX_DAY_TICKS),
+            "revenue_not_allowed": (pl.col("revenue_cents").fill_null(0) > 0) & ~self.nets_revenue(),
+        }
+
+
+def _within(column: str, start: dt.date, until: dt.date | None) -> pl.Expr:
+    after = pl.col(column) >= start
+    return after if until is None else after & (pl.col(column) <= until)
+
+
+ROW_MESSAGES: dict[str, Callable[[dict[str, Any], Lookup, Callable[[str], str]], str]] = {
+    "future": lambda r, lk, m: f"datum {r['date']} lies in the future",
+    "not_member": lambda r, lk, m: f"{_name(r, lk)} was not a member of the MGR on {r['date']}",
+    "not_for": lambda r, lk, m: f"{r['product']} is not bought for {_name(r, lk)}",
+    "no_price": lambda r, lk, m: _no_price(r, lk),
+    "over_24h": lambda r, lk, m: (f"client {m(str(r['bsn_id']).zfill(9))} has "
+                                  f"{format_quantity(Decimal(r['day_ticks']) / TICKS_PER_HOUR)} hours on {r['date']}: "
+                                  "more than 24 in one day"),
+    "revenue_not_allowed": lambda r, lk, m: (f"opbrengst on {r['product']}: only a product with netting "
+                                             "(arbeidsmatige dagbesteding, LN034) takes revenue"),
+}
+
+
+def _name(row: dict[str, Any], lookup: Lookup) -> str:
+    found = lookup.municipality(str(row["municipality_id"]).zfill(4))
+    return found.name if found else str(row["gemeente"])
+
+
+def _no_price(row: dict[str, Any], lookup: Lookup) -> str:
+    from .pricing import no_price_message
+
+    return no_price_message(lookup.products[row["product"]], row["date"])
+
+
+def check_rows(typed: pl.DataFrame, rules: RowRules) -> pl.DataFrame:
+    """Add the price, the client's hours that day, and a column ``x_<rule>`` per row rule."""
+    priced = typed.with_columns(price_cents=rules.price_cents(), client_day=client_day_key())
+    day = priced.group_by("client_day").agg(day_ticks=pl.col("ticks").sum()).filter(
+        pl.col("day_ticks") > MAX_DAY_TICKS)
+    joined = priced.join(day, on="client_day", how="left", maintain_order="left")
+    flags = rules.flags()
+    return joined.with_columns(*(expr.fill_null(False).alias(f"x_{name}") for name, expr in flags.items()))
+
+
+def client_day_key() -> pl.Expr:
+    """One integer per client and day (BSN x 10^6 + day number), cheap to group by."""
+    return pl.col("bsn_id") * 1_000_000 + pl.col("date").cast(pl.Int64) + 500_000
+
+
+def row_flag_columns() -> list[str]:
+    return [f"x_{name}" for name in ROW_MESSAGES]
+
+
+def reasons(row: dict[str, Any], lookup: Lookup, mask: Callable[[str], str]) -> list[str]:
+    """Every reason one row is rejected, worded for a clerk: field reasons first, then row rules."""
+    found = [row[c] for c in FIELD_REASONS if row.get(c)]
+    return found + [message(row, lookup, mask) for name, message in ROW_MESSAGES.items() if row.get(f"x_{name}")]

@@ -1,0 +1,765 @@
+"""Read the tabular inputs (hour logs, invoice specifications): CSV or XLSX into a frame of strings.
+
+:func:`read_table` turns a file into a :class:`Table`: a polars frame whose first column ``_line`` is the physical
+line (CSV) or sheet row (XLSX) of each row, followed by one string column per header column. Values stay text;
+the callers parse them. Bad content becomes :class:`~mgr_tariffs.problems.Problem` values with a line; a file that
+cannot be read at all raises :class:`~mgr_tariffs.problems.InputError`.
+
+:func:`resolve_columns` maps the header names onto canonical column names (case-insensitive, with aliases).
+
+The common case (UTF-8, no quotes, no blank lines, every line with the same number of separators) is read by
+polars in one go; anything else goes through Python's :mod:`csv` module, which knows the physical line of every row.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import datetime as dt
+import io
+import math
+import re
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+
+from .problems import InputError, Problem, error, warning
+
+__all__ = [
+    "MAX_COLUMNS",
+    "MAX_FIELD_BYTES",
+    "MAX_FILE_BYTES",
+    "MAX_PROBLEMS",
+    "Column",
+    "Table",
+    "read_table",
+    "resolve_columns",
+]
+
+MAX_FILE_BYTES = 1024**3  # 1 GiB: room for a 10,000,000-row hour log (about 550-700 MB)
+MAX_XLSX_UNPACKED_BYTES = 4 * 1024**3  # declared uncompressed size of all parts of a workbook (zip bombs)
+MAX_COLUMNS = 1_000
+MAX_FIELD_BYTES = 1024**2  # 1 MiB of UTF-8 text in one field
+MAX_PROBLEMS = 1_000  # per file; the rest are summed up in one last problem
+LINE = "_line"
+SEPARATORS = (";", ",", "\t")
+ONE_COLUMN = "\x00"  # "separator" of a file whose header has none: NUL never occurs in accepted text
+
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
+CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
+NOT_CONTROL = bytes(b for b in range(256) if b not in CONTROL_BYTES)
+BINARY_SAMPLE = 64 * 1024
+_LEADING_BLANK = re.compile(rb"(?:[ \t\x0b\x0c]*(?:\r\n|\n|\r))*")
+_QUOTED = re.compile(r'"[^"]*"?')
+_SLOW_CHUNK = 50_000
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table read from a file: every value a stripped string or null, ``_line`` first."""
+
+    file: str
+    kind: Literal["csv", "xlsx"]
+    frame: pl.DataFrame
+    rows_read: int
+    problems: list[Problem]
+    header_line: int = 1
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column a reader expects: its canonical (Dutch) name, accepted alternatives, whether it must be there."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+
+
+class _Problems:
+    """Problems of one file, at most :data:`MAX_PROBLEMS`; the rest are counted."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.items: list[Problem] = []
+        self.suppressed = 0
+
+    def add(self, line: int | None, message: str) -> None:
+        if len(self.items) < MAX_PROBLEMS:
+            self.items.append(error(self.file, line, message))
+        else:
+            self.suppressed += 1
+
+    def result(self) -> list[Problem]:
+        if not self.suppressed:
+            return self.items
+        more = error(self.file, None, f"{self.suppressed} more problems not listed (only the first {MAX_PROBLEMS})")
+        return [*self.items, more]
+
+
+# --------------------------------------------------------------------------------------------------- entry point
+
+
+def read_table(path: Path | str, *, sheet: str | None = None) -> Table:
+    """Read a CSV or XLSX file (recognised by content, not by name); raise InputError when it cannot be read."""
+    file = str(path)
+    data = _read_bytes(Path(path), file)
+    if data.startswith(ZIP_MAGIC):
+        return _read_xlsx(data, file, sheet)
+    if data.startswith(OLE_MAGIC):
+        raise InputError(file, _ole_message(data))
+    table = _read_csv(data, file)
+    if sheet is None:
+        return table
+    note = warning(file, None, f"--sheet {sheet!r} ignored: the file is CSV text, not a workbook")
+    return Table(table.file, table.kind, table.frame, table.rows_read, [note, *table.problems], table.header_line)
+
+
+def _read_bytes(path: Path, file: str) -> bytes:
+    try:
+        if path.is_dir():
+            raise InputError(file, "is a directory, not a file")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError(file, f"is {size:,} bytes; at most {MAX_FILE_BYTES:,} bytes (1 GiB) can be read")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(file, "no such file") from None
+    except OSError as exc:
+        raise InputError(file, f"cannot be read: {exc.strerror or exc}") from None
+    if not data:
+        raise InputError(file, "is empty (0 bytes)")
+    return data
+
+
+def _ole_message(data: bytes) -> str:
+    if ENCRYPTED_MARK in data:
+        return "is a password-protected (encrypted) workbook; remove the password and save it as .xlsx or CSV"
+    return "is an old Excel .xls workbook (or another OLE file); save it as .xlsx or CSV"
+
+
+# ------------------------------------------------------------------------------------------------------ decoding
+
+
+def _to_utf8(data: bytes, file: str) -> tuple[bytes, int, str]:
+    """The text as UTF-8 bytes, the offset of the text after a UTF-8 BOM, and the name of the encoding found."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError(file, "starts with a UTF-16 byte order mark but is not valid UTF-16") from None
+        utf8, offset, encoding = text.encode("utf-8"), 0, "UTF-16"
+    elif b"\x00" in data:
+        raise InputError(file, "is a binary file (it contains NUL bytes), not CSV text or an .xlsx workbook")
+    elif data.startswith(codecs.BOM_UTF8):
+        utf8, offset, encoding = data, len(codecs.BOM_UTF8), "UTF-8"
+    elif _is_utf8(data):
+        utf8, offset, encoding = data, 0, "UTF-8"
+    else:
+        utf8, offset, encoding = _from_cp1252(data, file), 0, "Windows-1252"
+    _check_text(utf8, offset, file)
+    return utf8, offset, encoding
+
+
+def _is_utf8(data: bytes) -> bool:
+    """Valid UTF-8, checked in slices so that a large file is never copied into one big string."""
+    if data.isascii():
+        return True
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    view = memoryview(data)
+    step = 1 << 20
+    try:
+        for start in range(0, len(data), step):
+            decoder.decode(view[start : start + step], final=start + step >= len(data))
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _from_cp1252(data: bytes, file: str) -> bytes:
+    try:
+        return data.decode("cp1252").encode("utf-8")
+    except UnicodeDecodeError as exc:
+        message = f"is neither UTF-8 nor Windows-1252 text (byte 0x{data[exc.start]:02X} at offset {exc.start})"
+        raise InputError(file, message) from None
+
+
+def _check_text(utf8: bytes, offset: int, file: str) -> None:
+    if b"\x00" in utf8:
+        raise InputError(file, "is a binary file (it contains NUL characters), not CSV text")
+    sample = utf8[offset : offset + BINARY_SAMPLE]
+    control = len(sample) - len(sample.translate(None, CONTROL_BYTES))
+    if control * 100 > len(sample):
+        raise InputError(file, "looks like a binary file (many control characters), not CSV text or .xlsx")
+
+
+# ---------------------------------------------------------------------------------------------------------- CSV
+
+
+@dataclass(frozen=True)
+class _Csv:
+    """What the reader learned before parsing: the UTF-8 text, where the header is and the separator."""
+
+    file: str
+    data: bytes
+    offset: int  # of the header line in data
+    header_line: int
+    separator: str  # ONE_COLUMN when the header has no separator
+
+
+def _read_csv(data: bytes, file: str) -> Table:
+    utf8, offset, _encoding = _to_utf8(data, file)
+    blank = _LEADING_BLANK.match(utf8, offset)
+    start = blank.end() if blank else offset
+    if start >= len(utf8):
+        raise InputError(file, "contains no header line (only blank lines)")
+    header_text = _first_line(utf8, start).decode("utf-8")
+    skipped = _count_line_ends(utf8[offset:start])
+    sep = _detect_separator(header_text)
+    info = _Csv(file, utf8, start, 1 + skipped, sep or ONE_COLUMN)
+    problems = _Problems(file)
+    if sep is None:
+        problems.add(info.header_line, "no separator in the header line (expected ';', ',' or a tab): read as one column")
+    elif _outside_quotes(header_text).count(sep) >= MAX_COLUMNS:
+        count = _outside_quotes(header_text).count(sep) + 1
+        problems.add(info.header_line, f"the header has {count:,} columns; at most {MAX_COLUMNS:,} are allowed")
+        return _empty_table(info, problems)
+    fast = _read_fast(info, problems) if _fast_eligible(info) else None
+    return fast if fast is not None else _read_slow(info, problems)
+
+
+def _first_line(data: bytes, start: int) -> bytes:
+    ends = [i for i in (data.find(b"\n", start), data.find(b"\r", start)) if i >= 0]
+    return data[start : min(ends)] if ends else data[start:]
+
+
+def _count_line_ends(data: bytes) -> int:
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+
+
+def _outside_quotes(line: str) -> str:
+    return _QUOTED.sub("", line) if '"' in line else line
+
+
+def _detect_separator(header: str) -> str | None:
+    """The most frequent of ``;``, ``,`` and tab outside quotes (``;`` wins a tie, then ``,``); None if none."""
+    bare = _outside_quotes(header)
+    counts = [(bare.count(sep), -rank, sep) for rank, sep in enumerate(SEPARATORS)]
+    best = max(counts)
+    return best[2] if best[0] > 0 else None
+
+
+def _empty_table(info: _Csv, problems: _Problems, names: Sequence[str] = ()) -> Table:
+    frame = pl.DataFrame({LINE: pl.Series([], dtype=pl.Int64), **{n: pl.Series([], dtype=pl.String) for n in names}})
+    return Table(info.file, "csv", frame, 0, problems.result(), info.header_line)
+
+
+# ------------------------------------------------------------------------------------------------ CSV: fast path
+
+
+def _fast_eligible(info: _Csv) -> bool:
+    """No quotes, no NUL-separated single column, header on line 1, no blank line inside (checked later)."""
+    data = info.data
+    return info.separator != ONE_COLUMN and info.header_line == 1 and b'"' not in data
+
+
+def _read_fast(info: _Csv, problems: _Problems) -> Table | None:
+    """Polars reads the file when every line has exactly the header's number of separators; None: use the slow path.
+
+    The total number of separators must equal (columns - 1) * lines, and polars refuses a line with too many
+    fields: together that proves no line has too few (a blank line has none, so it also ends up here).
+    """
+    data = _drop_trailing_blank_lines(info.data)
+    sep = info.separator.encode()
+    width = _first_line(data, info.offset).count(sep) + 1
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if data.count(sep) != (width - 1) * lines or not _line_ends_ok(data, lines):
+        return None
+    names, header_ok = _header_names([c for c in _first_line(data, info.offset).decode().split(info.separator)], info, problems)
+    if not header_ok:
+        return _empty_table(info, problems)
+    try:
+        raw = pl.read_csv(data, separator=info.separator, has_header=True, new_columns=names, infer_schema=False,
+                          quote_char=None, truncate_ragged_lines=False, raise_if_empty=False)
+    except pl.exceptions.PolarsError:
+        return None
+    if raw.width != width or raw.height != lines - 1:
+        return None
+    frame = _normalise(raw).select(pl.int_range(2, raw.height + 2, dtype=pl.Int64).alias(LINE), pl.all())
+    frame = _drop_huge_fields(frame, problems)
+    return Table(info.file, "csv", frame, raw.height, problems.result(), info.header_line)
+
+
+def _drop_trailing_blank_lines(data: bytes) -> bytes:
+    if data.endswith((b"\n\n", b"\n\r\n", b"\r\n\r\n", b"\r\r", b"\n\r")) or data[-1:] in (b" ", b"\t"):
+        stripped = data.rstrip(b"\r\n \t\x0b\x0c")
+        return stripped + b"\n"
+    return data
+
+
+def _line_ends_ok(data: bytes, lines: int) -> bool:
+    """Every CR ends a line (CRLF) or there is none; a lone (old Mac) CR needs the slow path."""
+    if b"\r" not in data:
+        return True
+    carriage_returns = data.count(b"\r")
+    return carriage_returns in (lines, lines - 1) and not data.endswith(b"\r")
+
+
+def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
+    """Strip every value of surrounding whitespace; empty becomes null."""
+    if frame.width == 0:
+        return frame
+    return frame.with_columns(pl.all().str.strip_chars().replace("", None))
+
+
+def _drop_huge_fields(frame: pl.DataFrame, problems: _Problems) -> pl.DataFrame:
+    """Rows with a field over :data:`MAX_FIELD_BYTES` are reported and dropped."""
+    columns = [c for c in frame.columns if c != LINE]
+    if not columns or frame.height == 0:
+        return frame
+    longest = frame.select(pl.max_horizontal(pl.col(columns).str.len_bytes().max())).item()
+    if longest is None or longest <= MAX_FIELD_BYTES:
+        return frame
+    huge = pl.any_horizontal(pl.col(columns).str.len_bytes() > MAX_FIELD_BYTES).fill_null(False)
+    for line in frame.filter(huge)[LINE].to_list():
+        problems.add(line, _huge_message())
+    return frame.filter(~huge)
+
+
+def _huge_message() -> str:
+    return f"a field is longer than {MAX_FIELD_BYTES:,} bytes (1 MiB); the row is skipped"
+
+
+# ------------------------------------------------------------------------------------------------ CSV: slow path
+
+
+class _Lines:
+    """Physical lines for the csv module, numbered; lines of the current record can be fed again."""
+
+    def __init__(self, text: str, first_line: int) -> None:
+        self._source = iter(io.StringIO(text, newline=""))
+        self._number = first_line - 1
+        self._again: list[tuple[int, str]] = []
+        self.record: list[tuple[int, str]] = []
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        if self._again:
+            number, line = self._again.pop()
+        else:
+            line = next(self._source)
+            self._number += 1
+            number = self._number
+        self.record.append((number, line))
+        return line
+
+    def feed_again(self, lines: list[tuple[int, str]]) -> None:
+        self._again.extend(reversed(lines))
+
+    def start(self) -> int:
+        return self.record[0][0] if self.record else self._number
+
+
+@contextlib.contextmanager
+def _field_limit(limit: int) -> Iterator[None]:
+    old = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
+def _records(info: _Csv, problems: _Problems) -> Iterator[tuple[int, list[str] | None]]:
+    """(first physical line, fields) per non-blank record; fields None for a record that could not be parsed."""
+    text = info.data[info.offset :].decode("utf-8")
+    lines = _Lines(text, info.header_line)
+    reader = csv.reader(lines, delimiter=info.separator, quotechar='"', doublequote=True, strict=True)
+    restarts = 0
+    while True:
+        lines.record = []
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            start = lines.start()
+            if "unexpected end of data" in str(exc) and restarts < MAX_PROBLEMS:
+                restarts += 1
+                problems.add(start, "unbalanced quote: a quoted field starting on this line is never closed")
+                lines.feed_again(lines.record[1:])
+            else:
+                problems.add(start, f"bad quoting: {exc}")
+            yield start, None
+            continue
+        if fields and not (len(fields) == 1 and not fields[0].strip()):
+            yield lines.start(), fields
+
+
+def _read_slow(info: _Csv, problems: _Problems) -> Table:
+    with _field_limit(2**31 - 1):
+        records = _records(info, problems)
+        header = next(records, None)
+        if header is None or header[1] is None:
+            return _empty_table(info, problems)
+        if len(header[1]) > MAX_COLUMNS:
+            problems.add(header[0], f"the header has {len(header[1]):,} columns; at most {MAX_COLUMNS:,} are allowed")
+            return _empty_table(info, problems)
+        names, header_ok = _header_names(header[1], info, problems)
+        if not header_ok:
+            return _empty_table(info, problems)
+        frames, rows_read = _slow_rows(records, names, problems)
+    frame = pl.concat(frames) if frames else _empty_table(info, problems, names).frame
+    return Table(info.file, "csv", frame, rows_read, problems.result(), info.header_line)
+
+
+def _slow_rows(
+    records: Iterator[tuple[int, list[str] | None]], names: list[str], problems: _Problems
+) -> tuple[list[pl.DataFrame], int]:
+    frames: list[pl.DataFrame] = []
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    rows_read = 0
+    for line, fields in records:
+        rows_read += 1
+        if fields is None or not _row_ok(line, fields, len(names), problems):
+            continue
+        rows.append(fields)
+        numbers.append(line)
+        if len(rows) == _SLOW_CHUNK:
+            frames.append(_frame(numbers, rows, names))
+            rows, numbers = [], []
+    if rows:
+        frames.append(_frame(numbers, rows, names))
+    return frames, rows_read
+
+
+def _row_ok(line: int, fields: list[str], width: int, problems: _Problems) -> bool:
+    if len(fields) != width:
+        problems.add(line, f"the row has {len(fields):,} fields but the header has {width:,}; the row is skipped")
+        return False
+    if any(_too_long(f) for f in fields):
+        problems.add(line, _huge_message())
+        return False
+    return True
+
+
+def _too_long(text: str) -> bool:
+    return len(text) > MAX_FIELD_BYTES // 4 and len(text.encode("utf-8")) > MAX_FIELD_BYTES
+
+
+def _frame(numbers: list[int], rows: Sequence[Sequence[str | None]], names: list[str]) -> pl.DataFrame:
+    schema = {name: pl.String for name in names}
+    body = pl.DataFrame(rows, schema=schema, orient="row") if names else pl.DataFrame(schema=schema)
+    lines = pl.Series(LINE, numbers, dtype=pl.Int64)
+    return _normalise(body).with_columns(lines).select(LINE, *names) if names else pl.DataFrame([lines])
+
+
+# ------------------------------------------------------------------------------------------------------- header
+
+
+def _header_names(raw: Sequence[object], info: _Csv | int, problems: _Problems) -> tuple[list[str], bool]:
+    """Unique column names from the header cells (stripped, case kept); problems for empty and duplicate names.
+
+    The second value is False when the header is unusable (a name over the field limit).
+    """
+    line = info if isinstance(info, int) else info.header_line
+    names: list[str] = []
+    seen = {LINE}
+    for number, cell in enumerate(raw, start=1):
+        text = "" if cell is None else str(cell).strip()
+        if _too_long(text):
+            problems.add(line, f"header column {number} is longer than {MAX_FIELD_BYTES:,} bytes")
+            return [], False
+        names.append(_unique_name(text, number, seen, line, problems))
+    return names, True
+
+
+def _unique_name(text: str, number: int, seen: set[str], line: int, problems: _Problems) -> str:
+    if not text:
+        problems.add(line, f"header column {number} has no name")
+        base = f"column_{number}"
+    elif text == LINE:
+        problems.add(line, f"header column {number} is named {LINE!r}, a name reserved for line numbers")
+        base = f"{text}_{number}"
+    elif text in seen:
+        problems.add(line, f"header column {number} {text!r} appears more than once in the header")
+        base = f"{text}_{number}"
+    else:
+        base = text
+    name = base
+    while name in seen:
+        name += "_"
+    seen.add(name)
+    return name
+
+
+# --------------------------------------------------------------------------------------------------------- XLSX
+
+
+def _read_xlsx(data: bytes, file: str, sheet: str | None) -> Table:
+    _check_zip(data, file)
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a broken workbook
+        raise InputError(file, f"is not a readable .xlsx workbook ({_reason(exc)})") from None
+    try:
+        return _read_sheet(_pick_sheet(book, file, sheet), file)
+    except InputError:
+        raise
+    except Exception as exc:  # a broken sheet part: bad XML, bad cell values
+        raise InputError(file, f"is not a readable .xlsx workbook ({_reason(exc)})") from None
+    finally:
+        book.close()
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+
+
+def _check_zip(data: bytes, file: str) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            unpacked = sum(info.file_size for info in archive.infolist())
+            mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+        raise InputError(file, f"is a damaged ZIP file, not a readable .xlsx workbook ({_reason(exc)})") from None
+    if b"opendocument" in mimetype:
+        raise InputError(file, "is an OpenDocument spreadsheet (.ods); save it as .xlsx or CSV")
+    if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names:
+        raise InputError(file, "is a ZIP file but not an .xlsx workbook (no xl/workbook.xml)")
+    if "xl/workbook.bin" in names:
+        raise InputError(file, "is a binary .xlsb workbook; save it as .xlsx or CSV")
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise InputError(file, f"unpacks to {unpacked:,} bytes; at most {MAX_XLSX_UNPACKED_BYTES:,} are allowed")
+
+
+def _pick_sheet(book: Any, file: str, sheet: str | None) -> Any:
+    names = list(book.sheetnames)
+    if sheet is None:
+        sheets = [ws for ws in book.worksheets if hasattr(ws, "iter_rows")]
+        if not sheets:
+            raise InputError(file, "the workbook has no worksheet")
+        return sheets[0]
+    if sheet not in names:
+        raise InputError(file, f"has no sheet {sheet!r}; its sheets are: {', '.join(map(repr, names))}")
+    chosen = book[sheet]
+    if not hasattr(chosen, "iter_rows"):
+        raise InputError(file, f"sheet {sheet!r} is a chart, not a worksheet")
+    return chosen
+
+
+def _read_sheet(ws: Any, file: str) -> Table:
+    problems = _Problems(file)
+    rows = ((number, values) for number, values in enumerate(ws.iter_rows(values_only=True), start=1))
+    header = next(((n, v) for n, v in rows if _row_has_data(v)), None)
+    if header is None:
+        raise InputError(file, f"sheet {ws.title!r} is empty")
+    header_line, cells = header
+    width = _header_width(cells)
+    if width > MAX_COLUMNS:
+        problems.add(header_line, f"the header has {width:,} columns; at most {MAX_COLUMNS:,} are allowed")
+        return _xlsx_table(file, [], [], [], 0, problems, header_line)
+    names, header_ok = _header_names(cells[:width], header_line, problems)
+    if not header_ok:
+        return _xlsx_table(file, [], [], [], 0, problems, header_line)
+    numbers, body, rows_read = _sheet_rows(rows, width, problems)
+    return _xlsx_table(file, names, numbers, body, rows_read, problems, header_line)
+
+
+def _xlsx_table(
+    file: str,
+    names: list[str],
+    numbers: list[int],
+    body: list[list[str | None]],
+    rows_read: int,
+    problems: _Problems,
+    header_line: int,
+) -> Table:
+    return Table(file, "xlsx", _frame(numbers, body, names), rows_read, problems.result(), header_line)
+
+
+def _row_has_data(values: Sequence[object]) -> bool:
+    return any(_cell_text(v) is not None for v in values)
+
+
+def _header_width(cells: Sequence[object]) -> int:
+    width = len(cells)
+    while width and _cell_text(cells[width - 1]) is None:
+        width -= 1
+    return width
+
+
+def _sheet_rows(
+    rows: Iterable[tuple[int, Sequence[object]]], width: int, problems: _Problems
+) -> tuple[list[int], list[list[str | None]], int]:
+    numbers: list[int] = []
+    body: list[list[str | None]] = []
+    rows_read = 0
+    for number, values in rows:
+        texts = [_cell_text(v) for v in values]
+        if all(t is None for t in texts):
+            continue
+        rows_read += 1
+        if any(t is not None for t in texts[width:]):
+            problems.add(number, f"the row has a value beyond the last header column ({width}); the row is skipped")
+        elif any(t is not None and _too_long(t) for t in texts):
+            problems.add(number, _huge_message())
+        else:
+            numbers.append(number)
+            body.append(texts[:width] + [None] * (width - len(texts)))
+    return numbers, body, rows_read
+
+
+def _cell_text(value: object) -> str | None:
+    """A cell value as the text a CSV export would hold (ISO dates, exact decimals, true/false)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _float_text(value)
+    return _temporal_text(value)
+
+
+def _float_text(value: float) -> str:
+    if not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    text = format(Decimal(repr(value)).normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def _temporal_text(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        moment = value + dt.timedelta(microseconds=500_000) if value.microsecond >= 500_000 else value
+        moment = moment.replace(microsecond=0)
+        if moment.time() == dt.time(0, 0):
+            return moment.date().isoformat()
+        return moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.replace(microsecond=0).isoformat()
+    if isinstance(value, dt.timedelta):
+        return _duration_text(value)
+    return str(value).strip()
+
+
+def _duration_text(value: dt.timedelta) -> str:
+    seconds = round(value.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    hours, rest = divmod(abs(seconds), 3600)
+    return f"{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+# ------------------------------------------------------------------------------------------------------ columns
+
+
+def _key(name: str) -> str:
+    return name.strip().casefold()
+
+
+def resolve_columns(
+    table: Table, columns: Sequence[Column], one_of: Sequence[tuple[str, ...]] = ()
+) -> tuple[pl.DataFrame, list[Problem]]:
+    """The frame with header columns renamed to their canonical names; problems for missing and doubled columns.
+
+    Order of the result: ``_line``, the expected columns in the order given (missing optional ones all null),
+    then the unknown columns of the file untouched, in file order.
+    """
+    wanted = {c.name for c in columns}
+    for group in one_of:
+        unknown = [name for name in group if name not in wanted]
+        if unknown:
+            raise ValueError(f"one_of names {unknown} are not among the columns")
+    found, problems = _match(table, columns)
+    present = [c.name for c in columns if c.name in found]
+    problems += _missing(table, columns, found) + _one_of_problems(table, present, one_of)
+    frame = table.frame
+    matched = set(found.values())
+    unknown_cols = [c for c in frame.columns if c != LINE and c not in matched and c not in _doubles(frame, columns)]
+    exprs = [pl.col(LINE)]
+    exprs += [pl.col(found[c.name]).alias(c.name) if c.name in found else pl.lit(None, pl.String).alias(c.name)
+              for c in columns]
+    exprs += [pl.col(c) for c in unknown_cols]
+    return frame.select(exprs), problems
+
+
+def _lookup(columns: Sequence[Column]) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for column in columns:
+        for name in (column.name, *column.aliases):
+            keys.setdefault(_key(name), column.name)
+    return keys
+
+
+def _match(table: Table, columns: Sequence[Column]) -> tuple[dict[str, str], list[Problem]]:
+    """Canonical name -> the first header column meaning it; a problem for every further one."""
+    keys = _lookup(columns)
+    found: dict[str, str] = {}
+    problems: list[Problem] = []
+    for header in table.frame.columns:
+        canonical = keys.get(_key(header)) if header != LINE else None
+        if canonical is None:
+            continue
+        if canonical in found:
+            message = f"columns {found[canonical]!r} and {header!r} both mean {canonical!r}; only the first is used"
+            problems.append(error(table.file, table.header_line, message))
+        else:
+            found[canonical] = header
+    return found, problems
+
+
+def _doubles(frame: pl.DataFrame, columns: Sequence[Column]) -> set[str]:
+    """Header columns that mean a canonical column already matched by an earlier header column."""
+    keys = _lookup(columns)
+    seen: set[str] = set()
+    doubles: set[str] = set()
+    for header in frame.columns:
+        canonical = keys.get(_key(header)) if header != LINE else None
+        if canonical is not None and canonical in seen:
+            doubles.add(header)
+        elif canonical is not None:
+            seen.add(canonical)
+    return doubles
+
+
+def _missing(table: Table, columns: Sequence[Column], found: dict[str, str]) -> list[Problem]:
+    has = [c for c in table.frame.columns if c != LINE]
+    listing = ", ".join(repr(c) for c in has) if has else "no columns"
+    problems = []
+    for column in columns:
+        if column.required and column.name not in found:
+            also = f" (or {', '.join(repr(a) for a in column.aliases)})" if column.aliases else ""
+            message = f"required column {column.name!r}{also} is missing; the file has: {listing}"
+            problems.append(error(table.file, table.header_line, message))
+    return problems
+
+
+def _one_of_problems(table: Table, present: list[str], one_of: Sequence[tuple[str, ...]]) -> list[Problem]:
+    problems = []
+    for group in one_of:
+        there = [name for name in group if name in present]
+        if len(there) == 1:
+            continue
+        options = " or ".join(repr(name) for name in group)
+        detail = "none is present" if not there else f"found {', '.join(repr(n) for n in there)}"
+        message = f"exactly one of the columns {options} must be present; {detail}"
+        problems.append(error(table.file, table.header_line, message))
+    return problems
