@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -131,7 +132,7 @@ def _is_header_problem(problem: Problem) -> bool:
 
 
 def _prepare(table: Table, frame: pl.DataFrame, lookup: Lookup, options: BillOptions) -> pl.DataFrame:
-    unit = hourlog.quantity_unit(frame.columns)
+    unit = hourlog.quantity_unit(table.frame.columns)
     prepared = hourlog.prepare(frame, lookup, unit, options.mask)
     return prepared.with_columns(_file=pl.lit(table.file))
 
@@ -313,21 +314,15 @@ def _vat_breakdowns(lines: pl.DataFrame) -> dict[tuple[str, str, str], list[VatB
     return result
 
 
-def _line(row: dict[str, object]) -> InvoiceLine:
+def _line(row: dict[str, Any]) -> InvoiceLine:
     return InvoiceLine.model_construct(
         bsn=row["bsn"], product=row["product"], product_name=row["product_name"], unit=QuantityUnit(row["unit"]),
-        unit_price=from_cents(_int(row["price_cents"])), quantity=Decimal(str(row["quantity"])),
-        gross_amount=from_cents(_int(row["gross_cents"])), revenue=from_cents(_int(row["revenue_cents"])),
-        revenue_netted=from_cents(_int(row["netted_cents"])), revenue_unnetted=from_cents(_int(row["unnetted_cents"])),
-        amount=from_cents(_int(row["amount_cents"])), vat_treatment=row["vat_treatment"],
-        vat_rate=Decimal(_int(row["vat_rate"])), first_day=row["first_day"], last_day=row["last_day"],
-        rows=row["rows"],
+        unit_price=from_cents(row["price_cents"]), quantity=Decimal(row["quantity"]),
+        gross_amount=from_cents(row["gross_cents"]), revenue=from_cents(row["revenue_cents"]),
+        revenue_netted=from_cents(row["netted_cents"]), revenue_unnetted=from_cents(row["unnetted_cents"]),
+        amount=from_cents(row["amount_cents"]), vat_treatment=row["vat_treatment"], vat_rate=Decimal(row["vat_rate"]),
+        first_day=row["first_day"], last_day=row["last_day"], rows=row["rows"],
     )
-
-
-def _int(value: object) -> int:
-    assert isinstance(value, int), value
-    return value
 
 
 def summarise(result: BillingResult) -> Summary:
@@ -338,10 +333,14 @@ def summarise(result: BillingResult) -> Summary:
                        Decimal("0.00"))
     return Summary(
         rows_read=result.rows_read, rows_billed=len(result.rows), rows_rejected=rejected_rows,
-        invoices=len(invoices), lines=len(result.lines), total=from_cents(invoices["total_cents"].sum()),
-        revenue_unnetted=from_cents(invoices["unnetted_cents"].sum()), vat=from_cents(invoices["vat_cents"].sum()),
+        invoices=len(invoices), lines=len(result.lines), total=_sum_cents(invoices, "total_cents"),
+        revenue_unnetted=_sum_cents(invoices, "unnetted_cents"), vat=_sum_cents(invoices, "vat_cents"),
         by_municipality=_totals_by(invoices, "municipality"), by_provider=_totals_by(invoices, "provider"),
     )
+
+
+def _sum_cents(frame: pl.DataFrame, column: str) -> Decimal:
+    return from_cents(int(frame.get_column(column).sum()))
 
 
 def _totals_by(invoices: pl.DataFrame, key: str) -> dict[str, Decimal]:

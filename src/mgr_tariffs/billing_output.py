@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
 from .billing import BillingResult
-from .money import json_money
+from .money import from_cents, half_up_div, json_money
 
 BOM = "\ufeff"
 SEPARATOR = ";"
@@ -69,11 +70,11 @@ def invoice_file_name(provider: str, municipality_code: str, period: str, number
 
 
 def _numbers(invoices: pl.DataFrame, numbers: dict[tuple[str, str, str], str] | None) -> pl.DataFrame:
-    keys = list(invoices.select("provider", "gemeentecode", "period").iter_rows())
+    keys: list[tuple[str, str, str]] = list(invoices.select("provider", "gemeentecode", "period").iter_rows())
     given = numbers or {}
     return invoices.with_columns(
         factuurnummer=pl.Series([given.get(k) or provisional_number(*k) for k in keys], dtype=pl.String),
-        bestand=pl.Series([invoice_file_name(*k, given.get(k)) for k in keys], dtype=pl.String),
+        bestand=pl.Series([invoice_file_name(p, m, d, given.get((p, m, d))) for p, m, d in keys], dtype=pl.String),
     )
 
 
@@ -144,16 +145,67 @@ def rejects_csv(result: BillingResult) -> bytes:
     return (BOM + safe.write_csv(separator=SEPARATOR, line_terminator="\r\n")).encode("utf-8")
 
 
+def money_json(column: str) -> pl.Expr:
+    """Integer cents as JSON money text: ``123456`` -> ``"1234.56"``."""
+    return cents_text(column).str.replace(",", ".", literal=True)
+
+
+def _json_lines(lines: pl.DataFrame) -> pl.DataFrame:
+    return lines.select(
+        "bsn", "product", "product_name", "unit", money_json("price_cents").alias("unit_price"), "quantity",
+        money_json("gross_cents").alias("gross_amount"), money_json("revenue_cents").alias("revenue"),
+        money_json("netted_cents").alias("revenue_netted"), money_json("unnetted_cents").alias("revenue_unnetted"),
+        money_json("amount_cents").alias("amount"), "vat_treatment", pl.col("vat_rate").cast(pl.String),
+        pl.col("first_day").cast(pl.String), pl.col("last_day").cast(pl.String), "rows",
+    )
+
+
+def _json_invoices(result: BillingResult, numbers: dict[tuple[str, str, str], str]) -> list[dict[str, Any]]:
+    if result.lines.is_empty():
+        return []
+    lines = iter(_json_lines(result.lines).to_dicts())
+    vat = {(i.provider, i.municipality_code, i.period): i for i in _vat_only(result)}
+    invoices = []
+    for head in result.invoice_frame.iter_rows(named=True):
+        key = (head["provider"], head["gemeentecode"], head["period"])
+        number = {"number": numbers[key]} if key in numbers else {}
+        breakdown = vat[key]
+        invoices.append({
+            **number, "provider": head["provider"], "municipality": head["municipality"],
+            "municipality_code": head["gemeentecode"], "period": head["period"],
+            "lines": [next(lines) for _ in range(head["lines"])], "total": json_money(from_cents(head["total_cents"])),
+            "vat": breakdown.vat, "total_incl_vat": json_money(from_cents(head["total_cents"] + head["vat_cents"])),
+            "revenue_unnetted": json_money(from_cents(head["unnetted_cents"])),
+        })
+    return invoices
+
+
+@dataclass(frozen=True)
+class _Vat:
+    provider: str
+    municipality_code: str
+    period: str
+    vat: list[dict[str, str]]
+
+
+def _vat_only(result: BillingResult) -> list[_Vat]:
+    groups = result.lines.group_by(["provider", "gemeentecode", "period", "vat_treatment", "vat_rate"],
+                                   maintain_order=True).agg(base=pl.col("amount_cents").sum())
+    found: dict[tuple[str, str, str], list[dict[str, str]]] = {}
+    for g in groups.iter_rows(named=True):
+        amount = half_up_div(g["base"] * g["vat_rate"], 100)
+        found.setdefault((g["provider"], g["gemeentecode"], g["period"]), []).append({
+            "treatment": g["vat_treatment"], "rate": str(g["vat_rate"]), "base": json_money(from_cents(g["base"])),
+            "amount": json_money(from_cents(amount))})
+    return [_Vat(*key, vat) for key, vat in found.items()]
+
+
 def result_json(result: BillingResult, numbers: dict[tuple[str, str, str], str] | None = None,
                 extra_summary: dict[str, Any] | None = None) -> dict[str, Any]:
     """The full result as data: money as strings with a point, full BSNs."""
-    invoices = []
-    for invoice in result.invoices:
-        number = (numbers or {}).get((invoice.provider, invoice.municipality_code, invoice.period))
-        invoices.append(invoice.model_copy(update={"number": number}).as_json() if number else invoice.as_json())
     summary = result.summary
     return {
-        "invoices": invoices,
+        "invoices": _json_invoices(result, numbers or {}),
         "errors": [p.model_dump(mode="json", exclude={"severity"}) for p in result.errors],
         "warnings": [p.model_dump(mode="json", exclude={"severity"}) for p in result.warnings],
         "summary": {
@@ -167,4 +219,3 @@ def result_json(result: BillingResult, numbers: dict[tuple[str, str, str], str] 
             **(extra_summary or {}),
         },
     }
-

@@ -27,6 +27,7 @@ from stdnum.nl import bsn as stdnum_bsn
 
 from .catalogue import Lookup
 from .money import format_quantity, parse_decimal
+from .pricing import no_price_message
 from .tables import Column
 
 TICKS_PER_HOUR = 3000
@@ -59,7 +60,10 @@ def mask_bsn(bsn: str) -> str:
 
 # --- field rules: one cell's text to a value or a reason -----------------------------------------
 
-_DATE_FORMATS = ((re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$"), "%Y-%m-%d"), (re.compile(r"^\d{1,2}-\d{1,2}-\d{4}$"), "%d-%m-%Y"))
+_DATE_FORMATS = (
+    (re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$"), "%Y-%m-%d"),
+    (re.compile(r"^\d{1,2}-\d{1,2}-\d{4}$"), "%d-%m-%Y"),
+)
 
 
 def parse_service_date(text: str) -> Parsed:
@@ -74,9 +78,9 @@ def parse_service_date(text: str) -> Parsed:
 
 
 def parse_bsn(text: str, mask: Callable[[str], str]) -> Parsed:
-    """Nine digits passing the elfproef; fewer digits are left-padded (Excel drops leading zeros)."""
+    """Nine digits passing the elfproef; eight digits get their leading zero back (Excel drops it)."""
     digits = text.replace(" ", "").replace(".", "")
-    if not digits.isascii() or not digits.isdigit() or len(digits) > 9:
+    if not digits.isascii() or not digits.isdigit() or len(digits) not in (8, 9):
         return None, f"BSN {mask(text)!r} is not a number of nine digits"
     padded = digits.zfill(9)
     if not stdnum_bsn.is_valid(padded) or padded == "000000000":
@@ -163,9 +167,11 @@ def apply_field_rule(frame: pl.DataFrame, column: str, rule: Callable[[str], Par
                                .then(pl.lit(missing, pl.String)).otherwise(pl.col(reason)).alias(reason))
 
 
-def quantity_unit(columns: Sequence[str]) -> str:
-    """``uur`` or ``minuut``: the unit of the one quantity column the log has."""
-    return "minuut" if "minuten" in columns and "uren" not in columns else "uur"
+def quantity_unit(header: Sequence[str]) -> str:
+    """``uur`` or ``minuut``: the unit of the quantity column in a log's header (as in the file)."""
+    minutes = next(c for c in COLUMNS if c.name == "minuten")
+    names = {name.lower() for name in (minutes.name, *minutes.aliases)}
+    return "minuut" if any(column.strip().lower() in names for column in header) else "uur"
 
 
 def prepare(frame: pl.DataFrame, lookup: Lookup, unit: str, mask: Callable[[str], str]) -> pl.DataFrame:
@@ -256,8 +262,6 @@ def _name(row: dict[str, Any], lookup: Lookup) -> str:
 
 
 def _no_price(row: dict[str, Any], lookup: Lookup) -> str:
-    from .pricing import no_price_message
-
     return no_price_message(lookup.products[row["product"]], row["date"])
 
 

@@ -275,8 +275,9 @@ def _keyed_municipalities(entries: dict[str, MunicipalityParty], where: Where, f
         if problem is not None:
             problems.append(problem)
         elif resolved in keyed:
+            earlier = first[resolved]
             problems.append(error(file, where(("municipalities", key)), f"municipality {key!r} is listed twice "
-                                  f"(first as {first[resolved]!r} on line {where(('municipalities', first[resolved]))})"))
+                                  f"(first as {earlier!r} on line {where(('municipalities', earlier))})"))
         else:
             keyed[resolved], first[resolved] = party, key
     return keyed, problems

@@ -85,13 +85,17 @@ def duplicate_product_codes(ctx: Context) -> list[Problem]:
 
 
 def duplicate_municipalities(ctx: Context) -> list[Problem]:
-    by_code = _duplicates(ctx.municipalities, lambda m: m.code)
-    by_name = _duplicates(ctx.municipalities, lambda m: normalise_name(m.name))
-    return [
-        ctx.problem(("municipalities", dup.index), f"municipality {dup.value.name} ({dup.value.code}) is listed twice "
-                    f"(first on line {ctx.where(('municipalities', first.index))})")
-        for first, dup in by_code + [p for p in by_name if p not in by_code]
+    by_code = [
+        ctx.problem(("municipalities", dup.index, "code"), f"municipality code {dup.value.code} is listed twice "
+                    f"(first for {first.value.name} on line {ctx.where(('municipalities', first.index))})")
+        for first, dup in _duplicates(ctx.municipalities, lambda m: m.code)
     ]
+    by_name = [
+        ctx.problem(("municipalities", dup.index, "name"), f"municipality {dup.value.name} is listed twice (first "
+                    f"as {first.value.name} ({first.value.code}) on line {ctx.where(('municipalities', first.index))})")
+        for first, dup in _duplicates(ctx.municipalities, lambda m: normalise_name(m.name))
+    ]
+    return by_code + by_name
 
 
 def duplicate_categories(ctx: Context) -> list[Problem]:
@@ -108,6 +112,8 @@ def duplicate_categories(ctx: Context) -> list[Problem]:
 
 def unknown_categories(ctx: Context) -> list[Problem]:
     known = {c.code for c in ctx.catalogue.categories}
+    if not known:
+        return []  # the categories section itself is reported
     return [
         ctx.problem(("products", item.index, "category"),
                     f"{item.value.code}: unknown category {item.value.category} (known: {', '.join(sorted(known))})")
@@ -117,6 +123,8 @@ def unknown_categories(ctx: Context) -> list[Problem]:
 
 def unknown_sources(ctx: Context) -> list[Problem]:
     known = set(ctx.catalogue.sources)
+    if not known:
+        return []  # the sources section itself is reported
     return [
         ctx.problem(("products", item.index, "source"), f"{item.value.code}: unknown source {item.value.source!r}")
         for item in ctx.products if item.value.source not in known
@@ -128,6 +136,8 @@ def unknown_sources(ctx: Context) -> list[Problem]:
 
 def restrictions_name_members(ctx: Context) -> list[Problem]:
     members = {normalise_name(m.value.name) for m in ctx.municipalities}
+    if not members:
+        return []  # the municipalities section itself is reported
     return [
         ctx.problem(("products", item.index, "not_for", i),
                     f"{item.value.code}: not_for names {name!r}, which is not a member municipality")

@@ -27,6 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+import openpyxl
 import polars as pl
 
 from .problems import InputError, Problem, error, warning
@@ -55,11 +56,12 @@ ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
 CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
-NOT_CONTROL = bytes(b for b in range(256) if b not in CONTROL_BYTES)
+_NOT_STRUCTURE = {sep: bytes(b for b in range(256) if b not in (ord(sep), 0x0A, 0x0D, 0x22)) for sep in SEPARATORS}
 BINARY_SAMPLE = 64 * 1024
 _LEADING_BLANK = re.compile(rb"(?:[ \t\x0b\x0c]*(?:\r\n|\n|\r))*")
 _QUOTED = re.compile(r'"[^"]*"?')
 _SLOW_CHUNK = 50_000
+MAX_RESTARTS = 20  # re-reads after an unbalanced quote swallowed the rest of the file
 
 
 @dataclass(frozen=True)
@@ -155,10 +157,14 @@ def _to_utf8(data: bytes, file: str) -> tuple[bytes, int, str]:
             text = data.decode("utf-16")
         except UnicodeDecodeError:
             raise InputError(file, "starts with a UTF-16 byte order mark but is not valid UTF-16") from None
+        if "\x00" in text:
+            raise InputError(file, "is a binary file (it contains NUL characters), not CSV text")
         utf8, offset, encoding = text.encode("utf-8"), 0, "UTF-16"
     elif b"\x00" in data:
         raise InputError(file, "is a binary file (it contains NUL bytes), not CSV text or an .xlsx workbook")
     elif data.startswith(codecs.BOM_UTF8):
+        if not _is_utf8(data):
+            raise InputError(file, "starts with a UTF-8 byte order mark but is not valid UTF-8")
         utf8, offset, encoding = data, len(codecs.BOM_UTF8), "UTF-8"
     elif _is_utf8(data):
         utf8, offset, encoding = data, 0, "UTF-8"
@@ -192,8 +198,7 @@ def _from_cp1252(data: bytes, file: str) -> bytes:
 
 
 def _check_text(utf8: bytes, offset: int, file: str) -> None:
-    if b"\x00" in utf8:
-        raise InputError(file, "is a binary file (it contains NUL characters), not CSV text")
+    """Binary data that happens to have no NUL byte: many control characters at the start."""
     sample = utf8[offset : offset + BINARY_SAMPLE]
     control = len(sample) - len(sample.translate(None, CONTROL_BYTES))
     if control * 100 > len(sample):
@@ -226,7 +231,7 @@ def _read_csv(data: bytes, file: str) -> Table:
     info = _Csv(file, utf8, start, 1 + skipped, sep or ONE_COLUMN)
     problems = _Problems(file)
     if sep is None:
-        problems.add(info.header_line, "no separator in the header line (expected ';', ',' or a tab): read as one column")
+        problems.add(info.header_line, "no separator in the header (expected ';', ',' or a tab): read as one column")
     elif _outside_quotes(header_text).count(sep) >= MAX_COLUMNS:
         count = _outside_quotes(header_text).count(sep) + 1
         problems.add(info.header_line, f"the header has {count:,} columns; at most {MAX_COLUMNS:,} are allowed")
@@ -265,9 +270,8 @@ def _empty_table(info: _Csv, problems: _Problems, names: Sequence[str] = ()) -> 
 
 
 def _fast_eligible(info: _Csv) -> bool:
-    """No quotes, no NUL-separated single column, header on line 1, no blank line inside (checked later)."""
-    data = info.data
-    return info.separator != ONE_COLUMN and info.header_line == 1 and b'"' not in data
+    """Polars can do it when there is a separator and the header is on line 1 (quotes are checked later)."""
+    return info.separator != ONE_COLUMN and info.header_line == 1
 
 
 def _read_fast(info: _Csv, problems: _Problems) -> Table | None:
@@ -277,39 +281,61 @@ def _read_fast(info: _Csv, problems: _Problems) -> Table | None:
     fields: together that proves no line has too few (a blank line has none, so it also ends up here).
     """
     data = _drop_trailing_blank_lines(info.data)
-    sep = info.separator.encode()
-    width = _first_line(data, info.offset).count(sep) + 1
-    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-    if data.count(sep) != (width - 1) * lines or not _line_ends_ok(data, lines):
+    header = _first_line(data, info.offset).decode("utf-8").split(info.separator)
+    lines = _plain_lines(data, info.separator, len(header))
+    if lines is None:
         return None
-    names, header_ok = _header_names([c for c in _first_line(data, info.offset).decode().split(info.separator)], info, problems)
+    names, header_ok = _header_names(header, info.header_line, problems)
     if not header_ok:
         return _empty_table(info, problems)
     try:
-        raw = pl.read_csv(data, separator=info.separator, has_header=True, new_columns=names, infer_schema=False,
-                          quote_char=None, truncate_ragged_lines=False, raise_if_empty=False)
+        raw = pl.read_csv(
+            data,
+            separator=info.separator,
+            has_header=True,
+            new_columns=names,
+            infer_schema=False,
+            quote_char=None,
+            truncate_ragged_lines=False,
+            raise_if_empty=False,
+        )
     except pl.exceptions.PolarsError:
         return None
-    if raw.width != width or raw.height != lines - 1:
+    if raw.width != len(header) or raw.height != lines - 1 or _lone_cr_at_end(data, raw):
         return None
     frame = _normalise(raw).select(pl.int_range(2, raw.height + 2, dtype=pl.Int64).alias(LINE), pl.all())
+    frame = _drop_empty_rows(frame)
+    rows_read = frame.height
     frame = _drop_huge_fields(frame, problems)
-    return Table(info.file, "csv", frame, raw.height, problems.result(), info.header_line)
+    return Table(info.file, "csv", frame, rows_read, problems.result(), info.header_line)
 
 
 def _drop_trailing_blank_lines(data: bytes) -> bytes:
-    if data.endswith((b"\n\n", b"\n\r\n", b"\r\n\r\n", b"\r\r", b"\n\r")) or data[-1:] in (b" ", b"\t"):
-        stripped = data.rstrip(b"\r\n \t\x0b\x0c")
-        return stripped + b"\n"
+    """Blank lines at the very end are no rows; drop them (a copy, but only for such files)."""
+    if data.endswith((b"\n\n", b"\n\r\n")):
+        return data.rstrip(b"\r\n") + b"\n"
     return data
 
 
-def _line_ends_ok(data: bytes, lines: int) -> bool:
-    """Every CR ends a line (CRLF) or there is none; a lone (old Mac) CR needs the slow path."""
-    if b"\r" not in data:
-        return True
-    carriage_returns = data.count(b"\r")
-    return carriage_returns in (lines, lines - 1) and not data.endswith(b"\r")
+def _plain_lines(data: bytes, separator: str, width: int) -> int | None:
+    """The number of lines when the text has no quotes, only LF or CRLF line ends and (width - 1) * lines
+    separators; else None. One pass over the data keeps only the bytes that matter, then counts those."""
+    skeleton = data.translate(None, _NOT_STRUCTURE[separator])
+    if b'"' in skeleton or data.endswith(b"\r"):
+        return None
+    lines = skeleton.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    if skeleton.count(separator.encode()) != (width - 1) * lines:
+        return None
+    if b"\r" in skeleton and skeleton.count(b"\r") != skeleton.count(b"\r\n"):
+        return None  # a CR followed by a separator: a lone (old Mac) line end
+    return lines
+
+
+def _lone_cr_at_end(data: bytes, raw: pl.DataFrame) -> bool:
+    """A lone CR in the last field of a line looks like CRLF in the skeleton; polars keeps it in the value."""
+    if raw.width == 0 or b"\r" not in data:
+        return False
+    return bool(raw.select(pl.col(raw.columns[-1]).str.contains("\r", literal=True).any()).item())
 
 
 def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
@@ -317,6 +343,14 @@ def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
     if frame.width == 0:
         return frame
     return frame.with_columns(pl.all().str.strip_chars().replace("", None))
+
+
+def _drop_empty_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows of nothing but separators and whitespace are blank lines: no rows."""
+    columns = [c for c in frame.columns if c != LINE]
+    if not columns or min(frame[c].null_count() for c in columns) == 0:
+        return frame
+    return frame.filter(~pl.all_horizontal(pl.col(columns).is_null()))
 
 
 def _drop_huge_fields(frame: pl.DataFrame, problems: _Problems) -> pl.DataFrame:
@@ -392,7 +426,7 @@ def _records(info: _Csv, problems: _Problems) -> Iterator[tuple[int, list[str] |
             return
         except csv.Error as exc:
             start = lines.start()
-            if "unexpected end of data" in str(exc) and restarts < MAX_PROBLEMS:
+            if "unexpected end of data" in str(exc) and restarts < MAX_RESTARTS:
                 restarts += 1
                 problems.add(start, "unbalanced quote: a quoted field starting on this line is never closed")
                 lines.feed_again(lines.record[1:])
@@ -400,8 +434,12 @@ def _records(info: _Csv, problems: _Problems) -> Iterator[tuple[int, list[str] |
                 problems.add(start, f"bad quoting: {exc}")
             yield start, None
             continue
-        if fields and not (len(fields) == 1 and not fields[0].strip()):
+        if not all(_blank(field) for field in fields):
             yield lines.start(), fields
+
+
+def _blank(text: str) -> bool:
+    return not text or text.isspace()
 
 
 def _read_slow(info: _Csv, problems: _Problems) -> Table:
@@ -413,7 +451,7 @@ def _read_slow(info: _Csv, problems: _Problems) -> Table:
         if len(header[1]) > MAX_COLUMNS:
             problems.add(header[0], f"the header has {len(header[1]):,} columns; at most {MAX_COLUMNS:,} are allowed")
             return _empty_table(info, problems)
-        names, header_ok = _header_names(header[1], info, problems)
+        names, header_ok = _header_names(header[1], info.header_line, problems)
         if not header_ok:
             return _empty_table(info, problems)
         frames, rows_read = _slow_rows(records, names, problems)
@@ -466,12 +504,11 @@ def _frame(numbers: list[int], rows: Sequence[Sequence[str | None]], names: list
 # ------------------------------------------------------------------------------------------------------- header
 
 
-def _header_names(raw: Sequence[object], info: _Csv | int, problems: _Problems) -> tuple[list[str], bool]:
+def _header_names(raw: Sequence[object], line: int, problems: _Problems) -> tuple[list[str], bool]:
     """Unique column names from the header cells (stripped, case kept); problems for empty and duplicate names.
 
     The second value is False when the header is unusable (a name over the field limit).
     """
-    line = info if isinstance(info, int) else info.header_line
     names: list[str] = []
     seen = {LINE}
     for number, cell in enumerate(raw, start=1):
@@ -507,8 +544,6 @@ def _unique_name(text: str, number: int, seen: set[str], line: int, problems: _P
 
 def _read_xlsx(data: bytes, file: str, sheet: str | None) -> Table:
     _check_zip(data, file)
-    import openpyxl
-
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
@@ -563,6 +598,7 @@ def _pick_sheet(book: Any, file: str, sheet: str | None) -> Any:
 
 def _read_sheet(ws: Any, file: str) -> Table:
     problems = _Problems(file)
+    ws.reset_dimensions()  # the stored dimension may be wrong (or A1:XFD1048576): read the cells that are there
     rows = ((number, values) for number, values in enumerate(ws.iter_rows(values_only=True), start=1))
     header = next(((n, v) for n, v in rows if _row_has_data(v)), None)
     if header is None:
@@ -671,34 +707,38 @@ def _duration_text(value: dt.timedelta) -> str:
 # ------------------------------------------------------------------------------------------------------ columns
 
 
-def _key(name: str) -> str:
-    return name.strip().casefold()
-
-
 def resolve_columns(
     table: Table, columns: Sequence[Column], one_of: Sequence[tuple[str, ...]] = ()
 ) -> tuple[pl.DataFrame, list[Problem]]:
     """The frame with header columns renamed to their canonical names; problems for missing and doubled columns.
 
     Order of the result: ``_line``, the expected columns in the order given (missing optional ones all null),
-    then the unknown columns of the file untouched, in file order.
+    then the unknown columns of the file untouched, in file order. A second header column meaning an already
+    matched canonical column is reported and left out.
     """
-    wanted = {c.name for c in columns}
-    for group in one_of:
-        unknown = [name for name in group if name not in wanted]
-        if unknown:
-            raise ValueError(f"one_of names {unknown} are not among the columns")
-    found, problems = _match(table, columns)
+    _check_one_of(columns, one_of)
+    found, doubles, problems = _match(table, columns)
     present = [c.name for c in columns if c.name in found]
     problems += _missing(table, columns, found) + _one_of_problems(table, present, one_of)
-    frame = table.frame
-    matched = set(found.values())
-    unknown_cols = [c for c in frame.columns if c != LINE and c not in matched and c not in _doubles(frame, columns)]
+    taken = {LINE, *found.values(), *doubles}
     exprs = [pl.col(LINE)]
-    exprs += [pl.col(found[c.name]).alias(c.name) if c.name in found else pl.lit(None, pl.String).alias(c.name)
-              for c in columns]
-    exprs += [pl.col(c) for c in unknown_cols]
-    return frame.select(exprs), problems
+    exprs += [
+        pl.col(found[c.name]).alias(c.name) if c.name in found else pl.lit(None, pl.String).alias(c.name)
+        for c in columns
+    ]
+    exprs += [pl.col(c) for c in table.frame.columns if c not in taken]
+    return table.frame.select(exprs), problems
+
+
+def _check_one_of(columns: Sequence[Column], one_of: Sequence[tuple[str, ...]]) -> None:
+    wanted = {c.name for c in columns}
+    unknown = [name for group in one_of for name in group if name not in wanted]
+    if unknown:
+        raise ValueError(f"one_of names {unknown} are not among the columns")
+
+
+def _key(name: str) -> str:
+    return name.strip().casefold()
 
 
 def _lookup(columns: Sequence[Column]) -> dict[str, str]:
@@ -709,35 +749,23 @@ def _lookup(columns: Sequence[Column]) -> dict[str, str]:
     return keys
 
 
-def _match(table: Table, columns: Sequence[Column]) -> tuple[dict[str, str], list[Problem]]:
-    """Canonical name -> the first header column meaning it; a problem for every further one."""
+def _match(table: Table, columns: Sequence[Column]) -> tuple[dict[str, str], set[str], list[Problem]]:
+    """Canonical name -> the first header column meaning it; the further ones, each with a problem."""
     keys = _lookup(columns)
     found: dict[str, str] = {}
+    doubles: set[str] = set()
     problems: list[Problem] = []
     for header in table.frame.columns:
         canonical = keys.get(_key(header)) if header != LINE else None
         if canonical is None:
             continue
         if canonical in found:
+            doubles.add(header)
             message = f"columns {found[canonical]!r} and {header!r} both mean {canonical!r}; only the first is used"
             problems.append(error(table.file, table.header_line, message))
         else:
             found[canonical] = header
-    return found, problems
-
-
-def _doubles(frame: pl.DataFrame, columns: Sequence[Column]) -> set[str]:
-    """Header columns that mean a canonical column already matched by an earlier header column."""
-    keys = _lookup(columns)
-    seen: set[str] = set()
-    doubles: set[str] = set()
-    for header in frame.columns:
-        canonical = keys.get(_key(header)) if header != LINE else None
-        if canonical is not None and canonical in seen:
-            doubles.add(header)
-        elif canonical is not None:
-            seen.add(canonical)
-    return doubles
+    return found, doubles, problems
 
 
 def _missing(table: Table, columns: Sequence[Column], found: dict[str, str]) -> list[Problem]:
@@ -759,7 +787,7 @@ def _one_of_problems(table: Table, present: list[str], one_of: Sequence[tuple[st
         if len(there) == 1:
             continue
         options = " or ".join(repr(name) for name in group)
-        detail = "none is present" if not there else f"found {', '.join(repr(n) for n in there)}"
+        detail = "none is present" if not there else f"found {' and '.join(repr(n) for n in there)}"
         message = f"exactly one of the columns {options} must be present; {detail}"
         problems.append(error(table.file, table.header_line, message))
     return problems

@@ -173,8 +173,16 @@ def convert_scalar(kind: str, text: str) -> Any:
     if kind == "float":
         return _to_decimal(text)
     if kind == "timestamp":
-        return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+        return _to_date(text)
     return text
+
+
+def _to_date(text: str) -> dt.date | str:
+    """A date or date-time; what only looks like one (2019-02-30) stays text for the schema to report."""
+    try:
+        return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text
 
 
 def _to_int(text: str) -> int:
@@ -184,10 +192,9 @@ def _to_int(text: str) -> int:
 
 
 def _to_decimal(text: str) -> Decimal:
-    value = Decimal(text.replace("_", ""))  # exact: from the text, never via a binary float
-    if not value.is_finite():
+    if text.lower().lstrip("+-") in {".inf", ".nan"}:
         raise _Refused("write a finite number")
-    return value
+    return Decimal(text.replace("_", ""))  # exact: from the text, never via a binary float
 
 
 def read_text(path: Path, limit: int = MAX_BYTES) -> str:
@@ -209,7 +216,7 @@ def read_text(path: Path, limit: int = MAX_BYTES) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(str(path), f"not UTF-8 text (byte {exc.start})") from None
+        raise InputError(str(path), f"not UTF-8 text (invalid byte at offset {exc.start})") from None
 
 
 def load_yaml(text: str, file: str) -> Located:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 
 import typer
@@ -17,8 +18,18 @@ from ..atomic import OutputError, write_atomically, write_directory
 from ..billing import BillingResult, BillOptions, bill
 from ..billing_output import invoice_files, rejects_csv, result_json, summary_csv
 from ..money import format_euro
-from .common import (CATALOGUE_OPTION, EXIT_INVALID, EXIT_OK, fail, guarded, load_lookup, print_json, print_problems,
-                     stderr, stdout)
+from .common import (
+    CATALOGUE_OPTION,
+    EXIT_INVALID,
+    EXIT_OK,
+    fail,
+    guarded,
+    load_lookup,
+    print_json,
+    print_problems,
+    stderr,
+    stdout,
+)
 
 LARGE_INPUT = 10 * 1024 * 1024
 SHOWN_WARNINGS = 20
@@ -80,7 +91,7 @@ def _failed_json(result: BillingResult) -> dict[str, object]:
 
 
 @contextmanager
-def _progress(paths: list[Path]) -> Iterator[object]:
+def _progress(paths: list[Path]) -> Iterator[Callable[[str], None]]:
     size = sum(p.stat().st_size for p in paths if p.is_file())
     if not sys.stderr.isatty() or size < LARGE_INPUT:
         yield lambda _: None
@@ -88,7 +99,11 @@ def _progress(paths: list[Path]) -> Iterator[object]:
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("reading", total=None)
-        yield lambda phase: progress.update(task, description=phase)
+
+        def say(phase: str) -> None:
+            progress.update(task, description=phase)
+
+        yield say
 
 
 def _write(result: BillingResult, out: Path | None, rejects: Path | None, force: bool, quiet: bool) -> None:
@@ -135,12 +150,12 @@ def _render(result: BillingResult, options: BillOptions, strict_failure: bool) -
         console.print(_totals_table("aanbieder", s.by_provider))
 
 
-def _totals_table(title: str, totals: dict[str, object]) -> Table:
+def _totals_table(title: str, totals: Mapping[str, Decimal]) -> Table:
     table = Table(title=f"totaal per {title}", title_justify="left")
     table.add_column(title)
     table.add_column("bedrag", justify="right")
     for name, amount in totals.items():
-        table.add_row(name, format_euro(amount))  # type: ignore[arg-type]
+        table.add_row(name, format_euro(amount))
     return table
 
 

@@ -42,7 +42,7 @@ class TableFormat(StrEnum):
 
 
 def validate(
-    paths: list[Path] = typer.Argument(None, help="Tariff files to check [default: data/tariffs.yaml]."),
+    paths: list[Path] = typer.Argument(None, metavar="PATH", show_default=False, help="Tariff files to check \\[default: data/tariffs.yaml]."),
     output: ReportFormat = typer.Option(ReportFormat.TEXT, "--format", "-f", help="text or json."),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail the check too."),
 ) -> None:
@@ -105,7 +105,7 @@ def _parse_day(text: str | None) -> dt.date:
 @guarded
 def price(
     code: str = typer.Argument(..., help="MGR product code, e.g. LN017."),
-    on: str | None = typer.Option(None, "--on", help="Service date, YYYY-MM-DD [default: today]."),
+    on: str | None = typer.Option(None, "--on", help="Service date, YYYY-MM-DD \\[default: today]."),
     output: ReportFormat = typer.Option(ReportFormat.TEXT, "--format", "-f", help="text or json."),
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:

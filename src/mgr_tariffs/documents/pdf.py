@@ -14,6 +14,7 @@ import unicodedata
 from decimal import Decimal
 
 from fpdf import FPDF
+from fpdf.enums import WrapMode
 
 from ..invoices import InvoiceLine, QuantityUnit
 from ..money import format_euro, format_number, format_quantity
@@ -26,10 +27,11 @@ ROW = 4.8
 FONT = "Helvetica"
 # (heading, width in mm, alignment)
 COLUMNS: tuple[tuple[str, float, str], ...] = (
-    ("BSN", 19, "L"), ("Product", 58, "L"), ("Aantal", 18, "R"), ("Tarief/uur", 15, "R"), ("Bedrag", 21, "R"),
+    ("BSN", 19, "L"), ("Product", 56, "L"), ("Aantal", 18, "R"), ("Tarief/uur", 17, "R"), ("Bedrag", 21, "R"),
     ("Verrekend", 19, "R"), ("Excl. btw", 21, "R"), ("Btw", 9, "R"),
 )
 GREY = (235, 235, 235)
+_NO_DECOMPOSITION = {"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "ı": "i", "Ħ": "H", "ħ": "h"}
 
 
 def pdf_text(text: str) -> str:
@@ -42,7 +44,8 @@ def _printable(char: str) -> str:
         char.encode("cp1252")
         return char
     except UnicodeEncodeError:
-        folded = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode("ascii")
+        plain = _NO_DECOMPOSITION.get(char, char)
+        folded = unicodedata.normalize("NFKD", plain).encode("ascii", "ignore").decode("ascii")
         return folded or "?"
 
 
@@ -76,7 +79,7 @@ def line_cells(line: InvoiceLine) -> tuple[str, ...]:
             format_number(line.gross_amount), netted, format_number(line.amount), vat_text(line))
 
 
-class InvoicePdf(FPDF):  # type: ignore[misc]
+class InvoicePdf(FPDF):  # type: ignore[misc, unused-ignore]
     """An A4 invoice whose header and footer know the document and whether a table is running."""
 
     def __init__(self, doc: Prepared) -> None:
@@ -187,7 +190,7 @@ def _addressee_and_facts(pdf: InvoicePdf, doc: Prepared) -> None:
         pdf.set_font(FONT, "", 9)
         pdf.cell(30, 4.5, label)
         pdf.set_font(FONT, "B", 9)
-        pdf.cell(53, 4.5, pdf.fit(value, 53), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(53, 4.5, pdf_text(value), align="L", wrapmode=WrapMode.CHAR, new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(max(bottom, pdf.get_y()) + 8)
 
 
@@ -241,11 +244,11 @@ def _totals(pdf: InvoicePdf, doc: Prepared) -> None:
     pdf.set_font(FONT, "", 8)
     for reason in reasons:
         pdf.set_x(85)
-        pdf.multi_cell(110, 4, pdf_text(f"Vrijgesteld: {reason}."), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(110, 4, pdf_text(f"{reason}."), align="L", new_x="LMARGIN", new_y="NEXT")
     if doc.invoice.revenue_unnetted:
         pdf.set_x(85)
         pdf.multi_cell(110, 4, pdf_text(f"Opbrengst boven het brutobedrag, niet verrekend: "
-                                         f"{format_euro(doc.invoice.revenue_unnetted)}."), new_x="LMARGIN",
+                                         f"{format_euro(doc.invoice.revenue_unnetted)}."), align="L", new_x="LMARGIN",
                        new_y="NEXT")
     pdf.ln(5)
 
@@ -282,4 +285,4 @@ def _payment(pdf: InvoicePdf, doc: Prepared) -> None:
                 f"{supplier.legal_name}, onder vermelding van factuurnummer {doc.id}.")
     if pdf.will_page_break(14):
         pdf.add_page()
-    pdf.multi_cell(0, 4.8, pdf_text(text), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 4.8, pdf_text(text), align="L", new_x="LMARGIN", new_y="NEXT")

@@ -110,7 +110,8 @@ def _group(invoice: Invoice, treatment: str, rate: Decimal, lookup: Lookup) -> V
     base = sum((line.amount for line in lines), ZERO)
     category = vat_category(treatment)
     reasons = sorted({exemption_reason(line, lookup) for line in lines}) if category == "E" else []
-    return VatGroup(treatment, category, rate, base, round_cents(base * rate / 100), "; ".join(reasons) or None)
+    tax = round_cents(base * rate / 100) + ZERO  # + ZERO: never a negative zero
+    return VatGroup(treatment, category, rate, base, tax, "; ".join(reasons) or None)
 
 
 def consistency_problems(invoice: Invoice, groups: Sequence[VatGroup]) -> list[str]:

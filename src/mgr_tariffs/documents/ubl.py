@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
 from ..invoices import InvoiceLine, QuantityUnit
 from ..money import json_decimal, json_money

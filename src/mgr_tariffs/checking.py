@@ -1,0 +1,927 @@
+"""Check a provider's invoice against the catalogue and, optionally, the hours logged.
+
+``check(paths, lookup, hours)`` reads invoice specifications (CSV, .xlsx, or what ``mgr bill`` writes:
+its invoice CSVs, ``samenvatting.csv`` and its ``--json`` output), recomputes every line and returns
+each discrepancy with the money at stake. The work is vectorised in Polars: every cell is parsed
+once per *distinct* text, every rule is an expression over all lines, and only the lines that break
+a rule are turned into :class:`Discrepancy` values in Python.
+
+Money at stake: a line's difference is split over its findings so that they add up, never twice:
+
+* ``price``: the line at the invoiced unit price minus the line at the catalogue price;
+* ``amount`` / ``netting``: the invoiced amount minus quantity x invoiced unit price (rounded half-up
+  once, LN034 revenue netted, never below zero);
+* a line that cannot be paid at all (unknown product or municipality, not a member, product not bought
+  for the municipality, no price in force) counts its whole amount once;
+* ``hours``: the billed quantity minus the hours logged, per provider, municipality, client, product and
+  month, valued at the catalogue price; ``double`` counts only when no hour log is given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from . import hourlog
+from .billing import BillOptions, check_tables
+from .billing_output import provisional_number
+from .catalogue import Lookup
+from .hourlog import TICKS_PER_HOUR, TICKS_PER_MINUTE
+from .money import format_number, format_quantity, from_cents, parse_decimal
+from .pricing import no_price_message
+from .problems import InputError, Problem, error
+from .tables import Column, Table, read_table, resolve_columns
+
+Parsed = tuple[Any, str | None]
+Mask = Callable[[str], str]
+
+COLUMNS = (
+    Column("factuurnummer", ("invoice_number", "invoice", "factuur"), required=True),
+    Column("factuurdatum", ("invoice_date",)),
+    Column("aanbieder", ("provider", "zorgaanbieder"), required=True),
+    Column("gemeente", ("municipality",), required=True),
+    Column("bsn", ("client", "clientnummer", "burgerservicenummer"), required=True),
+    Column("productcode", ("product", "code"), required=True),
+    Column("periode", ("period",)),
+    Column("datum_van", ("period_start", "eerste_datum", "first_day")),
+    Column("datum_tot", ("period_end", "laatste_datum", "last_day")),
+    Column("aantal", ("quantity", "uren", "hours")),
+    Column("minuten", ("minutes",)),
+    Column("eenheid", ("unit",)),
+    Column("tarief", ("unit_price", "prijs", "price"), required=True),
+    Column("bedrag_bruto", ("gross_amount",)),
+    Column("opbrengst", ("revenue",)),
+    Column("bedrag", ("amount",), required=True),
+    Column("totaal", ("factuurtotaal", "total", "invoice_total")),
+)
+QUANTITY_COLUMNS = ("aantal", "minuten")
+NAMES = [c.name for c in COLUMNS]
+SUMMARY_COLUMNS = (Column("factuurnummer", ("invoice_number", "invoice", "factuur"), required=True),
+                   Column("totaal", ("factuurtotaal", "total", "invoice_total"), required=True))
+MINUTE_UNITS = {"minuut", "minuten", "min", "minute", "minutes"}
+BLOCKING = ("product", "municipality", "not_member", "not_for", "no_price")
+KINDS = ("product", "municipality", "not_member", "not_for", "no_price", "bsn", "period", "price_change", "price",
+         "amount", "netting", "double", "hours", "total")
+"""Every kind of discrepancy, in the order they are reported for a line."""
+
+_PERIOD = re.compile(r"^(\d{4})-(\d{1,2})$")
+_DUTCH_THOUSANDS = re.compile(r"^-?\d{1,3}(?:\.\d{3})+,\d{1,2}$")
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    show_bsn: bool = False
+    sheet: str | None = None
+    today: dt.date | None = None
+
+    def mask(self, bsn: str) -> str:
+        return bsn if self.show_bsn else hourlog.mask_bsn(bsn)
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    """One thing wrong with an invoice line (or invoice), with the money at stake where there is any."""
+
+    file: str
+    line: int | None
+    invoice: str
+    kind: str
+    message: str
+    billed: Decimal | None = None
+    expected: Decimal | None = None
+    counted: bool = True  # whether its difference is part of the over- and under-billed totals
+
+    @property
+    def difference(self) -> Decimal | None:
+        if self.billed is None or self.expected is None:
+            return None
+        return self.billed - self.expected
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "invoice": self.invoice, "kind": self.kind,
+                "message": self.message, "billed": _money(self.billed), "expected": _money(self.expected),
+                "difference": _money(self.difference)}
+
+
+@dataclass(frozen=True)
+class InvoiceInfo:
+    """An invoice as found in the files: who, for whom, which month, how many lines, what it bills."""
+
+    number: str
+    provider: str
+    municipality: str
+    period: str
+    files: tuple[str, ...]
+    lines: int
+    billed: Decimal
+
+
+@dataclass(frozen=True)
+class CheckSummary:
+    files: int
+    invoices: int
+    lines_checked: int
+    lines_unreadable: int
+    discrepancies: int
+    by_kind: dict[str, int]
+    billed: Decimal
+    over_billed: Decimal
+    under_billed: Decimal
+    hour_rows: int | None = None
+    hour_rows_rejected: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "files": self.files, "invoices": self.invoices, "lines_checked": self.lines_checked,
+            "lines_unreadable": self.lines_unreadable, "discrepancies": self.discrepancies, "by_kind": self.by_kind,
+            "billed": _money(self.billed), "over_billed": _money(self.over_billed),
+            "under_billed": _money(self.under_billed)}
+        if self.hour_rows is not None:
+            data |= {"hour_rows": self.hour_rows, "hour_rows_rejected": self.hour_rows_rejected}
+        return data
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    discrepancies: list[Discrepancy]
+    problems: list[Problem]  # rows or files that could not be checked (and hour-log rows rejected)
+    invoices: list[InvoiceInfo]
+    summary: CheckSummary
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.discrepancies and not any(p.is_error for p in self.problems)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"discrepancies": [d.as_json() for d in self.discrepancies], "summary": self.summary.as_json(),
+                "problems": [p.model_dump(mode="json") for p in self.problems], "notes": self.notes}
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+# --- the entry point ------------------------------------------------------------------------------
+
+
+def check(paths: Sequence[Path], lookup: Lookup, hours: Sequence[Path] | None = None,
+          options: CheckOptions | None = None) -> CheckResult:
+    """Check invoice files. Raises :class:`InputError` only for a file that cannot be read at all."""
+    options = options or CheckOptions()
+    loaded = [_load(Path(path), options) for path in paths]
+    problems = [p for item in loaded for p in item.problems]
+    frames = [item.frame for item in loaded if item.frame is not None]
+    totals = [item.totals for item in loaded if item.totals is not None]
+    logged = log_hours(hours, lookup, options) if hours else None
+    lines, rejected = parse_lines(_concat(frames), lookup)
+    row_problems = rejection_problems(rejected)
+    checked = run_rules(lines, lookup)
+    found = line_findings(checked, lookup, options)
+    found += double_findings(checked, options, hours_given=logged is not None)
+    incomplete = set(rejected.get_column("invoice").drop_nulls().to_list())
+    found += total_findings(checked.filter(~pl.col("invoice").is_in(list(incomplete))), _concat(totals))
+    if logged is not None:
+        found += hour_findings(checked, logged, options)
+        problems += logged.problems
+    found = sorted(found, key=_order)
+    invoices = invoice_infos(checked, lookup)
+    summary = summarise(found, checked, len(paths), len(rejected), invoices, logged)
+    notes = [note for item in loaded for note in item.notes]
+    return CheckResult(found, problems + row_problems, invoices, summary, notes)
+
+
+def _order(d: Discrepancy) -> tuple[str, str, int, int]:
+    return d.invoice, d.file, d.line if d.line is not None else 1 << 40, KINDS.index(d.kind)
+
+
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame | None:
+    return pl.concat(frames, how="diagonal_relaxed") if frames else None
+
+
+# --- reading: CSV/xlsx invoice specifications, bill's summary, bill's JSON --------------------------
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    problems: list[Problem]
+    frame: pl.DataFrame | None = None  # invoice lines: the canonical columns as text, _line, _file
+    totals: pl.DataFrame | None = None  # invoice totals: _file, _line, factuurnummer, totaal
+    notes: list[str] = field(default_factory=list)
+
+
+def _load(path: Path, options: CheckOptions) -> _Loaded:
+    if path.suffix.lower() == ".json":
+        return _load_json(path)
+    table = read_table(path, sheet=options.sheet)
+    if _is_summary(table):
+        return _load_summary(table)
+    frame, problems = resolve_columns(_without_product_name(table), COLUMNS, one_of=[QUANTITY_COLUMNS])
+    problems = table.problems + problems + _period_columns(table, frame)
+    if any(p.is_error and (p.line is None or p.line <= table.header_line) for p in problems):
+        return _Loaded(problems)
+    return _Loaded(problems, frame.select("_line", *NAMES).with_columns(_file=pl.lit(table.file)))
+
+
+def _keys(table: Table) -> set[str]:
+    return {c.strip().casefold() for c in table.frame.columns}
+
+
+def _without_product_name(table: Table) -> Table:
+    """``mgr bill`` writes ``productcode`` and the product's name as ``product``: the name is not the code."""
+    names = {c.strip().casefold(): c for c in table.frame.columns}
+    if "productcode" in names and "product" in names:
+        return replace(table, frame=table.frame.drop(names["product"]))
+    return table
+
+
+def _is_summary(table: Table) -> bool:
+    """``samenvatting.csv`` of ``mgr bill --out``: one row per invoice with its total, no lines."""
+    keys = _keys(table)
+    line_keys = {"bsn", "client", "productcode", "product", "code"}
+    return not keys & line_keys and "factuurnummer" in keys and "totaal" in keys
+
+
+def _load_summary(table: Table) -> _Loaded:
+    frame, problems = resolve_columns(table, SUMMARY_COLUMNS)
+    totals = frame.select("_line", "factuurnummer", "totaal").with_columns(_file=pl.lit(table.file))
+    return _Loaded(table.problems + problems, totals=totals)
+
+
+def _period_columns(table: Table, frame: pl.DataFrame) -> list[Problem]:
+    has = {c for c in ("periode", "datum_van", "datum_tot") if frame.get_column(c).null_count() < frame.height}
+    named = {c.name for c in COLUMNS if c.name in has or _present(table, c)}
+    if "periode" in named or {"datum_van", "datum_tot"} <= named:
+        return []
+    return [error(table.file, table.header_line, "the period is missing: give a column 'periode' (YYYY-MM) or "
+                  "the columns 'datum_van' and 'datum_tot'")]
+
+
+def _present(table: Table, column: Column) -> bool:
+    return bool(_keys(table) & {n.casefold() for n in (column.name, *column.aliases)})
+
+
+JSON_FIELDS = {"bsn": "bsn", "productcode": "product", "datum_van": "first_day", "datum_tot": "last_day",
+               "aantal": "quantity", "eenheid": "unit", "tarief": "unit_price", "bedrag_bruto": "gross_amount",
+               "opbrengst": "revenue", "bedrag": "amount"}
+
+
+def _load_json(path: Path) -> _Loaded:
+    """The output of ``mgr bill --json``: its invoices and their lines, each line at its physical line."""
+    file = str(path)
+    text = _json_text(path, file)
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise InputError(file, f"is not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("invoices"), list):
+        raise InputError(file, "is JSON but not the output of `mgr bill --json` (no list 'invoices')")
+    places = line_object_lines(text)
+    records, problems = _json_records(data["invoices"], places, file)
+    frame = pl.DataFrame(records, schema={"_line": pl.Int64, **dict.fromkeys(NAMES, pl.String)}, orient="row")
+    return _Loaded(problems, frame.with_columns(_file=pl.lit(file)))
+
+
+def _json_text(path: Path, file: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(file, "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(file, f"cannot be read: {exc}") from None
+
+
+def _json_records(invoices: list[Any], places: list[int], file: str) -> tuple[list[list[Any]], list[Problem]]:
+    records: list[list[Any]] = []
+    problems: list[Problem] = []
+    for number, invoice in enumerate(invoices, start=1):
+        if not isinstance(invoice, dict) or not isinstance(invoice.get("lines"), list):
+            problems.append(error(file, None, f"invoice {number} has no list 'lines'"))
+            continue
+        head = _json_head(invoice)
+        for line in invoice["lines"]:
+            place = places[len(records)] if len(records) < len(places) else None
+            records.append([place, *(_json_cell(head, line, name) for name in NAMES)])
+    return records, problems
+
+
+def _json_head(invoice: dict[str, Any]) -> dict[str, Any]:
+    provider, code, period = (str(invoice.get(k) or "") for k in ("provider", "municipality_code", "period"))
+    number = invoice.get("number") or provisional_number(provider, code, period)
+    return {"factuurnummer": number, "aanbieder": provider, "gemeente": code or invoice.get("municipality"),
+            "periode": period, "totaal": invoice.get("total")}
+
+
+def _json_cell(head: dict[str, Any], line: Any, name: str) -> str | None:
+    value = head.get(name) if name in head else line.get(JSON_FIELDS.get(name, "")) if isinstance(line, dict) else None
+    return None if value is None or value == "" else str(value)
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"(\s*:)?|[\[\]{}]')
+
+
+def line_object_lines(text: str) -> list[int]:
+    """The physical line of every object in a list under the key ``lines``, in document order."""
+    stack: list[str | None] = []
+    key: str | None = None
+    found: list[int] = []
+    line, last = 1, 0
+    for token in _JSON_TOKEN.finditer(text):
+        mark = token.group()
+        if token.group(1):
+            key = mark[1:mark.index('"', 1)] if "\\" not in mark else None
+            continue
+        if mark == "{" and stack and stack[-1] == "lines":
+            line, last = line + text.count("\n", last, token.start()), token.start()
+            found.append(line)
+        if mark in "{[":
+            stack.append(key if mark == "[" else None)
+        elif mark in "]}" and stack:
+            stack.pop()
+        key = None
+    return found
+
+
+# --- parsing: every text cell once per distinct value ------------------------------------------------
+
+
+def parse_money(text: str, name: str) -> Parsed:
+    """An amount in cents: ``1234,56``, ``1234.56``, ``1.234,56`` or ``€ 48,60``; at most two decimals."""
+    cleaned = text.replace("€", "").replace(" ", "").strip()
+    if _DUTCH_THOUSANDS.match(cleaned):
+        cleaned = cleaned.replace(".", "")
+    value = parse_decimal(cleaned)
+    if value is None:
+        return None, f"{name} {text!r} is not an amount"
+    if value != value.quantize(Decimal("0.01")):
+        return None, f"{name} {text!r} has more than two decimals"
+    return int(value * 100), None
+
+
+def parse_invoice_quantity(text: str, unit: str) -> Parsed:
+    """A line's quantity as ticks of 1/3000 hour: hours with at most three decimals, or whole minutes."""
+    name = "minuten" if unit == "minuut" else "aantal"
+    value = parse_decimal(text)
+    if value is None:
+        return None, f"{name} {text!r} is not a number"
+    if unit == "minuut" and value != value.to_integral_value():
+        return None, f"minuten {text!r} must be a whole number of minutes"
+    if unit == "uur" and value != value.quantize(Decimal("0.001")):
+        return None, f"aantal {text!r} has more than three decimals"
+    return int(value * (TICKS_PER_MINUTE if unit == "minuut" else TICKS_PER_HOUR)), None
+
+
+def parse_period(text: str) -> Parsed:
+    """``YYYY-MM`` as the number YYYYMM."""
+    found = _PERIOD.match(text)
+    if not found or not 1 <= int(found.group(2)) <= 12:
+        return None, f"periode {text!r} is not a month (write YYYY-MM)"
+    return int(found.group(1)) * 100 + int(found.group(2)), None
+
+
+def parse_date(text: str, name: str) -> Parsed:
+    value, reason = hourlog.parse_service_date(text)
+    return value, None if reason is None else reason.replace("datum", name, 1)
+
+
+BSN_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
+
+
+def bsn_columns(column: str = "bsn") -> dict[str, pl.Expr]:
+    """The BSN as nine digits (the key for double billing and hours) and whether it passes the elfproef."""
+    digits = pl.col(column).str.replace_all(r"[ .]", "")
+    shaped = digits.str.contains(r"^\d{1,9}$")
+    key = pl.when(shaped).then(digits.str.pad_start(9, "0")).otherwise(pl.col(column))
+    checksum = pl.sum_horizontal([key.str.slice(i, 1).cast(pl.Int64, strict=False) * w
+                                  for i, w in enumerate(BSN_WEIGHTS)])
+    valid = shaped & (checksum % 11 == 0) & (key != "000000000")
+    return {"bsn_key": key, "bsn_valid": valid.fill_null(False)}
+
+
+def _parse(frame: pl.DataFrame, column: str, rule: Callable[[str], Parsed], output: str,
+           dtype: pl.DataType, fast: tuple[pl.Expr, pl.Expr] | None = None) -> pl.DataFrame:
+    """Add ``output`` and ``why_<output>``: ``fast = (applies, value)`` as one expression where it applies,
+    ``rule`` in Python once per distinct other text of ``column``."""
+    applies, value = fast if fast else (pl.lit(False), pl.lit(None, dtype))
+    slow = frame.filter(pl.col(column).is_not_null() & ~applies).get_column(column).unique()
+    answers = [rule(text) for text in slow.to_list()]
+    mapping = pl.DataFrame({
+        column: slow, f"slow_{output}": pl.Series([a[0] for a in answers], dtype=dtype),
+        f"why_{output}": pl.Series([a[1] for a in answers], dtype=pl.String),
+    })
+    joined = frame.join(mapping, on=column, how="left", maintain_order="left")
+    return joined.with_columns(pl.when(applies).then(value).otherwise(pl.col(f"slow_{output}")).cast(dtype)
+                               .alias(output)).drop(f"slow_{output}")
+
+
+def _fast_fixed(column: str, places: int, scale: int) -> tuple[pl.Expr, pl.Expr]:
+    """Plain numbers (``-12,5``, ``3.25``) with at most ``places`` decimals, as integers of 1/10^places x scale."""
+    text = pl.col(column)
+    pattern = rf"^-?\d{{1,12}}(?:[.,]\d{{1,{places}}})?$" if places else r"^-?\d{1,12}$"
+    whole = text.str.extract(r"^-?(\d+)", 1).cast(pl.Int64, strict=False)
+    fraction = text.str.extract(r"[.,](\d+)$", 1).fill_null("").str.pad_end(places, "0")
+    size = whole * 10**places + (fraction.cast(pl.Int64, strict=False) if places else 0)
+    value = pl.when(text.str.starts_with("-")).then(-size).otherwise(size) * scale
+    return text.str.contains(pattern).fill_null(False), value
+
+
+def _fast_period(column: str) -> tuple[pl.Expr, pl.Expr]:
+    text = pl.col(column)
+    month = text.str.slice(5, 2).cast(pl.Int64, strict=False)
+    applies = text.str.contains(r"^\d{4}-\d{2}$").fill_null(False) & month.is_between(1, 12).fill_null(False)
+    return applies, text.str.slice(0, 4).cast(pl.Int64, strict=False) * 100 + month
+
+
+REQUIRED = ("factuurnummer", "aanbieder", "gemeente", "bsn", "productcode", "tarief", "bedrag")
+PROBLEM_REASONS = ["why_ticks", "why_price_cents", "why_amount_cents", "why_gross_cents", "why_revenue_cents",
+                   "why_total_cents", "why_period_id", "why_date_from", "why_date_to", "why_missing"]
+
+
+def parse_lines(frame: pl.DataFrame | None, lookup: Lookup) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Typed invoice lines: those that can be checked, and those that cannot be read (with reasons)."""
+    typed = _typed(frame if frame is not None else _empty_lines(), lookup)
+    bad = pl.any_horizontal(pl.col(PROBLEM_REASONS).is_not_null())
+    return typed.filter(~bad), typed.filter(bad)
+
+
+def rejection_problems(rejected: pl.DataFrame) -> list[Problem]:
+    """A problem for every reason a line cannot be read."""
+    return [error(r["_file"], r["_line"], reason) for r in rejected.iter_rows(named=True)
+            for reason in (r[c] for c in PROBLEM_REASONS) if reason]
+
+
+def _empty_lines() -> pl.DataFrame:
+    return pl.DataFrame(schema={"_line": pl.Int64, **dict.fromkeys(NAMES, pl.String), "_file": pl.String})
+
+
+def _typed(frame: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
+    unit = pl.when(pl.col("eenheid").str.to_lowercase().is_in(list(MINUTE_UNITS))
+                   | (pl.col("aantal").is_null() & pl.col("minuten").is_not_null()))
+    frame = frame.with_columns(unit=unit.then(pl.lit("minuut")).otherwise(pl.lit("uur")),
+                               product=pl.col("productcode").str.to_uppercase(),
+                               provider=_unneutralised("aanbieder"), invoice=_unneutralised("factuurnummer"))
+    frame = frame.with_columns(quantity_key=pl.col("unit") + "|" + pl.coalesce("aantal", "minuten"))
+    hours, minutes = _fast_fixed("quantity", 3, TICKS_PER_HOUR // 1000), _fast_fixed("quantity", 0, TICKS_PER_MINUTE)
+    frame = frame.with_columns(quantity=pl.coalesce("aantal", "minuten"))
+    is_hour = pl.col("unit") == "uur"
+    fast_quantity = ((is_hour & hours[0]) | (~is_hour & minutes[0]),
+                     pl.when(is_hour).then(hours[1]).otherwise(minutes[1]))
+    frame = _parse(frame, "quantity_key", lambda t: parse_invoice_quantity(t.split("|", 1)[1], t.split("|", 1)[0]),
+                   "ticks", pl.Int64(), fast_quantity)
+    for column, output in (("tarief", "price_cents"), ("bedrag", "amount_cents"), ("bedrag_bruto", "gross_cents"),
+                           ("opbrengst", "revenue_cents"), ("totaal", "total_cents")):
+        frame = _parse(frame, column, _money_rule(column), output, pl.Int64(),
+                       _fast_fixed(column, 2, 1))
+    frame = _parse(frame, "periode", parse_period, "period_id", pl.Int64(), _fast_period("periode"))
+    frame = _parse(frame, "datum_van", lambda t: parse_date(t, "datum_van"), "date_from", pl.Date())
+    frame = _parse(frame, "datum_tot", lambda t: parse_date(t, "datum_tot"), "date_to", pl.Date())
+    frame = _parse(frame, "gemeente", _municipality_rule(lookup), "municipality_id", pl.Int64())
+    frame = frame.with_columns(**bsn_columns())
+    return _dates(frame.with_columns(why_missing=_missing()))
+
+
+def _unneutralised(column: str) -> pl.Expr:
+    """Text as written before ``mgr bill`` put an apostrophe before what a spreadsheet would run as a formula."""
+    return pl.col(column).str.replace(r"^'([=+\-@\t\r])", "$1")
+
+
+def _money_rule(name: str) -> Callable[[str], Parsed]:
+    return lambda text: parse_money(text, name)
+
+
+def _municipality_rule(lookup: Lookup) -> Callable[[str], Parsed]:
+    def rule(text: str) -> Parsed:
+        found = lookup.municipality(text)
+        return (int(found.code), None) if found else (None, f"unknown municipality {text!r}")
+    return rule
+
+
+def _missing() -> pl.Expr:
+    """Why a line cannot be checked for lack of a value (the first required value that is empty)."""
+    expr = pl.lit(None, pl.String)
+    quantity = pl.coalesce("aantal", "minuten").is_null()
+    period = pl.col("periode").is_null() & (pl.col("datum_van").is_null() | pl.col("datum_tot").is_null())
+    for name, empty in reversed([*((n, pl.col(n).is_null()) for n in REQUIRED), ("aantal", quantity),
+                                 ("periode", period)]):
+        expr = pl.when(empty).then(pl.lit(f"{name} is missing")).otherwise(expr)
+    return expr
+
+
+def _dates(frame: pl.DataFrame) -> pl.DataFrame:
+    """The first and last day the line covers: the dates given, else the month of ``periode``."""
+    year, month = pl.col("period_id") // 100, pl.col("period_id") % 100
+    first = pl.date(year, month, 1)
+    last = first.dt.month_end()
+    return frame.with_columns(start=pl.coalesce("date_from", first), end=pl.coalesce("date_to", last)).with_columns(
+        month_start=pl.coalesce(first, pl.col("start").dt.month_start()))
+
+
+# --- rules over all lines --------------------------------------------------------------------------
+
+
+def gross_cents(ticks: pl.Expr, price: pl.Expr) -> pl.Expr:
+    """Quantity x unit price rounded half-up once (away from zero), in integer cents."""
+    size = (2 * ticks.abs() * price + TICKS_PER_HOUR) // (2 * TICKS_PER_HOUR)
+    return pl.when(ticks < 0).then(-size).otherwise(size)
+
+
+def net_cents(gross: pl.Expr, revenue: pl.Expr, nets: pl.Expr) -> pl.Expr:
+    """The amount after LN034 revenue netting: gross minus revenue, never below zero."""
+    netted = pl.when(nets & (gross > 0)).then(pl.min_horizontal(gross, revenue.fill_null(0).clip(0))).otherwise(0)
+    return gross - netted
+
+
+@dataclass(frozen=True)
+class _Prices:
+    """The catalogue's dated prices as expressions over a product column and a date column."""
+
+    table: list[tuple[str, dt.date, dt.date | None, int]]
+
+    @classmethod
+    def of(cls, lookup: Lookup) -> _Prices:
+        return cls([(p.code, price.start, price.until, int(price.amount * 100))
+                    for p in lookup.catalogue.products for price in p.prices])
+
+    def cents(self, day: str) -> pl.Expr:
+        expr = pl.lit(None, pl.Int64)
+        for code, start, until, cents in reversed(self.table):
+            expr = pl.when((pl.col("product") == code) & _within(day, start, until)).then(cents).otherwise(expr)
+        return expr
+
+    def boundary_inside(self) -> pl.Expr:
+        """A price starts after the first day, or ends before the last day, of the line."""
+        terms = [(pl.col("product") == code) & (((pl.col("start") < start) & (pl.col("end") >= start))
+                 | ((pl.col("start") <= until) & (pl.col("end") > until) if until else pl.lit(False)))
+                 for code, start, until, _ in self.table]
+        return pl.any_horizontal(terms) if terms else pl.lit(False)
+
+
+def _within(column: str, start: dt.date, until: dt.date | None) -> pl.Expr:
+    after = pl.col(column) >= start
+    return after if until is None else after & (pl.col(column) <= until)
+
+
+def run_rules(lines: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
+    """Add the catalogue's answers (price, membership, ...) and one boolean column ``x_<kind>`` per rule."""
+    rules = hourlog.RowRules(lookup, dt.date.max)
+    prices = _Prices.of(lookup)
+    known = pl.col("product").is_in(list(lookup.products))
+    member = rules.member()
+    at = lines.with_columns(date=pl.col("start")).with_columns(
+        price_start=prices.cents("start"), price_end=prices.cents("end"), member_start=member,
+        nets=rules.nets_revenue(), excluded=rules.excluded(), straddle=prices.boundary_inside())
+    at = at.with_columns(date=pl.col("end")).with_columns(member_end=member).drop("date")
+    has_municipality = pl.col("municipality_id").is_not_null()
+    at = at.with_columns(
+        catalogue_cents=pl.when(pl.col("straddle")).then(None).otherwise(pl.col("price_start")),
+        own_net=net_cents(gross_cents(pl.col("ticks"), pl.col("price_cents")), pl.col("revenue_cents"), pl.col("nets")),
+        x_product=~known,
+        x_municipality=~has_municipality,
+        x_not_member=has_municipality & ~(pl.col("member_start") & pl.col("member_end")),
+        x_not_for=has_municipality & known & pl.col("excluded"),
+        x_no_price=known & pl.col("price_start").is_null() & pl.col("price_end").is_null() & ~pl.col("straddle"),
+        x_bsn=~pl.col("bsn_valid"),
+        x_period=_period_wrong(),
+        x_price_change=known & pl.col("straddle"),
+    )
+    at = at.with_columns(
+        catalogue_net=net_cents(gross_cents(pl.col("ticks"), pl.col("catalogue_cents")), pl.col("revenue_cents"),
+                                pl.col("nets")),
+        x_price=pl.col("catalogue_cents").is_not_null() & (pl.col("catalogue_cents") != pl.col("price_cents")),
+        x_arithmetic=pl.col("amount_cents") != pl.col("own_net"),
+    )
+    blocked = pl.any_horizontal([pl.col(f"x_{k}") for k in BLOCKING])
+    return at.with_columns(blocked=blocked.fill_null(False))
+
+
+def _period_wrong() -> pl.Expr:
+    """The line does not cover (part of) one calendar month, the month of its ``periode``."""
+    month = pl.col("month_start")
+    return ((pl.col("start").dt.month_start() != month) | (pl.col("end").dt.month_start() != month)
+            | (pl.col("start") > pl.col("end"))).fill_null(False)
+
+
+# --- findings per line -----------------------------------------------------------------------------
+
+
+def line_findings(lines: pl.DataFrame, lookup: Lookup, options: CheckOptions) -> list[Discrepancy]:
+    """Every per-line discrepancy; only the lines that break a rule are visited in Python."""
+    flags = [f"x_{k}" for k in KINDS if k not in ("amount", "netting", "double", "hours", "total")] + ["x_arithmetic"]
+    flagged = lines.filter(pl.any_horizontal(pl.col(flags).fill_null(False)))
+    found: list[Discrepancy] = []
+    for row in flagged.iter_rows(named=True):
+        found += _row_findings(row, lookup, options.mask)
+    return found
+
+
+def _row_findings(row: dict[str, Any], lookup: Lookup, mask: Mask) -> list[Discrepancy]:
+    found: list[Discrepancy] = []
+    blocked = False
+    for kind, describe in LINE_RULES.items():
+        if not row.get(f"x_{kind}" if kind not in ("amount", "netting") else "x_arithmetic"):
+            continue
+        if kind in ("amount", "netting") and _arithmetic_kind(row) != kind:
+            continue
+        message, billed, expected = describe(row, lookup, mask)
+        counted = not blocked and billed is not None and expected is not None
+        found.append(Discrepancy(row["_file"], row["_line"], row["invoice"], kind, message, billed, expected, counted))
+        blocked = blocked or kind in BLOCKING
+    return found
+
+
+def _arithmetic_kind(row: dict[str, Any]) -> str:
+    """``amount`` when quantity x price is wrong; ``netting`` when the revenue was netted wrongly."""
+    gross = row["gross_cents"]
+    if gross is None and not row["revenue_cents"]:
+        gross = row["amount_cents"]
+    own_gross = row["own_net"] + _netted(row)
+    return "amount" if gross is not None and gross != own_gross else "netting"
+
+
+def _netted(row: dict[str, Any]) -> int:
+    gross = _gross(row["ticks"], row["price_cents"])
+    revenue = max(row["revenue_cents"] or 0, 0)
+    return min(gross, revenue) if row["nets"] and gross > 0 else 0
+
+
+def _gross(ticks: int, price: int) -> int:
+    size = (2 * abs(ticks) * price + TICKS_PER_HOUR) // (2 * TICKS_PER_HOUR)
+    return -size if ticks < 0 else size
+
+
+Described = tuple[str, Decimal | None, Decimal | None]
+
+
+def _amount(row: dict[str, Any]) -> Decimal:
+    return from_cents(row["amount_cents"])
+
+
+def _not_payable(message: str) -> Callable[[dict[str, Any], Lookup, Mask], Described]:
+    def describe(row: dict[str, Any], lookup: Lookup, mask: Mask) -> Described:
+        return message.format(**row, name=_name(row, lookup)), _amount(row), Decimal("0.00")
+    return describe
+
+
+def _name(row: dict[str, Any], lookup: Lookup) -> str:
+    code = row.get("municipality_id")
+    found = lookup.municipality(str(code).zfill(4)) if code is not None else None
+    return found.name if found else str(row.get("gemeente"))
+
+
+def _not_member(row: dict[str, Any], lookup: Lookup, mask: Mask) -> Described:
+    municipality = lookup.municipality(str(row["municipality_id"]).zfill(4))
+    assert municipality is not None
+    day = row["start"] if not municipality.is_member_on(row["start"]) else row["end"]
+    spans = ", ".join(f"from {m.start}" + (f" until {m.until}" if m.until else "") for m in municipality.memberships)
+    message = f"{municipality.name} was not a member of the MGR on {day} (member {spans})"
+    return message, _amount(row), Decimal("0.00")
+
+
+def _no_price(row: dict[str, Any], lookup: Lookup, mask: Mask) -> Described:
+    return no_price_message(lookup.products[row["product"]], row["start"]), _amount(row), Decimal("0.00")
+
+
+def _bsn(row: dict[str, Any], lookup: Lookup, mask: Mask) -> Described:
+    reason = hourlog.parse_bsn(row["bsn"], mask)[1] or f"BSN {mask(row['bsn'])} is not valid"
+    return f"{reason}: the line cannot be paid to a known client", _amount(row), None
+
+
+def _period(row: dict[str, Any], lookup: Lookup, mask: Mask) -> Described:
+    span = f"{row['start']} – {row['end']}"
+    if row["start"] > row["end"]:
+        return f"period {span} ends before it starts", None, None
+    month = row["month_start"].strftime("%Y-%m")
+    return f"period {span} is not within one calendar month (periode {month}): bill each month apart", None, None
+
+
+def _price_change(row: dict[str, Any], lookup: Lookup, mask: Mask) -> Described:
+    product = lookup.products[row["product"]]
+    parts = [f"{_euro(p.amount)} " + (f"from {p.start}" if p.start > row["start"] else f"until {p.until}")
+             for p in product.prices if p.start <= row["end"] and (p.until is None or p.until >= row["start"])]
+    span = f"{row['start']} – {row['end']}"
+    return (f"period {span} straddles a price change of {product.code} ({', '.join(parts) or 'no price'}): "
+            "bill each part at its own price", None, None)
+
+
+def _price(row: dict[str, Any], lookup: Lookup, mask: Mask) -> Described:
+    quote = lookup.price(row["product"], row["start"])
+    assert quote is not None
+    until = f" until {quote.until}" if quote.until else ""
+    message = (f"tarief {_euro(from_cents(row['price_cents']))} but {_euro(quote.amount)} applies "
+               f"from {quote.start}{until}")
+    return message, from_cents(row["own_net"]), from_cents(row["catalogue_net"])
+
+
+def _arithmetic(row: dict[str, Any], lookup: Lookup, mask: Mask) -> Described:
+    per_unit = TICKS_PER_MINUTE if row["unit"] == "minuut" else TICKS_PER_HOUR
+    quantity = format_quantity(Decimal(row["ticks"]) / per_unit)
+    per = " / 60" if row["unit"] == "minuut" else ""
+    gross = _gross(row["ticks"], row["price_cents"])
+    sum_text = f"{quantity} × {_euro(from_cents(row['price_cents']))}{per} = {_euro(from_cents(gross))}"
+    netted = _netted(row)
+    if netted or (row["revenue_cents"] and _arithmetic_kind(row) == "netting"):
+        sum_text += f" − opbrengst {_euro(from_cents(netted))} = {_euro(from_cents(gross - netted))}"
+        if not row["nets"]:
+            sum_text += f" ({row['product']} does not net revenue)"
+    billed = row["gross_cents"] if _arithmetic_kind(row) == "amount" and row["gross_cents"] is not None else None
+    shown = f"bedrag_bruto {_euro(from_cents(billed))}" if billed is not None else f"bedrag {_euro(_amount(row))}"
+    return f"{shown} but {sum_text}", _amount(row), from_cents(row["own_net"])
+
+
+def _euro(amount: Decimal) -> str:
+    return format_number(amount, 2)
+
+
+LINE_RULES: dict[str, Callable[[dict[str, Any], Lookup, Mask], Described]] = {
+    "product": _not_payable("unknown product code {productcode!r}"),
+    "municipality": _not_payable("unknown municipality {gemeente!r}"),
+    "not_member": _not_member,
+    "not_for": _not_payable("{product} is not bought for {name}"),
+    "no_price": _no_price,
+    "bsn": _bsn,
+    "period": _period,
+    "price_change": _price_change,
+    "price": _price,
+    "amount": _arithmetic,
+    "netting": _arithmetic,
+}
+
+
+# --- double billing, hours, totals -------------------------------------------------------------------
+
+DOUBLE_KEYS = ["provider_key", "bsn_key", "product", "unit", "month_start"]
+
+
+def double_findings(lines: pl.DataFrame, options: CheckOptions, hours_given: bool) -> list[Discrepancy]:
+    """The same client, product and month billed twice (overlapping days), on any invoice in any file."""
+    if lines.is_empty():
+        return []
+    keyed = lines.with_columns(provider_key=pl.col("provider").str.to_lowercase(), order=pl.int_range(pl.len()))
+    keyed = keyed.filter(pl.struct(DOUBLE_KEYS).is_duplicated()).sort([*DOUBLE_KEYS, "start", "order"])
+    marked = keyed.with_columns(
+        previous_end=pl.col("end").cum_max().shift(1).over(DOUBLE_KEYS),
+        first_file=pl.col("_file").first().over(DOUBLE_KEYS), first_line=pl.col("_line").first().over(DOUBLE_KEYS),
+        first_invoice=pl.col("invoice").first().over(DOUBLE_KEYS),
+    ).filter(pl.col("start") <= pl.col("previous_end"))
+    return [_double(row, options.mask, hours_given) for row in marked.iter_rows(named=True)]
+
+
+def _double(row: dict[str, Any], mask: Mask, hours_given: bool) -> Discrepancy:
+    where = f"line {row['first_line']}" if row["first_file"] == row["_file"] else (
+        f"{row['first_file']}:{row['first_line']}")
+    if row["first_invoice"] != row["invoice"]:
+        where += f" (invoice {row['first_invoice']})"
+    message = (f"possible double billing: client {mask(row['bsn_key'])}, {row['product']}, "
+               f"{row['month_start'].strftime('%Y-%m')} is billed on {where} too")
+    return Discrepancy(row["_file"], row["_line"], row["invoice"], "double", message, _amount(row), Decimal("0.00"),
+                       counted=not hours_given and not row["blocked"])
+
+
+HOUR_KEYS = ["provider_key", "municipality_id", "period_id", "bsn_key", "product"]
+
+
+def hour_findings(lines: pl.DataFrame, logged: LoggedHours, options: CheckOptions) -> list[Discrepancy]:
+    """Billed quantity against the hours logged, per provider, municipality, client, product and month."""
+    payable = lines.filter(~pl.col("blocked")).with_columns(
+        provider_key=pl.col("provider").str.to_lowercase(), period_id=pl.col("month_start").dt.year() * 100
+        + pl.col("month_start").dt.month(), value=gross_cents(pl.col("ticks"), pl.coalesce("catalogue_cents",
+                                                                                          "price_cents")))
+    billed = payable.group_by(HOUR_KEYS).agg(
+        billed_ticks=pl.col("ticks").sum(), billed_cents=pl.col("value").sum(), _file=pl.col("_file").first(),
+        _line=pl.col("_line").first(), invoice=pl.col("invoice").first())
+    log = logged.sums
+    covered = lines.select(provider_key=pl.col("provider").str.to_lowercase(), municipality_id="municipality_id",
+                           period_id=pl.col("month_start").dt.year() * 100 + pl.col("month_start").dt.month(),
+                           cover_invoice="invoice", cover_file="_file").unique(HOUR_KEYS[:3], keep="first")
+    log = log.join(covered, on=HOUR_KEYS[:3], how="inner")
+    both = billed.join(log, on=HOUR_KEYS, how="full", coalesce=True).with_columns(
+        pl.col("billed_ticks", "billed_cents", "logged_ticks", "logged_cents").fill_null(0))
+    differing = both.filter(pl.col("billed_ticks") != pl.col("logged_ticks"))
+    return [_hours(row, options.mask) for row in differing.iter_rows(named=True)]
+
+
+@dataclass(frozen=True)
+class LoggedHours:
+    """An hour log read, checked and priced like ``mgr bill`` does, summed per provider, municipality, month,
+    client and product (``ticks`` and ``gross_cents``: the bill's line amounts before netting)."""
+
+    rows_read: int
+    rows_rejected: int
+    problems: list[Problem]
+    sums: pl.DataFrame
+
+
+def log_hours(paths: Sequence[Path], lookup: Lookup, options: CheckOptions) -> LoggedHours:
+    """Read, check and price hour logs with the billing engine's own steps (without writing invoices)."""
+    bill_options = BillOptions(today=options.today, show_bsn=options.show_bsn, sheet=options.sheet)
+    tables = [read_table(path, sheet=options.sheet) for path in paths]
+    problems = [p for t in tables for p in t.problems]
+    frames = []
+    for table in tables:
+        frame, column_problems = resolve_columns(table, hourlog.COLUMNS, one_of=[hourlog.QUANTITY_COLUMNS])
+        problems += column_problems
+        frames.append((table, frame))
+    rows_read = sum(t.rows_read for t in tables)
+    if any(p.is_error and (p.line is None or p.line <= 1) for p in problems):
+        return LoggedHours(rows_read, rows_read, problems, _hour_sums(None))
+    valid, rejected = check_tables(frames, lookup, bill_options)
+    problems += [error(row["_file"], row["_line"], f"hour log: {reason}") for row in rejected.iter_rows(named=True)
+                 for reason in hourlog.reasons(row, lookup, bill_options.mask)]
+    return LoggedHours(rows_read, len(rejected), problems, _hour_sums(valid))
+
+
+def _hour_sums(rows: pl.DataFrame | None) -> pl.DataFrame:
+    schema = {"provider_key": pl.String, "municipality_id": pl.Int64, "period_id": pl.Int64, "bsn_key": pl.String,
+              "product": pl.String, "logged_ticks": pl.Int64, "logged_cents": pl.Int64}
+    if rows is None or rows.is_empty():
+        return pl.DataFrame(schema=schema)
+    period = pl.col("date").dt.year().cast(pl.Int64) * 100 + pl.col("date").dt.month().cast(pl.Int64)
+    keyed = rows.with_columns(provider_key=pl.col("provider").str.to_lowercase(), period_id=period,
+                              municipality_id=pl.col("municipality_id").cast(pl.Int64))
+    lines = keyed.group_by("provider_key", "municipality_id", "period_id", "bsn_id", "product", "price_cents",
+                           "unit").agg(ticks=pl.col("ticks").sum())
+    lines = lines.with_columns(gross=gross_cents(pl.col("ticks"), pl.col("price_cents")),
+                               bsn_key=pl.col("bsn_id").cast(pl.String).str.pad_start(9, "0"))
+    return lines.group_by(HOUR_KEYS).agg(logged_ticks=pl.col("ticks").sum(), logged_cents=pl.col("gross").sum())
+
+
+def _hours(row: dict[str, Any], mask: Mask) -> Discrepancy:
+    billed, logged = (Decimal(row[k]) / TICKS_PER_HOUR for k in ("billed_ticks", "logged_ticks"))
+    period = f"{row['period_id'] // 100}-{row['period_id'] % 100:02d}"
+    what = "over-billed" if billed > logged else "under-billed"
+    message = (f"client {mask(row['bsn_key'])}, {row['product']}, {period}: billed {format_quantity(billed)} uur, "
+               f"logged {format_quantity(logged)} uur: {format_quantity(abs(billed - logged))} uur {what}")
+    if row["billed_ticks"] == 0:
+        message += " (logged but not on the invoice)"
+    invoice = row["invoice"] if row["invoice"] is not None else row["cover_invoice"]
+    file = row["_file"] if row["_file"] is not None else row["cover_file"]
+    return Discrepancy(file, row["_line"], invoice, "hours", message, from_cents(row["billed_cents"]),
+                       from_cents(row["logged_cents"]))
+
+
+def total_findings(lines: pl.DataFrame, totals: pl.DataFrame | None) -> list[Discrepancy]:
+    """The total an invoice states (a column, bill's JSON, or samenvatting.csv) against the sum of its lines."""
+    sums = lines.group_by("invoice", maintain_order=True).agg(
+        sum_cents=pl.col("amount_cents").sum(), _file=pl.col("_file").first(), _line=pl.col("_line").min(),
+        total_cents=pl.col("total_cents").drop_nulls().first())
+    wrong = sums.filter(pl.col("total_cents").is_not_null() & (pl.col("total_cents") != pl.col("sum_cents")))
+    found = [_total(row["_file"], row["_line"], row["invoice"], row["total_cents"], row["sum_cents"])
+             for row in wrong.iter_rows(named=True)]
+    return found + _summary_totals(sums, totals)
+
+
+def _summary_totals(sums: pl.DataFrame, totals: pl.DataFrame | None) -> list[Discrepancy]:
+    if totals is None:
+        return []
+    stated = _parse(totals.with_columns(invoice=_unneutralised("factuurnummer")), "totaal",
+                    _money_rule("totaal"), "stated_cents", pl.Int64())
+    joined = stated.join(sums.select("invoice", "sum_cents"), on="invoice", how="inner")
+    wrong = joined.filter(pl.col("stated_cents").is_not_null() & (pl.col("stated_cents") != pl.col("sum_cents")))
+    return [_total(r["_file"], r["_line"], r["invoice"], r["stated_cents"], r["sum_cents"])
+            for r in wrong.iter_rows(named=True)]
+
+
+def _total(file: str, line: int | None, invoice: str, stated: int, summed: int) -> Discrepancy:
+    message = f"invoice total {_euro(from_cents(stated))} but its lines add up to {_euro(from_cents(summed))}"
+    return Discrepancy(file, line, invoice, "total", message, from_cents(stated), from_cents(summed))
+
+
+# --- summary -------------------------------------------------------------------------------------------
+
+
+def invoice_infos(lines: pl.DataFrame, lookup: Lookup) -> list[InvoiceInfo]:
+    """The invoices the files hold, in the order they were found."""
+    grouped = lines.group_by("invoice", maintain_order=True).agg(
+        provider=pl.col("provider").first(), municipality=pl.col("gemeente").first(),
+        municipality_id=pl.col("municipality_id").first(), first=pl.col("month_start").min(),
+        last=pl.col("month_start").max(),
+        files=pl.col("_file").unique(maintain_order=True), lines=pl.len(), billed=pl.col("amount_cents").sum())
+    return [InvoiceInfo(r["invoice"], r["provider"], _name(r, lookup), _months(r["first"], r["last"]),
+                        tuple(r["files"]), r["lines"], from_cents(r["billed"]))
+            for r in grouped.iter_rows(named=True)]
+
+
+def _months(first: dt.date, last: dt.date) -> str:
+    return first.strftime("%Y-%m") if first == last else f"{first:%Y-%m} – {last:%Y-%m}"
+
+
+def summarise(found: list[Discrepancy], lines: pl.DataFrame, files: int, unreadable: int,
+              invoices: list[InvoiceInfo], logged: LoggedHours | None) -> CheckSummary:
+    by_kind = {kind: sum(1 for d in found if d.kind == kind) for kind in KINDS}
+    differences = [d.difference for d in found if d.counted and d.difference is not None]
+    over = sum((d for d in differences if d > 0), Decimal("0.00"))
+    under = -sum((d for d in differences if d < 0), Decimal("0.00"))
+    return CheckSummary(
+        files=files, invoices=len(invoices), lines_checked=len(lines) + unreadable, lines_unreadable=unreadable,
+        discrepancies=len(found), by_kind={k: n for k, n in by_kind.items() if n},
+        billed=from_cents(int(lines.get_column("amount_cents").sum() or 0)), over_billed=over, under_billed=under,
+        hour_rows=logged.rows_read if logged else None,
+        hour_rows_rejected=logged.rows_rejected if logged else None)

@@ -1,0 +1,154 @@
+"""``mgr check``: verify a provider's invoice against the catalogue and, optionally, the hours logged."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .. import checking
+from ..money import format_euro
+from .common import (
+    CATALOGUE_OPTION,
+    EXIT_INVALID,
+    EXIT_OK,
+    fail,
+    guarded,
+    load_lookup,
+    print_json,
+    print_problems,
+    stdout,
+)
+
+
+class CheckFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+@guarded
+def check(
+    invoices: list[Path] = typer.Argument(..., help="Invoice specifications: CSV or .xlsx, or what `mgr bill` "
+                                          "writes (its invoice CSVs, samenvatting.csv, its --json output as .json)."),
+    hours: list[Path] = typer.Option(None, "--hours", help="Hour log(s) to hold the billed quantities against "
+                                     "(repeat the option for several logs)."),
+    output: CheckFormat = typer.Option(CheckFormat.TEXT, "--format", "-f", help="text or json."),
+    show_bsn: bool = typer.Option(False, "--show-bsn", help="Show full BSNs on the terminal (masked by default)."),
+    sheet: str = typer.Option(None, "--sheet", help="Excel: the sheet to read [default: the first]."),
+    today: str = typer.Option(None, "--today", help="For --hours: reference date for 'lies in the future', "
+                              "YYYY-MM-DD."),
+    tariffs: Path = CATALOGUE_OPTION,
+) -> None:
+    """Recompute every invoice line from the catalogue and report each discrepancy with the money at stake.
+
+    Checks the unit price in force, quantity x price (rounded once), LN034 revenue netting, the product
+    for the municipality, membership, the BSN (elfproef), one calendar month per line, double billing
+    across all files, invoice totals and, with --hours, the billed hours against the hours logged.
+
+    Exit 0 when every line is right, 1 when there are discrepancies or unreadable rows, 2 when a file
+    cannot be read.
+    """
+    lookup = load_lookup(tariffs)
+    as_json = output is CheckFormat.JSON
+    options = checking.CheckOptions(show_bsn=show_bsn or as_json, sheet=sheet, today=_parse_today(today))
+    result = checking.check(invoices, lookup, hours or None, options)
+    if as_json:
+        print_json(result.as_json())
+    else:
+        print_problems(result.problems)
+        render(result, stdout())
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_INVALID)
+
+
+def _parse_today(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise fail(f"--today {text!r} is not a date; write YYYY-MM-DD", 2) from None
+
+
+def render(result: checking.CheckResult, console: Console) -> None:
+    """The report for people: the discrepancies grouped per invoice, then the summary."""
+    for note in result.notes:
+        console.print(note, markup=False)
+    by_invoice: dict[str, list[checking.Discrepancy]] = {}
+    for item in result.discrepancies:
+        by_invoice.setdefault(item.invoice, []).append(item)
+    infos = {info.number: info for info in result.invoices}
+    for number, found in by_invoice.items():
+        console.print(_heading(number, infos.get(number)), style="bold", markup=False)
+        if console.is_terminal:
+            console.print(_table(found))
+        else:
+            for entry in found:
+                console.print(_plain(entry), markup=False)
+        console.print()
+    for text in summary_lines(result.summary):
+        console.print(text, markup=False)
+
+
+def _heading(number: str, info: checking.InvoiceInfo | None) -> str:
+    if info is None:
+        return f"factuur {number}"
+    return (f"factuur {number} · {info.provider} · {info.municipality} · {info.period} · "
+            f"{info.lines} regel(s), {format_euro(info.billed)}")
+
+
+def _table(found: list[checking.Discrepancy]) -> Table:
+    table = Table(show_edge=False, pad_edge=False)
+    for name, justify in (("regel", "right"), ("soort", "left"), ("bevinding", "left"), ("gefactureerd", "right"),
+                          ("verwacht", "right"), ("verschil", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for item in found:
+        difference = item.difference
+        style = "red" if difference is not None and difference > 0 else None
+        table.add_row(_where(item), item.kind, item.message, _euro(item.billed), _euro(item.expected),
+                      _euro(difference), style=style)
+    return table
+
+
+def _plain(item: checking.Discrepancy) -> str:
+    money = ""
+    if item.billed is not None and item.expected is not None:
+        money = (f" [gefactureerd {_euro(item.billed)}, verwacht {_euro(item.expected)}, "
+                 f"verschil {_euro(item.difference)}]")
+    elif item.billed is not None:
+        money = f" [gefactureerd {_euro(item.billed)}]"
+    return f"  {item.file}:{_where(item)}: {item.kind}: {item.message}{money}"
+
+
+def _where(item: checking.Discrepancy) -> str:
+    return str(item.line) if item.line is not None else "-"
+
+
+def _euro(amount: Decimal | None) -> str:
+    return "" if amount is None else format_euro(amount)
+
+
+def summary_lines(summary: checking.CheckSummary) -> list[str]:
+    files = f"{summary.files} file(s)"
+    lines = [f"{summary.lines_checked} line(s) checked in {summary.invoices} invoice(s), {files}; "
+             f"billed {format_euro(summary.billed)}"]
+    if summary.lines_unreadable:
+        lines.append(f"{summary.lines_unreadable} line(s) could not be read (listed above)")
+    if summary.hour_rows is not None:
+        lines.append(f"hour log: {summary.hour_rows} row(s) read, {summary.hour_rows_rejected} rejected")
+    if not summary.discrepancies:
+        lines.append("no discrepancies" + ("" if summary.lines_unreadable else ": the invoices are correct"))
+        return lines
+    kinds = ", ".join(f"{kind} {count}" for kind, count in summary.by_kind.items())
+    noun = "discrepancy" if summary.discrepancies == 1 else "discrepancies"
+    lines.append(f"{summary.discrepancies} {noun}: {kinds}")
+    lines.append(f"over-billed {format_euro(summary.over_billed)}, under-billed {format_euro(summary.under_billed)}")
+    return lines
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check)

@@ -1,0 +1,225 @@
+"""The ledger file: recognising it, creating it atomically, migrating it, opening it safely.
+
+A ledger is an SQLite database whose header carries :data:`APPLICATION_ID` (``MGRL``) and whose
+``PRAGMA user_version`` is the number of migrations applied. A file without that application id is
+refused *before* SQLite is allowed to write anything to it, so a foreign or corrupt file stays
+byte-for-byte untouched. Migrations are an ordered list: migration ``i`` brings version ``i`` to
+``i + 1``, in the same write transaction that records the new version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+APPLICATION_ID = 0x4D47524C  # "MGRL"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+HEADER_SIZE = 100
+DEFAULT_TIMEOUT = 30.0
+
+_IMMUTABLE = ("run", "invoice", "billed_rows")
+
+_V1 = """
+CREATE TABLE run (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('issue', 'credit')),
+    issued_at TEXT NOT NULL,
+    issue_date TEXT NOT NULL,
+    rows_issued INTEGER NOT NULL,
+    tool_version TEXT NOT NULL
+);
+CREATE TABLE invoice (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES run(id),
+    provider TEXT NOT NULL,
+    year INTEGER NOT NULL,
+    seq INTEGER NOT NULL CHECK (seq > 0),
+    number TEXT NOT NULL,
+    issue_date TEXT NOT NULL,
+    municipality TEXT NOT NULL,
+    municipality_code TEXT NOT NULL,
+    period TEXT NOT NULL,
+    total_cents INTEGER NOT NULL,
+    vat_cents INTEGER NOT NULL,
+    line_count INTEGER NOT NULL,
+    row_count INTEGER NOT NULL,
+    vat_json TEXT NOT NULL,
+    lines_json TEXT NOT NULL,
+    lines_sha256 TEXT NOT NULL,
+    credits_id INTEGER UNIQUE REFERENCES invoice(id),
+    reason TEXT,
+    UNIQUE (provider, number),
+    UNIQUE (provider, year, seq)
+);
+CREATE INDEX invoice_by_period ON invoice (provider, period);
+CREATE INDEX invoice_by_number ON invoice (number);
+CREATE TABLE billed_rows (
+    invoice_id INTEGER NOT NULL REFERENCES invoice(id),
+    source TEXT NOT NULL,
+    row_count INTEGER NOT NULL,
+    client_keys BLOB NOT NULL,
+    row_keys BLOB NOT NULL,
+    lines BLOB NOT NULL,
+    PRIMARY KEY (invoice_id, source)
+);
+"""
+
+
+def _guard_triggers() -> str:
+    """Issued rows are never changed nor removed: UPDATE and DELETE abort on every table."""
+    return "\n".join(
+        f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, 'issued {table} rows are never changed or deleted'); END;"
+        for table in _IMMUTABLE for verb in ("UPDATE", "DELETE")
+    )
+
+
+MIGRATIONS: tuple[str, ...] = (_V1 + _guard_triggers(),)
+"""Migration ``i`` takes a ledger from ``user_version`` ``i`` to ``i + 1``; only ever append."""
+
+LATEST_VERSION = len(MIGRATIONS)
+
+
+class LedgerError(Exception):
+    """The ledger cannot do what was asked: foreign or corrupt file, busy, unknown number, ..."""
+
+
+def header_problem(path: Path) -> str | None:
+    """Why the file at ``path`` is not a ledger, judged from its first 100 bytes only (no SQLite)."""
+    try:
+        with path.open("rb") as stream:
+            header = stream.read(HEADER_SIZE)
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror or exc})"
+    if len(header) < HEADER_SIZE or not header.startswith(SQLITE_MAGIC):
+        return "not an mgr ledger (not an SQLite database)"
+    application_id = int.from_bytes(header[68:72], "big")
+    if application_id != APPLICATION_ID:
+        return f"not an mgr ledger (an SQLite database of another application, id {application_id:#x})"
+    return None
+
+
+def _connect(path: Path, timeout: float) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+    connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    connection.execute("PRAGMA foreign_keys = ON")
+    connection.execute("PRAGMA synchronous = FULL")
+    connection.execute("PRAGMA cache_size = -65536")
+    return connection
+
+
+def create(path: Path, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Create an empty ledger at ``path`` atomically: built beside it, then linked into place.
+
+    When another process created it first, its ledger is kept and this one discarded.
+    """
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        connection = _connect(temporary, timeout)
+        try:
+            connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            connection.execute("PRAGMA journal_mode = WAL")
+            migrate(connection, path)
+        finally:
+            connection.close()
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def migrate(connection: sqlite3.Connection, path: Path) -> None:
+    """Apply the migrations this ledger lacks, each with its version bump, in one write transaction."""
+    if _version(connection) == LATEST_VERSION:
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        version = _version(connection)
+        if version > LATEST_VERSION:
+            raise LedgerError(f"{path}: written by a newer mgr-tariffs (ledger version {version}, this one knows "
+                              f"up to {LATEST_VERSION}); upgrade mgr-tariffs")
+        for number in range(version, LATEST_VERSION):
+            _run_script(connection, MIGRATIONS[number])
+            connection.execute(f"PRAGMA user_version = {number + 1}")
+        connection.execute("COMMIT")
+    except BaseException:
+        _rollback(connection)
+        raise
+
+
+def _run_script(connection: sqlite3.Connection, script: str) -> None:
+    """Statements one by one (``executescript`` would commit the open transaction)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            connection.execute(statement)
+            statement = ""
+
+
+def _version(connection: sqlite3.Connection) -> int:
+    row = connection.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+@contextlib.contextmanager
+def opened(path: Path, *, create_missing: bool = False, timeout: float = DEFAULT_TIMEOUT) -> Iterator[sqlite3.Connection]:
+    """A connection to the ledger at ``path``; every SQLite failure becomes a :class:`LedgerError`."""
+    if not path.exists():
+        if not create_missing:
+            raise LedgerError(f"{path}: no ledger here (nothing has been issued with this ledger yet)")
+        _create_guarded(path, timeout)
+    problem = header_problem(path)
+    if problem:
+        raise LedgerError(f"{path}: {problem}; the file was left untouched")
+    try:
+        connection = _connect(path, timeout)
+    except sqlite3.Error as exc:
+        raise LedgerError(f"{path}: cannot open the ledger ({exc})") from None
+    try:
+        migrate(connection, path)
+        yield connection
+    except sqlite3.OperationalError as exc:
+        raise LedgerError(_operational(path, exc, timeout)) from None
+    except sqlite3.DatabaseError as exc:
+        raise LedgerError(f"{path}: the ledger is damaged ({exc}); restore it from a backup") from None
+    finally:
+        connection.close()
+
+
+def _create_guarded(path: Path, timeout: float) -> None:
+    try:
+        create(path, timeout)
+    except OSError as exc:
+        raise LedgerError(f"{path}: cannot create the ledger ({exc.strerror or exc})") from None
+
+
+def _operational(path: Path, exc: sqlite3.OperationalError, timeout: float) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return (f"{path}: the ledger is busy (another mgr is writing to it) and stayed busy for {timeout:g} s; "
+                "try again when it has finished")
+    return f"{path}: ledger error ({text})"
+
+
+@contextlib.contextmanager
+def write_transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``: everything inside is recorded together or not at all."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield connection
+    except BaseException:
+        _rollback(connection)
+        raise
+    connection.execute("COMMIT")
+
+
+def _rollback(connection: sqlite3.Connection) -> None:
+    if connection.in_transaction:
+        connection.execute("ROLLBACK")

@@ -1,0 +1,111 @@
+"""The engine against the simple reference biller, and the money properties, on random hour logs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+from conftest import TARIFFS
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from reference_billing import reference_bill
+
+from mgr_tariffs.billing import BillingResult, BillOptions, bill
+from mgr_tariffs.catalogue import Lookup, load_catalogue
+
+LOOKUP = Lookup(load_catalogue(TARIFFS).catalogue)  # type: ignore[arg-type]
+TODAY = dt.date(2026, 11, 23)
+BSNS = ["111222333", "123456782", "012345672", "100000009"]
+PROVIDERS = ["Zorg B.V.", "Stichting Werk", "=cmd|' /C calc'!A0"]
+# (product, first day, last day, municipalities) that are valid together
+PLANS = [
+    ("LN017", dt.date(2019, 6, 20), dt.date(2019, 7, 10), ["Beesel", "bergen", "GM0907"]),
+    ("LN018", dt.date(2019, 6, 20), dt.date(2019, 7, 10), ["Peel en Maas", "1507"]),
+    ("LN034", dt.date(2021, 1, 1), dt.date(2021, 2, 28), ["Venlo", "Venray"]),
+    ("LN035", dt.date(2024, 6, 25), dt.date(2024, 7, 5), ["Gennep"]),
+    ("LN036", dt.date(2024, 7, 1), dt.date(2024, 7, 31), ["Weert", "Roermond"]),
+]
+
+quantities = st.decimals(min_value=Decimal("0.001"), max_value=Decimal("2"), places=3)
+revenues = st.one_of(st.just(Decimal(0)), st.decimals(min_value=0, max_value=Decimal("40"), places=2))
+
+
+@st.composite
+def log_rows(draw: st.DrawFn, minutes: bool = False) -> list[dict[str, str]]:
+    rows = []
+    for _ in range(draw(st.integers(min_value=1, max_value=10))):
+        product, first, last, towns = draw(st.sampled_from(PLANS))
+        day = first + dt.timedelta(days=draw(st.integers(0, (last - first).days)))
+        quantity = str(draw(st.integers(1, 120))) if minutes else f"{draw(quantities):f}".replace(".", ",")
+        revenue = draw(revenues) if product == "LN034" else Decimal(0)
+        revenue_text = f"{revenue:f}".replace(".", ",") if revenue else ""
+        rows.append({
+            "datum": day.isoformat(), "bsn": draw(st.sampled_from(BSNS)), "aanbieder": draw(st.sampled_from(PROVIDERS)),
+            "gemeente": draw(st.sampled_from(towns)), "productcode": product,
+            "minuten" if minutes else "uren": quantity, "opbrengst": revenue_text,
+        })
+    return rows
+
+
+def write(rows: list[dict[str, str]], folder: Path, name: str = "log.csv") -> Path:
+    path = folder / name
+    columns = list(rows[0])
+    path.write_text(";".join(columns) + "\n" + "".join(";".join(r[c] for c in columns) + "\n" for r in rows),
+                    encoding="utf-8")
+    return path
+
+
+def engine_lines(result: BillingResult) -> dict[tuple[object, ...], dict[str, Decimal]]:
+    return {
+        (inv.provider, inv.municipality_code, inv.period, line.bsn, line.product, line.unit_price, line.unit.value): {
+            "quantity": line.quantity, "gross": line.gross_amount, "netted": line.revenue_netted,
+            "unnetted": line.revenue_unnetted, "amount": line.amount}
+        for inv in result.invoices for line in inv.lines
+    }
+
+
+def billed(*paths: Path) -> BillingResult:
+    result = bill(list(paths), LOOKUP, BillOptions(today=TODAY))
+    assert result.ok, result.errors
+    return result
+
+
+@settings(max_examples=300, deadline=None)
+@given(log_rows(), st.booleans())
+def test_engine_agrees_with_the_reference_to_the_cent(rows: list[dict[str, str]], minutes: bool) -> None:
+    if minutes:
+        for row in rows:
+            row["minuten"] = str(max(1, int(Decimal(row.pop("uren").replace(",", ".")) * 60)))
+    with tempfile.TemporaryDirectory() as folder:
+        path = write(rows, Path(folder))
+        assert engine_lines(billed(path)) == reference_bill(path, LOOKUP)
+
+
+@settings(max_examples=150, deadline=None)
+@given(log_rows(), st.randoms(use_true_random=False))
+def test_total_is_the_sum_of_lines_and_order_does_not_matter(rows: list[dict[str, str]], rng: random.Random) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        result = billed(write(rows, Path(folder)))
+        for invoice in result.invoices:
+            assert invoice.total == sum(line.amount for line in invoice.lines)
+            assert all(line.amount >= 0 and line.gross_amount >= 0 for line in invoice.lines)
+        assert result.summary.total == sum(i.total for i in result.invoices)
+        shuffled = rows[:]
+        rng.shuffle(shuffled)
+        assert engine_lines(billed(write(shuffled, Path(folder), "shuffled.csv"))) == engine_lines(result)
+
+
+@settings(max_examples=150, deadline=None)
+@given(log_rows(), st.integers(min_value=0, max_value=10))
+def test_a_log_split_in_two_files_bills_the_same(rows: list[dict[str, str]], cut: int) -> None:
+    cut = min(cut, len(rows) - 1)
+    with tempfile.TemporaryDirectory() as folder:
+        whole = billed(write(rows, Path(folder)))
+        if cut == 0:
+            return
+        parts = billed(write(rows[:cut], Path(folder), "a.csv"), write(rows[cut:], Path(folder), "b.csv"))
+        assert engine_lines(parts) == engine_lines(whole)
+        assert parts.summary.rows_billed == whole.summary.rows_billed == len(rows)

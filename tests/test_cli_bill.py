@@ -1,0 +1,92 @@
+"""``mgr bill`` end to end through the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import ROOT, TARIFFS
+from typer.testing import CliRunner
+
+from mgr_tariffs.cli import app
+
+EXAMPLE = ROOT / "data" / "examples" / "hours.csv"
+GOOD = "datum;bsn;aanbieder;gemeente;productcode;uren;opbrengst\n2021-03-01;111222333;W;Venlo;LN034;2;5,00\n"
+BAD = GOOD + "2021-03-02;123456789;W;Venlo;LN035;1;\n2021-03-03;111222333;W;Weert;LN035;1;\n"
+
+
+def mgr(runner: CliRunner, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, [*args, "--tariffs", str(TARIFFS)] if args[0] == "bill" else list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_help_explains_the_command(runner: CliRunner) -> None:
+    code, out, _ = mgr(runner, "bill", "--help")
+    assert code == 0
+    for option in ("--out", "--json", "--skip-invalid", "--force", "--sheet", "--show-bsn"):
+        assert option in out
+
+
+def test_readme_main_command_bills_the_example(runner: CliRunner) -> None:
+    code, out, err = mgr(runner, "bill", str(EXAMPLE))
+    assert code == 0, err
+    assert "rows read 291 · billed 291 · rejected 0" in out
+    assert "€ 17.847,21" in out
+
+
+def test_json_has_the_documented_shape(runner: CliRunner) -> None:
+    code, out, _ = mgr(runner, "bill", str(EXAMPLE), "--json")
+    data = json.loads(out)
+    assert code == 0 and set(data) == {"invoices", "errors", "warnings", "summary"}
+    invoice = data["invoices"][0]
+    assert {"provider", "municipality", "municipality_code", "period", "lines", "total"} <= set(invoice)
+    assert {"bsn", "product", "unit_price", "quantity", "amount", "revenue_netted", "revenue_unnetted"} <= set(
+        invoice["lines"][0])
+    summary = data["summary"]
+    assert summary["rows_read"] == summary["rows_billed"] + summary["rows_rejected"] == 291
+    assert summary["total"] == "17847.21" and summary["invoices"] == len(data["invoices"]) == 39
+    assert sum(int(i["total"].replace(".", "")) for i in data["invoices"]) == 1784721
+
+
+def test_out_writes_one_csv_per_invoice_and_refuses_to_overwrite(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "facturen"
+    code, _, err = mgr(runner, "bill", str(EXAMPLE), "--out", str(out))
+    assert code == 0, err
+    files = sorted(p.name for p in out.iterdir())
+    assert len(files) == 40 and "samenvatting.csv" in files
+    first = (out / files[0]).read_text(encoding="utf-8-sig").splitlines()
+    assert first[0].startswith("factuurnummer;aanbieder;gemeente;gemeentecode;periode;bsn;productcode")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    code, _, err = mgr(runner, "bill", str(EXAMPLE), "--out", str(out))
+    assert code == 1 and "--force" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert mgr(runner, "bill", str(EXAMPLE), "--out", str(out), "--force")[0] == 0
+
+
+def test_strict_by_default_nothing_written_every_row_listed(runner: CliRunner, tmp_path: Path) -> None:
+    hours = tmp_path / "uren.csv"
+    hours.write_text(BAD, encoding="utf-8")
+    code, out, err = mgr(runner, "bill", str(hours), "--out", str(tmp_path / "out"))
+    assert code == 1
+    assert f"{hours}:3: error: BSN *****6789 fails the elfproef" in err
+    assert f"{hours}:4: error: Weert was not a member of the MGR on 2021-03-03" in err
+    assert "123456789" not in err + out
+    assert not (tmp_path / "out").exists()
+
+
+def test_skip_invalid_bills_the_rest_and_writes_the_rejects(runner: CliRunner, tmp_path: Path) -> None:
+    hours = tmp_path / "uren.csv"
+    hours.write_text(BAD, encoding="utf-8")
+    out = tmp_path / "out"
+    code, _, err = mgr(runner, "bill", str(hours), "--out", str(out), "--skip-invalid")
+    assert code == 0, err
+    rejects = (out / "afgekeurd.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert rejects[0].startswith("bestand;regel;reden;")
+    assert [line.split(";")[1] for line in rejects[1:]] == ["3", "4"]
+    summary = (out / "samenvatting.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(summary) == 2 and ";19,00;" in summary[1]  # 2 h x 12,00 = 24,00 minus 5,00 revenue
+
+
+def test_unreadable_input_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
+    code, _, err = mgr(runner, "bill", str(tmp_path / "missing.csv"))
+    assert code == 2 and "missing.csv" in err and "Traceback" not in err
