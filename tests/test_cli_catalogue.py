@@ -138,7 +138,8 @@ def test_validate_hostile_content_exits_1_without_a_traceback(tmp_path: Path) ->
     path.write_text("a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n" + "".join(
         f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]\n" for i in range(6)))
     result = mgr("validate", str(path))
-    assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # a clean exit, not a traceback
     assert "alias bomb" in result.stdout
 
 
@@ -212,3 +213,48 @@ def test_pre_commit_config_for_contributors() -> None:
     assert all(hook["language"] == "system" for hook in hooks.values())
     assert hooks["mgr-validate"]["entry"] == "mgr validate"
     assert re.search(hooks["mgr-validate"]["files"], "data/tariffs.yaml")
+
+
+# --- the README's examples of these commands ---------------------------------------------------------
+
+def readme_examples() -> list[tuple[list[str], list[str] | None]]:
+    """Every ``mgr validate|schema|price|tariffs`` line in the README's code blocks, with the output it shows.
+
+    A line with a ``$`` prompt is followed by its output up to the next prompt; a line without one shows none.
+    """
+    readme = ROOT / "README.md"
+    if not readme.exists():
+        return []
+    examples: list[tuple[list[str], list[str] | None]] = []
+    for block in re.findall(r"```(?:sh|console|bash)\n(.*?)```", readme.read_text(), re.S):
+        lines = block.splitlines()
+        for index, line in enumerate(lines):
+            words = shlex.split(line.removeprefix("$ "), comments=True)
+            if words[:1] != ["mgr"] or len(words) < 2 or words[1] not in COMMANDS:
+                continue
+            output = None
+            if line.startswith("$ "):
+                following = lines[index + 1:]
+                ends = [i for i, text in enumerate(following) if text.startswith("$ ")]
+                output = following[:ends[0] if ends else len(following)]
+            examples.append((words[1:], output))
+    return examples
+
+
+def test_the_readme_shows_these_commands() -> None:
+    if not (ROOT / "README.md").exists():
+        pytest.skip("no README.md yet")
+    assert {args[0] for args, _ in readme_examples()} >= {"validate", "price"}
+
+
+@pytest.mark.parametrize(("args", "output"), readme_examples(), ids=lambda v: " ".join(v) if v else "")
+def test_readme_example(args: list[str], output: list[str] | None) -> None:
+    result = mgr(*args)
+    missing = [arg for arg in args[1:] if arg.endswith((".yaml", ".yml")) and not (ROOT / arg).exists()]
+    if missing:  # an example naming a file of the reader's own: refused as unreadable, like any missing file
+        assert result.exit_code == 2
+        assert f"{missing[0]}: error: no such file" in result.stdout
+        return
+    if output:
+        assert [line.rstrip() for line in result.output.splitlines()] == [line.rstrip() for line in output]
+    assert result.exit_code == (1 if output and output[0].startswith("mgr: ") else 0), result.output

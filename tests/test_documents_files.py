@@ -40,8 +40,8 @@ def test_names_come_from_the_number_or_from_provider_municipality_and_period() -
     assert safe_filename("CON") == "_CON" and safe_filename("nul.xml") == "_nul.xml"
     assert safe_filename("a/b:c. ") == "a_b_c"
     assert slug("Cliëntondersteuning Maasland B.V.") == "clientondersteuning-maasland-b-v"
-    assert document_stem(example_invoice()) == "factuur-2019-000123"
-    assert document_stem(negated(example_invoice(), "2019/000200")) == "creditnota-2019_000200"
+    assert document_stem(example_invoice()) == "factuur-2019-000123-werkbedrijf-de-peel-b-v"
+    assert document_stem(negated(example_invoice(), "2019/000200")) == "creditnota-2019_000200-werkbedrijf-de-peel-b-v"
     assert document_stem(example_invoice(None)) == "concept-werkbedrijf-de-peel-b-v-0983-2019-03"
 
 
@@ -53,7 +53,8 @@ def test_documents_are_written_only_on_commit(parties: Parties, lookup: Lookup, 
         assert not any(path.exists() for path in written)
     names = sorted(path.name for path in written)
     concept = "concept-werkbedrijf-de-peel-b-v-0983-2019-03"
-    assert names == [f"{concept}.pdf", f"{concept}.xml", "facturen.xlsx", "factuur-2019-000123.pdf", "factuur-2019-000123.xml"]
+    assert names == [f"{concept}.pdf", f"{concept}.xml", "facturen.xlsx", "factuur-2019-000123-werkbedrijf-de-peel-b-v.pdf",
+                     "factuur-2019-000123-werkbedrijf-de-peel-b-v.xml"]
     assert sorted(p.name for p in tmp_path.iterdir()) == names
     assert written == document_targets(invoices, tmp_path, {"ubl", "pdf", "xlsx"})
     with pytest.raises(OutputError, match="already exist"), output_set() as outputs:
@@ -64,4 +65,4 @@ def test_unknown_formats_and_twice_the_same_invoice(tmp_path: Path) -> None:
     with pytest.raises(DocumentError, match="unknown document format"):
         document_targets([example_invoice()], tmp_path, ["docx"])
     targets = document_targets([example_invoice(), example_invoice()], tmp_path, ["ubl"])
-    assert [t.name for t in targets] == ["factuur-2019-000123.xml", "factuur-2019-000123-2.xml"]
+    assert [t.name for t in targets] == ["factuur-2019-000123-werkbedrijf-de-peel-b-v.xml", "factuur-2019-000123-werkbedrijf-de-peel-b-v-2.xml"]

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from openpyxl.styles import Font
 
 from mgr_tariffs.problems import InputError, Severity
-from mgr_tariffs.tables import MAX_COLUMNS, MAX_PROBLEMS, Column, Table, read_table, resolve_columns
+from mgr_tariffs.tables import MAX_COLUMNS, MAX_PROBLEMS, Column, Table, _cell_text, read_table, resolve_columns
 
 DATA = Path(__file__).parent / "data" / "tables"
 Write = Callable[..., Path]
@@ -254,10 +254,25 @@ def test_quote_inside_an_unquoted_field_is_a_character(write: Write) -> None:
     assert rows(read_table(write('a;b\n5" disk;1\n'))) == [(2, '5" disk', "1")]
 
 
+def test_a_long_and_a_short_row_far_apart_are_both_found(write: Write) -> None:
+    # the total number of separators is right; polars must refuse the long row in a file it reads in chunks
+    body = [f"2024-01-01;{i};1,5" for i in range(200_000)]
+    body[1_000] += ";extra"
+    body[150_000] = "2024-01-01;short"
+    table = read_table(write("datum;client;uren\n" + "\n".join(body) + "\n"))
+    assert [line for line, _ in messages(table)] == [1_002, 150_002]
+    assert table.frame.height == 199_998
+    assert table.rows_read == 200_000
+
+
 def test_problems_are_capped(write: Write) -> None:
     table = read_table(write("a;b\n" + "x\n" * (MAX_PROBLEMS + 5)))
     assert len(table.problems) == MAX_PROBLEMS + 1
-    assert table.problems[-1].message == f"5 more problems not listed (only the first {MAX_PROBLEMS})"
+    last = table.problems[-1]
+    assert (last.line, last.message) == (
+        MAX_PROBLEMS + 2,
+        "5 more problems from this line on are not listed (only the first 1,000)",
+    )
     assert table.rows_read == MAX_PROBLEMS + 5
 
 
@@ -398,8 +413,7 @@ def test_xlsx_unknown_sheet(hours_xlsx: Path) -> None:
 
 
 def test_xlsx_nan_and_inf_stay_recognisable() -> None:
-    from mgr_tariffs.tables import _cell_text
-
+    # openpyxl cannot write these cells, so the conversion is tested on its own
     assert [_cell_text(v) for v in (float("nan"), float("inf"), float("-inf"))] == ["nan", "inf", "-inf"]
     assert _cell_text(dt.datetime(2024, 1, 1, 23, 59, 59, 600_000)) == "2024-01-02"
     assert _cell_text(dt.timedelta(hours=26, minutes=5)) == "26:05:00"

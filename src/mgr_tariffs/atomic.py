@@ -1,20 +1,38 @@
 """Safe writes: every file appears complete or not at all, and nothing is overwritten unasked.
 
 :class:`OutputSet` collects the files of one run in temporary files beside their targets and
-renames them into place only when all were written, so an interrupted or failing run leaves
-the previous state. Without ``force`` it refuses, before writing anything, when a target exists.
+moves them into place only when all were written, so an interrupted or failing run leaves the
+previous state. Without ``force`` it refuses, before writing anything, when a target exists, and
+a file that appears meanwhile (a concurrent run) is not overwritten either.
+
+Temporary files and folders are hidden and recognisable: ``.<target name>.<host>-<pid>-<random>.tmp``.
+A run that is killed (SIGKILL, power cut) cannot remove its own; the next run that writes into
+the same folder removes every such leftover whose process is gone (same host) or that is older
+than :data:`STALE_AFTER` seconds (another host sharing the folder). Ctrl-C (SIGINT) removes them at once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
+import re
+import secrets
 import shutil
-import tempfile
+import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+__all__ = ["STALE_AFTER", "OutputError", "OutputSet", "clean_stale", "output_set", "write_atomically",
+           "write_directory"]
+
+STALE_AFTER = 7 * 24 * 3600
+"""Age in seconds after which a temporary left by another host is removed."""
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+_CHUNK = 1 << 20
 
 
 class OutputError(Exception):
@@ -22,11 +40,100 @@ class OutputError(Exception):
 
 
 def _describe(exc: OSError, path: Path) -> str:
-    if exc.errno == errno.ENOSPC:
-        return f"{path}: the disk is full"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{path}: the disk is full (or the quota is used up); nothing was written"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"{path}: not allowed to write here (read-only or no permission)"
-    return f"{path}: cannot write ({exc.strerror or exc})"
+        return f"{path}: the folder is read-only or not writable for you; nothing was written"
+    if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+        return f"{path}: appeared while this run was writing (another run?); nothing was written"
+    return f"{path}: cannot write ({exc.strerror or exc}); nothing was written"
+
+
+# ------------------------------------------------------------------------------------------- temporary names
+
+
+def _temporary_name(target: Path) -> Path:
+    return target.with_name(f".{target.name}.{_HOST}-{os.getpid()}-{secrets.token_hex(4)}.tmp")
+
+
+_TEMPORARY = re.compile(r"^\..+\.([0-9a-f]{8})-([0-9]+)-[0-9a-f]{8}\.tmp$", re.DOTALL)
+
+
+def _owner(name: str) -> tuple[str, int] | None:
+    """(host, pid) of a temporary name made by :func:`_temporary_name`, else None."""
+    match = _TEMPORARY.match(name)
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but belongs to someone else
+        return True
+    return True
+
+
+def _stale(entry: Path, host: str, pid: int) -> bool:
+    if host == _HOST:
+        return pid != os.getpid() and not _alive(pid)
+    try:
+        return time.time() - entry.lstat().st_mtime > STALE_AFTER
+    except OSError:
+        return False
+
+
+def clean_stale(folder: Path) -> list[Path]:
+    """Remove the temporaries that killed runs left in ``folder``; returns what was removed."""
+    removed = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        owner = _owner(entry.name)
+        if owner is None or not _stale(entry, *owner):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                entry.unlink()
+        removed.append(entry)
+    return removed
+
+
+# ------------------------------------------------------------------------------------------------- one file
+
+
+def _write_file(path: Path, data: bytes, durable: bool) -> None:
+    """Create ``path`` (it must not exist) with ``data``; permissions follow the umask, like any new file."""
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(handle, view[:_CHUNK])
+            view = view[written:]
+        if durable:
+            os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+def _publish(temporary: Path, target: Path, force: bool) -> None:
+    """Move a finished temporary file into place; without force never over a file that exists by now."""
+    if force:
+        os.replace(temporary, target)
+        return
+    try:
+        os.link(temporary, target)  # fails with EEXIST when the target appeared meanwhile
+    except OSError as exc:
+        if exc.errno == errno.EEXIST or target.exists():
+            raise OSError(errno.EEXIST, "exists") from None
+        os.replace(temporary, target)  # a file system without hard links: checked just before
+        return
+    os.unlink(temporary)
 
 
 @dataclass
@@ -36,9 +143,13 @@ class OutputSet:
     force: bool = False
     durable: bool = True
     _pending: list[tuple[Path, Path]] = field(default_factory=list)
+    _cleaned: set[Path] = field(default_factory=set)
 
     def check_targets(self, targets: list[Path]) -> None:
         """Refuse early (before any work is written) when a target exists and force is off."""
+        for target in targets:
+            if target.exists() and target.is_dir():
+                raise OutputError(f"{target}: is a folder; it cannot be replaced by a file")
         existing = [t for t in targets if t.exists()]
         if existing and not self.force:
             more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
@@ -46,32 +157,51 @@ class OutputSet:
 
     def write_bytes(self, target: Path, data: bytes) -> None:
         self.check_targets([target])
+        temporary = _temporary_name(target)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-                stream.flush()
-                if self.durable:
-                    os.fsync(stream.fileno())
+            self._clean(target)
+            _write_file(temporary, data, self.durable)
         except OSError as exc:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
             self.discard()
             raise OutputError(_describe(exc, target)) from None
-        self._pending.append((Path(temporary), target))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+            raise
+        self._pending.append((temporary, target))
 
     def write_text(self, target: Path, text: str, encoding: str = "utf-8") -> None:
         self.write_bytes(target, text.encode(encoding))
 
+    def _clean(self, target: Path) -> None:
+        if target.parent not in self._cleaned:
+            self._cleaned.add(target.parent)
+            clean_stale(target.parent)
+
     def commit(self) -> list[Path]:
-        """Rename every temporary file into place; returns the targets written."""
-        written = []
+        """Move every temporary file into place; returns the targets written.
+
+        If one cannot be moved, the files this run created are removed again and the rest discarded
+        (a file overwritten with ``force`` before the failure keeps its new content).
+        """
+        created: list[Path] = []
+        target = Path()
         try:
             for temporary, target in self._pending:
-                os.replace(temporary, target)
-                written.append(target)
+                existed = target.exists()
+                _publish(temporary, target, self.force)
+                if not existed:
+                    created.append(target)
         except OSError as exc:
+            for path in created:
+                with contextlib.suppress(OSError):
+                    path.unlink()
             self.discard()
             raise OutputError(_describe(exc, target)) from None
+        written = [t for _, t in self._pending]
         self._pending.clear()
         return written
 
@@ -100,15 +230,22 @@ def write_atomically(target: Path, data: bytes, force: bool = False) -> None:
         out.write_bytes(target, data)
 
 
+# ---------------------------------------------------------------------------------------------- a folder
+
+
 def write_directory(out_dir: Path, files: dict[str, bytes], force: bool = False) -> list[Path]:
     """Write many files into ``out_dir``, all or none.
 
-    A new folder is filled under a temporary name beside it and renamed into place in one step;
-    into an existing folder each file goes through a temporary file, and every existing target is
-    refused up front unless ``force``.
+    A new folder is filled under a hidden temporary name beside it and renamed into place in one
+    step, so it is either absent or complete. Into an existing folder each file goes through a
+    hidden temporary file; every existing target is refused up front unless ``force``. Other files
+    already in the folder are left alone.
     """
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"{out_dir}: exists and is not a folder")
+    for name in files:
+        if Path(name).name != name or name in ("", ".", ".."):
+            raise OutputError(f"{out_dir}: refusing the file name {name!r} (not a plain name)")
     if out_dir.exists():
         with output_set(force) as out:
             out.durable = False
@@ -120,15 +257,17 @@ def write_directory(out_dir: Path, files: dict[str, bytes], force: bool = False)
 
 
 def _write_new_directory(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
+    staging = _temporary_name(out_dir)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+        clean_stale(out_dir.parent)
+        os.mkdir(staging, 0o777)  # the umask applies, as to any new folder
     except OSError as exc:
         raise OutputError(_describe(exc, out_dir)) from None
     try:
         for name, data in files.items():
-            (staging / name).write_bytes(data)
-        os.replace(staging, out_dir)
+            _write_file(staging / name, data, durable=False)
+        _rename_new(staging, out_dir)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise OutputError(_describe(exc, out_dir)) from None
@@ -136,3 +275,10 @@ def _write_new_directory(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return [out_dir / name for name in files]
+
+
+def _rename_new(staging: Path, out_dir: Path) -> None:
+    """Rename the filled folder into place; a folder of that name made meanwhile is an error, not a merge."""
+    if out_dir.exists():
+        raise OSError(errno.EEXIST, "exists")
+    os.rename(staging, out_dir)  # rename(2) would replace an *empty* folder made in the last instant only

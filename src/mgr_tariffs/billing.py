@@ -100,13 +100,15 @@ def bill(paths: Sequence[Path], lookup: Lookup, options: BillOptions | None = No
 def bill_tables(tables: Sequence[Table], lookup: Lookup, options: BillOptions, say: Progress) -> BillingResult:
     """Bill tables already read; the steps of :func:`bill` after reading."""
     problems = [p for t in tables for p in t.problems]
-    frames = []
+    frames, fatal = [], False
     for table in tables:
         frame, column_problems = resolve_columns(table, hourlog.COLUMNS, one_of=[hourlog.QUANTITY_COLUMNS])
         problems += column_problems
+        fatal = fatal or any(p.is_error for p in column_problems) or any(
+            p.is_error and p.line in (None, table.header_line) for p in table.problems)
         frames.append((table, frame))
     rows_read = sum(t.rows_read for t in tables)
-    if any(_is_header_problem(p) for p in problems):
+    if fatal:
         return _empty(lookup, problems, rows_read)
     say("checking rows")
     valid, rejected = check_tables(frames, lookup, options)
@@ -125,10 +127,6 @@ def check_tables(frames: Sequence[tuple[Table, pl.DataFrame]], lookup: Lookup,
     bad = pl.any_horizontal(pl.col(hourlog.FIELD_REASONS).is_not_null()) | pl.any_horizontal(
         hourlog.row_flag_columns())
     return checked.filter(~bad).select(ROW_COLUMNS), checked.filter(bad)
-
-
-def _is_header_problem(problem: Problem) -> bool:
-    return problem.is_error and (problem.line is None or problem.line <= 1)
 
 
 def _prepare(table: Table, frame: pl.DataFrame, lookup: Lookup, options: BillOptions) -> pl.DataFrame:

@@ -8,21 +8,30 @@ in one pass and cut per invoice, never row by row in Python.
 
 from __future__ import annotations
 
-import hashlib
+import datetime as dt
 import re
-import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from .atomic import OutputSet, write_directory
 from .billing import BillingResult
+from .catalogue import Lookup
+from .documents import DocumentError, write_documents
+from .documents.naming import provisional_number, stem_of
+from .invoices import Invoice
 from .money import from_cents, half_up_div, json_money
+from .parties import Parties
 
 BOM = "\ufeff"
+SUMMARY_FILE = "samenvatting.csv"
+REJECTS_FILE = "afgekeurd.csv"
+FORMATS = ("csv", "ubl", "pdf", "xlsx")
 SEPARATOR = ";"
 FORMULA_START = r"^[=+\-@\t\r]"
-_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 
 INVOICE_COLUMNS = ["factuurnummer", "aanbieder", "gemeente", "gemeentecode", "periode", "bsn", "productcode",
                    "product", "eenheid", "tarief", "{quantity}", "bedrag_bruto", "opbrengst", "opbrengst_verrekend",
@@ -51,22 +60,8 @@ def cents_text(column: str) -> pl.Expr:
     return text.alias(column)
 
 
-def slug(text: str) -> str:
-    """A name part that is safe on every file system: ascii letters, digits and hyphens."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    cleaned = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60] or "x"
-    return f"{cleaned}-{hashlib.sha256(text.encode()).hexdigest()[:6]}" if cleaned in _WINDOWS_RESERVED else cleaned
-
-
-def provisional_number(provider: str, municipality_code: str, period: str) -> str:
-    """The identifier of an invoice that has not been issued (numbered) yet."""
-    return f"CONCEPT-{slug(provider)}-{municipality_code}-{period}"
-
-
 def invoice_file_name(provider: str, municipality_code: str, period: str, number: str | None = None) -> str:
-    if number is not None:
-        return f"{slug(number)}_{slug(provider)}.csv"
-    return f"{period}_{municipality_code}_{slug(provider)}.csv"
+    return f"{stem_of(provider, municipality_code, period, number)}.csv"
 
 
 def _numbers(invoices: pl.DataFrame, numbers: dict[tuple[str, str, str], str] | None) -> pl.DataFrame:
@@ -219,3 +214,62 @@ def result_json(result: BillingResult, numbers: dict[tuple[str, str, str], str] 
             **(extra_summary or {}),
         },
     }
+
+
+class _Collected(OutputSet):
+    """An output set that only gathers file contents, for :func:`write_directory` to write at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: dict[str, bytes] = {}
+
+    def check_targets(self, targets: list[Path]) -> None:
+        return None  # write_directory checks every target of the run together
+
+    def write_bytes(self, target: Path, data: bytes) -> None:
+        self.files[target.name] = data
+
+
+@dataclass(frozen=True)
+class OutputRequest:
+    """What to write for one run of ``mgr bill``."""
+
+    out_dir: Path
+    formats: tuple[str, ...] = ("csv",)
+    parties: Parties | None = None
+    issue_date: dt.date | None = None
+    force: bool = False
+    rejects: bool = False
+
+
+def output_files(result: BillingResult, request: OutputRequest, lookup: Lookup,
+                 invoices: Sequence[Invoice] | None = None,
+                 numbers: dict[tuple[str, str, str], str] | None = None) -> dict[str, bytes]:
+    """Every file of a run, name -> content: CSVs, summary, rejects and the documents asked for.
+
+    Raises :class:`DocumentError` when a document cannot be made (e.g. a party is missing).
+    """
+    files: dict[str, bytes] = {}
+    if "csv" in request.formats:
+        files.update(invoice_files(result, numbers))
+        files[SUMMARY_FILE] = summary_csv(result, numbers)
+    if request.rejects:
+        files[REJECTS_FILE] = rejects_csv(result)
+    documents = [f for f in request.formats if f != "csv"]
+    if documents:
+        if request.parties is None:
+            raise DocumentError("documents need a parties file (--parties)")
+        collected = _Collected()
+        write_documents(invoices if invoices is not None else result.invoices, request.parties, lookup,
+                        request.out_dir, documents, issue_date=request.issue_date or dt.date.today(),
+                        outputs=collected)
+        files.update(collected.files)
+    return files
+
+
+def write_outputs(result: BillingResult, request: OutputRequest, lookup: Lookup,
+                  invoices: Sequence[Invoice] | None = None,
+                  numbers: dict[tuple[str, str, str], str] | None = None) -> list[Path]:
+    """Write all files of a run into ``request.out_dir``, all or none (see :func:`write_directory`)."""
+    files = output_files(result, request, lookup, invoices, numbers)
+    return write_directory(request.out_dir, files, request.force)

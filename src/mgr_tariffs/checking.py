@@ -23,7 +23,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -155,7 +155,6 @@ class CheckResult:
     problems: list[Problem]  # rows or files that could not be checked (and hour-log rows rejected)
     invoices: list[InvoiceInfo]
     summary: CheckSummary
-    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -163,7 +162,7 @@ class CheckResult:
 
     def as_json(self) -> dict[str, Any]:
         return {"discrepancies": [d.as_json() for d in self.discrepancies], "summary": self.summary.as_json(),
-                "problems": [p.model_dump(mode="json") for p in self.problems], "notes": self.notes}
+                "problems": [p.model_dump(mode="json") for p in self.problems]}
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -195,8 +194,7 @@ def check(paths: Sequence[Path], lookup: Lookup, hours: Sequence[Path] | None = 
     found = sorted(found, key=_order)
     invoices = invoice_infos(checked, lookup)
     summary = summarise(found, checked, len(paths), len(rejected), invoices, logged)
-    notes = [note for item in loaded for note in item.notes]
-    return CheckResult(found, problems + row_problems, invoices, summary, notes)
+    return CheckResult(found, problems + row_problems, invoices, summary)
 
 
 def _order(d: Discrepancy) -> tuple[str, str, int, int]:
@@ -215,7 +213,6 @@ class _Loaded:
     problems: list[Problem]
     frame: pl.DataFrame | None = None  # invoice lines: the canonical columns as text, _line, _file
     totals: pl.DataFrame | None = None  # invoice totals: _file, _line, factuurnummer, totaal
-    notes: list[str] = field(default_factory=list)
 
 
 def _load(path: Path, options: CheckOptions) -> _Loaded:
@@ -225,7 +222,7 @@ def _load(path: Path, options: CheckOptions) -> _Loaded:
     if _is_summary(table):
         return _load_summary(table)
     frame, problems = resolve_columns(_without_product_name(table), COLUMNS, one_of=[QUANTITY_COLUMNS])
-    problems = table.problems + problems + _period_columns(table, frame)
+    problems = table.problems + problems + _period_columns(table)
     if any(p.is_error and (p.line is None or p.line <= table.header_line) for p in problems):
         return _Loaded(problems)
     return _Loaded(problems, frame.select("_line", *NAMES).with_columns(_file=pl.lit(table.file)))
@@ -256,9 +253,8 @@ def _load_summary(table: Table) -> _Loaded:
     return _Loaded(table.problems + problems, totals=totals)
 
 
-def _period_columns(table: Table, frame: pl.DataFrame) -> list[Problem]:
-    has = {c for c in ("periode", "datum_van", "datum_tot") if frame.get_column(c).null_count() < frame.height}
-    named = {c.name for c in COLUMNS if c.name in has or _present(table, c)}
+def _period_columns(table: Table) -> list[Problem]:
+    named = {c.name for c in COLUMNS if _present(table, c)}
     if "periode" in named or {"datum_van", "datum_tot"} <= named:
         return []
     return [error(table.file, table.header_line, "the period is missing: give a column 'periode' (YYYY-MM) or "
@@ -395,15 +391,19 @@ def parse_date(text: str, name: str) -> Parsed:
 BSN_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
 
 
-def bsn_columns(column: str = "bsn") -> dict[str, pl.Expr]:
-    """The BSN as nine digits (the key for double billing and hours) and whether it passes the elfproef."""
-    digits = pl.col(column).str.replace_all(r"[ .]", "")
-    shaped = digits.str.contains(r"^\d{1,9}$")
-    key = pl.when(shaped).then(digits.str.pad_start(9, "0")).otherwise(pl.col(column))
-    checksum = pl.sum_horizontal([key.str.slice(i, 1).cast(pl.Int64, strict=False) * w
-                                  for i, w in enumerate(BSN_WEIGHTS)])
-    valid = shaped & (checksum % 11 == 0) & (key != "000000000")
-    return {"bsn_key": key, "bsn_valid": valid.fill_null(False)}
+def with_bsn(frame: pl.DataFrame, column: str = "bsn") -> pl.DataFrame:
+    """Add the BSN as nine digits (``bsn_key``, for double billing and hours) and ``bsn_valid`` (the elfproef)."""
+    digits = pl.col(column).str.replace_all(" ", "", literal=True).str.replace_all(".", "", literal=True)
+    staged = frame.with_columns(_digits=digits).with_columns(
+        _shaped=pl.col("_digits").str.contains(r"^\d{1,9}$").fill_null(False))
+    staged = staged.with_columns(
+        _number=pl.when(pl.col("_shaped")).then(pl.col("_digits").cast(pl.Int64, strict=False)))
+    number = pl.col("_number")
+    checksum = pl.sum_horizontal([(number // 10 ** (8 - i)) % 10 * w for i, w in enumerate(BSN_WEIGHTS)])
+    return staged.with_columns(
+        bsn_key=pl.when(pl.col("_shaped")).then(pl.col("_digits").str.pad_start(9, "0")).otherwise(pl.col(column)),
+        bsn_valid=(pl.col("_shaped") & (checksum % 11 == 0) & (number != 0)).fill_null(False),
+    ).drop("_digits", "_shaped", "_number")
 
 
 def _parse(frame: pl.DataFrame, column: str, rule: Callable[[str], Parsed], output: str,
@@ -412,6 +412,9 @@ def _parse(frame: pl.DataFrame, column: str, rule: Callable[[str], Parsed], outp
     ``rule`` in Python once per distinct other text of ``column``."""
     applies, value = fast if fast else (pl.lit(False), pl.lit(None, dtype))
     slow = frame.filter(pl.col(column).is_not_null() & ~applies).get_column(column).unique()
+    if slow.is_empty():
+        return frame.with_columns(pl.when(applies).then(value).cast(dtype).alias(output),
+                                  pl.lit(None, pl.String).alias(f"why_{output}"))
     answers = [rule(text) for text in slow.to_list()]
     mapping = pl.DataFrame({
         column: slow, f"slow_{output}": pl.Series([a[0] for a in answers], dtype=dtype),
@@ -423,14 +426,20 @@ def _parse(frame: pl.DataFrame, column: str, rule: Callable[[str], Parsed], outp
 
 
 def _fast_fixed(column: str, places: int, scale: int) -> tuple[pl.Expr, pl.Expr]:
-    """Plain numbers (``-12,5``, ``3.25``) with at most ``places`` decimals, as integers of 1/10^places x scale."""
+    """Plain numbers (``-12,5``, ``3.25``) with at most ``places`` decimals, as integers of 1/10^places x scale.
+
+    The value goes through Polars' exact decimal type (an integer with a scale), never through a float.
+    """
     text = pl.col(column)
     pattern = rf"^-?\d{{1,12}}(?:[.,]\d{{1,{places}}})?$" if places else r"^-?\d{1,12}$"
-    whole = text.str.extract(r"^-?(\d+)", 1).cast(pl.Int64, strict=False)
-    fraction = text.str.extract(r"[.,](\d+)$", 1).fill_null("").str.pad_end(places, "0")
-    size = whole * 10**places + (fraction.cast(pl.Int64, strict=False) if places else 0)
-    value = pl.when(text.str.starts_with("-")).then(-size).otherwise(size) * scale
-    return text.str.contains(pattern).fill_null(False), value
+    exact = text.str.replace(",", ".", literal=True).cast(pl.Decimal(38, places), strict=False)
+    return text.str.contains(pattern).fill_null(False), exact.to_physical().cast(pl.Int64) * scale
+
+
+def _fast_date(column: str) -> tuple[pl.Expr, pl.Expr]:
+    """ISO dates (``2019-07-01``) that exist; anything else goes to :func:`parse_date`."""
+    day = pl.col(column).str.to_date("%Y-%m-%d", strict=False)
+    return (pl.col(column).str.contains(r"^\d{4}-\d{2}-\d{2}$") & day.is_not_null()).fill_null(False), day
 
 
 def _fast_period(column: str) -> tuple[pl.Expr, pl.Expr]:
@@ -462,30 +471,73 @@ def _empty_lines() -> pl.DataFrame:
     return pl.DataFrame(schema={"_line": pl.Int64, **dict.fromkeys(NAMES, pl.String), "_file": pl.String})
 
 
+@dataclass(frozen=True)
+class _Field:
+    """How one text column becomes a typed column: a fast expression where it applies, else a rule in Python."""
+
+    column: str
+    output: str
+    rule: Callable[[str], Parsed]
+    dtype: pl.DataType
+    fast: tuple[pl.Expr, pl.Expr] | None = None
+
+
+def _fields(lookup: Lookup) -> list[_Field]:
+    hours, minutes = _fast_fixed("quantity", 3, TICKS_PER_HOUR // 1000), _fast_fixed("quantity", 0, TICKS_PER_MINUTE)
+    is_hour = pl.col("unit") == "uur"
+    quantity = ((is_hour & hours[0]) | (~is_hour & minutes[0]), pl.when(is_hour).then(hours[1]).otherwise(minutes[1]))
+    money = [_Field(column, output, _money_rule(column), pl.Int64(), _fast_fixed(column, 2, 1))
+             for column, output in (("tarief", "price_cents"), ("bedrag", "amount_cents"),
+                                    ("bedrag_bruto", "gross_cents"), ("opbrengst", "revenue_cents"),
+                                    ("totaal", "total_cents"))]
+    return [
+        _Field("quantity_key", "ticks", _quantity_rule, pl.Int64(), quantity), *money,
+        _Field("periode", "period_id", parse_period, pl.Int64(), _fast_period("periode")),
+        _Field("datum_van", "date_from", lambda t: parse_date(t, "datum_van"), pl.Date(), _fast_date("datum_van")),
+        _Field("datum_tot", "date_to", lambda t: parse_date(t, "datum_tot"), pl.Date(), _fast_date("datum_tot")),
+        _Field("gemeente", "municipality_id", _municipality_rule(lookup), pl.Int64()),
+    ]
+
+
+def _quantity_rule(key: str) -> Parsed:
+    unit, text = key.split("|", 1)
+    return parse_invoice_quantity(text, unit)
+
+
 def _typed(frame: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
+    """Every field typed in one pass of fast expressions, the rest once per distinct text in Python."""
     unit = pl.when(pl.col("eenheid").str.to_lowercase().is_in(list(MINUTE_UNITS))
                    | (pl.col("aantal").is_null() & pl.col("minuten").is_not_null()))
     frame = frame.with_columns(unit=unit.then(pl.lit("minuut")).otherwise(pl.lit("uur")),
                                product=pl.col("productcode").str.to_uppercase(),
+                               quantity=pl.coalesce("aantal", "minuten"),
                                provider=_unneutralised("aanbieder"), invoice=_unneutralised("factuurnummer"))
-    frame = frame.with_columns(quantity_key=pl.col("unit") + "|" + pl.coalesce("aantal", "minuten"))
-    hours, minutes = _fast_fixed("quantity", 3, TICKS_PER_HOUR // 1000), _fast_fixed("quantity", 0, TICKS_PER_MINUTE)
-    frame = frame.with_columns(quantity=pl.coalesce("aantal", "minuten"))
-    is_hour = pl.col("unit") == "uur"
-    fast_quantity = ((is_hour & hours[0]) | (~is_hour & minutes[0]),
-                     pl.when(is_hour).then(hours[1]).otherwise(minutes[1]))
-    frame = _parse(frame, "quantity_key", lambda t: parse_invoice_quantity(t.split("|", 1)[1], t.split("|", 1)[0]),
-                   "ticks", pl.Int64(), fast_quantity)
-    for column, output in (("tarief", "price_cents"), ("bedrag", "amount_cents"), ("bedrag_bruto", "gross_cents"),
-                           ("opbrengst", "revenue_cents"), ("totaal", "total_cents")):
-        frame = _parse(frame, column, _money_rule(column), output, pl.Int64(),
-                       _fast_fixed(column, 2, 1))
-    frame = _parse(frame, "periode", parse_period, "period_id", pl.Int64(), _fast_period("periode"))
-    frame = _parse(frame, "datum_van", lambda t: parse_date(t, "datum_van"), "date_from", pl.Date())
-    frame = _parse(frame, "datum_tot", lambda t: parse_date(t, "datum_tot"), "date_to", pl.Date())
-    frame = _parse(frame, "gemeente", _municipality_rule(lookup), "municipality_id", pl.Int64())
-    frame = frame.with_columns(**bsn_columns())
-    return _dates(frame.with_columns(why_missing=_missing()))
+    frame = frame.with_columns(quantity_key=pl.col("unit") + "|" + pl.col("quantity"))
+    fields = _fields(lookup)
+    fast = [f for f in fields if f.fast is not None]
+    frame = frame.with_columns(
+        *(f.fast[1].cast(f.dtype, strict=False).alias(f.output) for f in fast if f.fast is not None),
+        *(f.fast[0].alias(f"ok_{f.output}") for f in fast if f.fast is not None),
+    )
+    for f in fields:
+        frame = _slow(frame, f)
+    return _dates(with_bsn(frame.with_columns(why_missing=_missing())))
+
+
+def _slow(frame: pl.DataFrame, spec: _Field) -> pl.DataFrame:
+    """``spec.rule`` once per distinct text of the rows its fast expression does not cover."""
+    done = pl.col(f"ok_{spec.output}") if spec.fast is not None else pl.lit(False)
+    texts = frame.filter(pl.col(spec.column).is_not_null() & ~done).get_column(spec.column).unique()
+    why = f"why_{spec.output}"
+    if texts.is_empty():
+        typed = [pl.lit(None, spec.dtype).alias(spec.output)] if spec.fast is None else []
+        return frame.with_columns(*typed, pl.lit(None, pl.String).alias(why))
+    answers = [spec.rule(text) for text in texts.to_list()]
+    mapping = pl.DataFrame({spec.column: texts, "slow": pl.Series([a[0] for a in answers], dtype=spec.dtype),
+                            why: pl.Series([a[1] for a in answers], dtype=pl.String)})
+    joined = frame.join(mapping, on=spec.column, how="left", maintain_order="left")
+    value = pl.col(spec.output) if spec.fast is not None else pl.lit(None, spec.dtype)
+    return joined.with_columns(pl.when(done).then(value).otherwise(pl.col("slow")).alias(spec.output)).drop("slow")
 
 
 def _unneutralised(column: str) -> pl.Expr:
@@ -582,6 +634,7 @@ def run_rules(lines: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
     has_municipality = pl.col("municipality_id").is_not_null()
     at = at.with_columns(
         catalogue_cents=pl.when(pl.col("straddle")).then(None).otherwise(pl.col("price_start")),
+        own_gross=gross_cents(pl.col("ticks"), pl.col("price_cents")),
         own_net=net_cents(gross_cents(pl.col("ticks"), pl.col("price_cents")), pl.col("revenue_cents"), pl.col("nets")),
         x_product=~known,
         x_municipality=~has_municipality,
@@ -596,7 +649,8 @@ def run_rules(lines: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
         catalogue_net=net_cents(gross_cents(pl.col("ticks"), pl.col("catalogue_cents")), pl.col("revenue_cents"),
                                 pl.col("nets")),
         x_price=pl.col("catalogue_cents").is_not_null() & (pl.col("catalogue_cents") != pl.col("price_cents")),
-        x_arithmetic=pl.col("amount_cents") != pl.col("own_net"),
+        x_arithmetic=(pl.col("amount_cents") != pl.col("own_net"))
+        | (pl.col("gross_cents").is_not_null() & (pl.col("gross_cents") != pl.col("own_gross"))),
     )
     blocked = pl.any_horizontal([pl.col(f"x_{k}") for k in BLOCKING])
     return at.with_columns(blocked=blocked.fill_null(False))
@@ -638,12 +692,12 @@ def _row_findings(row: dict[str, Any], lookup: Lookup, mask: Mask) -> list[Discr
 
 
 def _arithmetic_kind(row: dict[str, Any]) -> str:
-    """``amount`` when quantity x price is wrong; ``netting`` when the revenue was netted wrongly."""
-    gross = row["gross_cents"]
-    if gross is None and not row["revenue_cents"]:
-        gross = row["amount_cents"]
-    own_gross = row["own_net"] + _netted(row)
-    return "amount" if gross is not None and gross != own_gross else "netting"
+    """``netting`` when a line with revenue has the right gross amount but the wrong net amount, else ``amount``."""
+    return "netting" if row["revenue_cents"] and not _gross_wrong(row) else "amount"
+
+
+def _gross_wrong(row: dict[str, Any]) -> bool:
+    return row["gross_cents"] is not None and row["gross_cents"] != row["own_gross"]
 
 
 def _netted(row: dict[str, Any]) -> int:
@@ -731,8 +785,8 @@ def _arithmetic(row: dict[str, Any], lookup: Lookup, mask: Mask) -> Described:
         sum_text += f" − opbrengst {_euro(from_cents(netted))} = {_euro(from_cents(gross - netted))}"
         if not row["nets"]:
             sum_text += f" ({row['product']} does not net revenue)"
-    billed = row["gross_cents"] if _arithmetic_kind(row) == "amount" and row["gross_cents"] is not None else None
-    shown = f"bedrag_bruto {_euro(from_cents(billed))}" if billed is not None else f"bedrag {_euro(_amount(row))}"
+    shown = f"bedrag_bruto {_euro(from_cents(row['gross_cents']))}" if _gross_wrong(row) else (
+        f"bedrag {_euro(_amount(row))}")
     return f"{shown} but {sum_text}", _amount(row), from_cents(row["own_net"])
 
 
@@ -844,13 +898,14 @@ def _hour_sums(rows: pl.DataFrame | None) -> pl.DataFrame:
     if rows is None or rows.is_empty():
         return pl.DataFrame(schema=schema)
     period = pl.col("date").dt.year().cast(pl.Int64) * 100 + pl.col("date").dt.month().cast(pl.Int64)
-    keyed = rows.with_columns(provider_key=pl.col("provider").str.to_lowercase(), period_id=period,
-                              municipality_id=pl.col("municipality_id").cast(pl.Int64))
-    lines = keyed.group_by("provider_key", "municipality_id", "period_id", "bsn_id", "product", "price_cents",
-                           "unit").agg(ticks=pl.col("ticks").sum())
-    lines = lines.with_columns(gross=gross_cents(pl.col("ticks"), pl.col("price_cents")),
-                               bsn_key=pl.col("bsn_id").cast(pl.String).str.pad_start(9, "0"))
-    return lines.group_by(HOUR_KEYS).agg(logged_ticks=pl.col("ticks").sum(), logged_cents=pl.col("gross").sum())
+    lines = rows.group_by("provider", "municipality_id", period.alias("period_id"), "bsn_id", "product",
+                          "price_cents", "unit").agg(ticks=pl.col("ticks").sum())
+    keyed = lines.with_columns(gross=gross_cents(pl.col("ticks"), pl.col("price_cents")),
+                               provider_key=pl.col("provider").str.to_lowercase())
+    sums = keyed.group_by("provider_key", "municipality_id", "period_id", "bsn_id", "product").agg(
+        logged_ticks=pl.col("ticks").sum(), logged_cents=pl.col("gross").sum())
+    return sums.with_columns(bsn_key=pl.col("bsn_id").cast(pl.String).str.pad_start(9, "0")).select(
+        *schema).cast(schema)  # type: ignore[arg-type]
 
 
 def _hours(row: dict[str, Any], mask: Mask) -> Discrepancy:

@@ -17,14 +17,13 @@ the row's position among identical rows of the run (0 for the first, 1 for the s
 
 from __future__ import annotations
 
-import array
 import csv
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import sqlite3
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -52,11 +51,10 @@ FINGERPRINT_VERSION = "mgr-row-v1"
 DAY_OFFSET = 25567  # days from 1900-01-01 to 1970-01-01: service dates become small positive numbers
 ROW_BITS = 20  # ticks (at most 72,000) and the occurrence number each get 20 bits; the day the rest
 CLIENT_COLUMNS = ["provider", "municipality_id", "bsn_id", "product", "revenue"]
-LINE_FIELDS = ["bsn", "product", "product_name", "unit", "price_cents", "ticks", "quantity", "gross_cents",
-               "revenue_cents", "netted_cents", "unnetted_cents", "amount_cents", "vat_treatment", "vat_rate",
-               "first_day", "last_day", "rows"]
+LINE_FIELDS = ["bsn", "product", "unit", "price_cents", "ticks", "quantity", "gross_cents", "revenue_cents",
+               "netted_cents", "unnetted_cents", "amount_cents", "first_day", "last_day", "rows"]
+PRODUCT_FIELDS = ["product_name", "vat_treatment", "vat_rate"]  # stored once per product of an invoice
 NEGATED_FIELDS = ("ticks", "gross_cents", "revenue_cents", "netted_cents", "unnetted_cents", "amount_cents")
-KEY_TYPE = "q"  # signed 64-bit, stored little-endian
 
 
 def ledger_path(option: Path | None) -> Path:
@@ -77,92 +75,91 @@ def _digest64(text: str) -> int:
 
 def fingerprints(rows: pl.DataFrame) -> pl.DataFrame:
     """``rows`` (``BillingResult.rows``) with ``client_key`` and ``row_key``: the row's fingerprint."""
-    rows = rows.with_columns(revenue=pl.col("revenue_cents").fill_null(0))
-    clients = rows.select(CLIENT_COLUMNS).unique()
+    packed = _client_ids(rows)
+    clients = packed.select("_who", "_what", *CLIENT_COLUMNS).unique(subset=["_who", "_what"])
     text = pl.concat_str([
         pl.col("provider"), pl.col("municipality_id").cast(pl.String).str.pad_start(4, "0"),
         pl.col("bsn_id").cast(pl.String).str.pad_start(9, "0"), pl.col("product"), pl.col("revenue").cast(pl.String),
     ], separator="\x1f")
     digests = [_digest64(t) for t in clients.select(text).to_series().to_list()]
-    clients = clients.with_columns(client_key=pl.Series(digests, dtype=pl.Int64))
-    keyed = rows.join(clients, on=CLIENT_COLUMNS, how="left", maintain_order="left").drop("revenue")
+    clients = clients.select("_who", "_what", client_key=pl.Series(digests, dtype=pl.Int64))
+    keyed = packed.join(clients, on=["_who", "_what"], how="left", maintain_order="left")
     base = ((pl.col("date").cast(pl.Int64) + DAY_OFFSET) * 2 ** (2 * ROW_BITS)
             + pl.col("ticks").cast(pl.Int64) * 2 ** ROW_BITS)
-    keyed = keyed.with_columns(row_key=base)
+    keyed = keyed.with_columns(row_key=base).drop("_who", "_what", "revenue")
     return keyed.with_columns(row_key=pl.col("row_key") + _occurrences(keyed))
+
+
+def _client_ids(rows: pl.DataFrame) -> pl.DataFrame:
+    """Two integers per row that identify its client key exactly (cheaper to group than text)."""
+    providers = {name: i for i, name in enumerate(rows.get_column("provider").unique().to_list())}
+    products = {code: i for i, code in enumerate(rows.get_column("product").unique().to_list())}
+    what = (pl.col("provider").replace_strict(providers, return_dtype=pl.Int64) * len(products)
+            + pl.col("product").replace_strict(products, return_dtype=pl.Int64)) * 2 ** 32 + pl.col("revenue")
+    return rows.with_columns(revenue=pl.col("revenue_cents").fill_null(0)).with_columns(
+        _who=pl.col("municipality_id").cast(pl.Int64) * 10**9 + pl.col("bsn_id"), _what=what)
 
 
 def _occurrences(keyed: pl.DataFrame) -> pl.Series:
     """Per row: how many identical rows (same client key, day and quantity) came before it in the run.
 
-    Identical rows are rare, so the numbering runs on those alone and is scattered back.
+    Identical rows are rare: candidates are found by sorting one combined integer, numbered, and
+    scattered back.
     """
-    occurrence = pl.Series("k", [0] * keyed.height, dtype=pl.Int64)
-    twins = keyed.select("client_key", "row_key").with_row_index("i").filter(
-        pl.struct("client_key", "row_key").is_duplicated())
+    occurrence = pl.zeros(keyed.height, dtype=pl.Int64, eager=True)
+    mixed = keyed.select("client_key", "row_key", x=pl.col("client_key").xor(pl.col("row_key"))).with_row_index("i")
+    ordered = mixed.sort("x", "i")
+    twins = ordered.filter((pl.col("x") == pl.col("x").shift(1)) | (pl.col("x") == pl.col("x").shift(-1)))
     if twins.is_empty():
         return occurrence
-    numbered = twins.with_columns(k=pl.int_range(pl.len(), dtype=pl.Int64).over("client_key", "row_key"))
-    if numbered.get_column("k").max() >= 2 ** ROW_BITS:  # type: ignore[operator]
+    numbered = twins.sort("i").with_columns(k=pl.int_range(pl.len(), dtype=pl.Int64).over("client_key", "row_key"))
+    if int(numbered.get_column("k").max()) >= 2 ** ROW_BITS:  # type: ignore[arg-type]
         raise LedgerError(f"more than {2 ** ROW_BITS} identical rows in one run; they cannot be told apart")
     return occurrence.scatter(numbered.get_column("i"), numbered.get_column("k"))
 
 
-def _pack(values: Sequence[int]) -> bytes:
-    packed = array.array(KEY_TYPE, values)
-    if sys.byteorder == "big":
-        packed.byteswap()
-    return packed.tobytes()
-
-
-def _unpack_into(target: array.array[int], blob: bytes) -> None:
-    part = array.array(KEY_TYPE)
-    part.frombytes(blob)
-    if sys.byteorder == "big":
-        part.byteswap()
-    target.extend(part)
+def _to_ipc(frame: pl.DataFrame) -> bytes:
+    """A frame as Arrow IPC (a stable, versioned format), zstd-compressed."""
+    buffer = io.BytesIO()
+    frame.write_ipc(buffer, compression="zstd")
+    return buffer.getvalue()
 
 
 # --- what was billed before ---------------------------------------------------------------------
 
-_LIVE_KEYS = """
-SELECT i.provider, i.number, b.source, b.row_count, b.client_keys, b.row_keys, b.lines
-FROM invoice i JOIN billed_rows b ON b.invoice_id = i.id
-WHERE (i.provider, i.period) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))
+_LIVE_INVOICES = """
+SELECT i.id, i.number FROM invoice i
+WHERE i.period IN (SELECT value FROM json_each(?)) AND i.credits_id IS NULL
   AND NOT EXISTS (SELECT 1 FROM invoice c WHERE c.credits_id = i.id)
 """
+BILLED_SCHEMA = {"invoice_id": pl.Int64, "client_key": pl.Int64, "row_key": pl.Int64, "_file": pl.String,
+                 "_line": pl.Int64}
 
 
 def _periods(rows: pl.DataFrame) -> str:
-    """The (provider, ``YYYY-MM``) pairs of the rows, as JSON for the query."""
-    months = rows.select("provider", year=pl.col("date").dt.year(), month=pl.col("date").dt.month()).unique()
-    return json.dumps([[p, f"{y:04d}-{m:02d}"] for p, y, m in months.rows()])
+    """The service months (``YYYY-MM``) of the rows, as JSON for the queries."""
+    months = rows.select(year=pl.col("date").dt.year(), month=pl.col("date").dt.month()).unique()
+    return json.dumps([f"{y:04d}-{m:02d}" for y, m in months.rows()])
 
 
 def _live_keys(connection: sqlite3.Connection, periods: str) -> pl.DataFrame:
-    """The fingerprints of the rows billed by live invoices in these (provider, period) pairs."""
-    client: array.array[int] = array.array(KEY_TYPE)
-    row: array.array[int] = array.array(KEY_TYPE)
-    line: array.array[int] = array.array(KEY_TYPE)
-    heads: list[tuple[str, str, str, int]] = []
-    for provider, number, source, count, client_blob, row_blob, line_blob in connection.execute(_LIVE_KEYS, (periods,)):
-        heads.append((provider, number, source, count))
-        _unpack_into(client, client_blob)
-        _unpack_into(row, row_blob)
-        _unpack_into(line, line_blob)
-    owners = pl.DataFrame(heads, schema={"provider": pl.String, "number": pl.String, "billed_file": pl.String,
-                                         "n": pl.Int64}, orient="row")
-    owners = owners.select(pl.col("provider", "number", "billed_file").repeat_by("n").explode())
-    return owners.with_columns(client_key=pl.Series(client, dtype=pl.Int64), row_key=pl.Series(row, dtype=pl.Int64),
-                               billed_line=pl.Series(line, dtype=pl.Int64))
+    """The fingerprints of the rows billed by live invoices (not credited) of these service months.
+
+    Columns ``number, client_key, row_key, billed_file, billed_line``.
+    """
+    live = pl.DataFrame(connection.execute(_LIVE_INVOICES, (periods,)).fetchall(),
+                        schema={"invoice_id": pl.Int64, "number": pl.String}, orient="row")
+    query = "SELECT rows_ipc FROM billed_rows WHERE period IN (SELECT value FROM json_each(?))"
+    parts = [pl.read_ipc(io.BytesIO(blob)) for (blob,) in connection.execute(query, (periods,))]
+    billed = pl.concat(parts) if parts else pl.DataFrame(schema=BILLED_SCHEMA)
+    return billed.join(live, on="invoice_id", how="inner").select(
+        "number", "client_key", "row_key", billed_file="_file", billed_line="_line")
 
 
 def _split_billed(keyed: pl.DataFrame, live: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(rows billed before, with the invoice that billed them; rows still to bill)."""
-    if live.is_empty():
-        return keyed.head(0).with_columns(number=pl.lit(None, pl.String)), keyed
     on = ["client_key", "row_key"]
-    billed = keyed.join(live.drop("provider"), on=on, how="inner", maintain_order="left")
+    billed = keyed.join(live, on=on, how="inner", maintain_order="left")
     return billed, keyed.join(live.select(on), on=on, how="anti", maintain_order="left")
 
 
@@ -179,8 +176,7 @@ def find_billed(path: Path, rows: pl.DataFrame, *, timeout: float = DEFAULT_TIME
     with opened(path, timeout=timeout) as connection:
         live = _live_keys(connection, _periods(rows))
     billed, _ = _split_billed(keyed, live)
-    return billed.select(columns) if not billed.is_empty() else billed.select(columns[:4]).with_columns(
-        billed_file=pl.lit(None, pl.String), billed_line=pl.lit(None, pl.Int64))
+    return billed.select(columns)
 
 
 # --- issuing ------------------------------------------------------------------------------------
@@ -284,7 +280,7 @@ def _record(connection: sqlite3.Connection, heads: pl.DataFrame, lines: pl.DataF
          h["vat_json"], h["lines_json"], _sha256(h["lines_json"]), None, None)
         for h in documents.iter_rows(named=True)
     ])
-    connection.executemany("INSERT INTO billed_rows VALUES (?, ?, ?, ?, ?, ?)", _billed_blobs(heads, rows))
+    connection.executemany("INSERT INTO billed_rows VALUES (?, ?, ?, ?)", _billed_records(heads, rows, run_id))
 
 
 _INSERT_INVOICE = "INSERT INTO invoice VALUES (" + ", ".join("?" * 19) + ")"
@@ -304,8 +300,15 @@ def _sha256(text: str) -> str:
 
 def _documents(heads: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
     """Per invoice: its lines as one columnar JSON object (money in integer cents) and its VAT breakdown."""
-    docs = lines.group_by(INVOICE_KEYS, maintain_order=True).agg(pl.col(LINE_FIELDS)).select(
-        *INVOICE_KEYS, lines_json=pl.struct(LINE_FIELDS).struct.json_encode())
+    columns = lines.group_by(INVOICE_KEYS, maintain_order=True).agg(pl.col(LINE_FIELDS)).select(
+        *INVOICE_KEYS, columns=pl.struct(LINE_FIELDS).struct.json_encode())
+    products = lines.group_by([*INVOICE_KEYS, "product"], maintain_order=True).agg(pl.col(PRODUCT_FIELDS).first())
+    products = products.group_by(INVOICE_KEYS, maintain_order=True).agg(
+        products=pl.concat_str([pl.lit('"'), pl.col("product"), pl.lit('":'),
+                                pl.struct(PRODUCT_FIELDS).struct.json_encode()]).str.join(","))
+    docs = columns.join(products, on=INVOICE_KEYS, maintain_order="left").select(
+        *INVOICE_KEYS, lines_json=pl.concat_str([pl.lit('{"products":{'), pl.col("products"), pl.lit('},"lines":'),
+                                                 pl.col("columns"), pl.lit("}")]))
     vat = lines.group_by([*INVOICE_KEYS, "vat_treatment", "vat_rate"], maintain_order=True).agg(
         base=pl.col("amount_cents").sum())
     breakdowns: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
@@ -318,39 +321,40 @@ def _documents(heads: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
 
 
 def _line_items(lines_json: str) -> list[dict[str, Any]]:
-    """The lines of a stored invoice, one dict per line (the JSON is columnar: field -> values)."""
-    columns = json.loads(lines_json)
-    return [dict(zip(LINE_FIELDS, values, strict=True)) for values in zip(*(columns[f] for f in LINE_FIELDS),
-                                                                          strict=True)]
+    """The lines of a stored invoice, one dict per line.
+
+    Stored as ``{"products": {code: {product_name, vat_treatment, vat_rate}}, "lines": {field: [values]}}``.
+    """
+    document = json.loads(lines_json)
+    columns, products = document["lines"], document["products"]
+    items = [dict(zip(LINE_FIELDS, values, strict=True)) for values in zip(*(columns[f] for f in LINE_FIELDS),
+                                                                           strict=True)]
+    return [{**item, **products[item["product"]]} for item in items]
 
 
 def _columnar(items: list[dict[str, Any]]) -> str:
-    return json.dumps({f: [item[f] for item in items] for f in LINE_FIELDS}, ensure_ascii=False,
-                      separators=(",", ":"))
+    products = {item["product"]: {f: item[f] for f in PRODUCT_FIELDS} for item in items}
+    return json.dumps({"products": products, "lines": {f: [item[f] for item in items] for f in LINE_FIELDS}},
+                      ensure_ascii=False, separators=(",", ":"))
 
 
 def _month(column: str) -> pl.Expr:
     return pl.col(column).dt.year().cast(pl.Int64) * 100 + pl.col(column).dt.month().cast(pl.Int64)
 
 
-def _billed_blobs(heads: pl.DataFrame, rows: pl.DataFrame) -> list[tuple[int, str, int, bytes, bytes, bytes]]:
-    """One record per invoice and source file: the fingerprints and line numbers of its rows, packed."""
-    owners = heads.select("id", "provider", municipality_id=pl.col("gemeentecode").cast(pl.Int64),
+def _billed_records(heads: pl.DataFrame, rows: pl.DataFrame, run_id: int) -> list[tuple[int, str, int, bytes]]:
+    """One record per service month: the invoice, fingerprint, file and line of each billed row (Arrow IPC)."""
+    owners = heads.select("id", "provider", "period", municipality_id=pl.col("gemeentecode").cast(pl.Int64),
                           period_id=pl.col("period").str.replace("-", "").cast(pl.Int64))
     keyed = rows.select("provider", "_file", "_line", "client_key", "row_key",
                         municipality_id=pl.col("municipality_id").cast(pl.Int64), period_id=_month("date"))
-    owned = keyed.join(owners, on=["provider", "municipality_id", "period_id"], how="inner").sort(
-        "id", "_file", maintain_order=True)
+    owned = keyed.join(owners, on=["provider", "municipality_id", "period_id"], how="inner")
     if owned.height != rows.height:
         raise LedgerError("internal error: billed rows without an invoice; nothing was recorded")
-    clients, row_keys, numbers = (owned.get_column(c).to_list() for c in ("client_key", "row_key", "_line"))
-    records, start = [], 0
-    for invoice_id, source, count in owned.group_by("id", "_file", maintain_order=True).len().rows():
-        end = start + count
-        records.append((invoice_id, source, count, _pack(clients[start:end]), _pack(row_keys[start:end]),
-                        _pack(numbers[start:end])))
-        start = end
-    return records
+    owned = owned.select("period", invoice_id="id", client_key="client_key", row_key="row_key", _file="_file",
+                         _line=pl.col("_line").cast(pl.Int64))
+    return [(run_id, str(period), part.height, _to_ipc(part.drop("period")))
+            for (period,), part in owned.partition_by("period", as_dict=True).items()]
 
 
 # --- reading the ledger -------------------------------------------------------------------------
@@ -576,15 +580,15 @@ def issued_line_keys(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> pl.Data
 
 def verify(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
     """Everything wrong with the ledger (empty when sound): SQLite integrity, gapless numbers per
-    provider and year, each invoice complete (lines, totals, checksum, billed rows)."""
+    provider and year, each invoice complete (lines, totals, checksum, billed rows), no orphans."""
     with opened(path, timeout=timeout) as connection:
         integrity = [r[0] for r in connection.execute("PRAGMA integrity_check").fetchall()]
         problems = [] if integrity == ["ok"] else [f"integrity_check: {line}" for line in integrity]
-        problems += _gaps(connection) + _orphans(connection)
-        problems += [p for record in connection.execute(
-            "SELECT i.*, (SELECT coalesce(sum(row_count), 0) FROM billed_rows b WHERE b.invoice_id = i.id) AS billed "
-            "FROM invoice i") for p in _incomplete(record)]
-    return problems
+        counts, orphans = _billed_counts(connection)
+        problems += _gaps(connection) + orphans
+        problems += [p for record in connection.execute("SELECT * FROM invoice")
+                     for p in _incomplete(record, counts.pop(record[0], 0))]
+    return problems + [f"{n} billed rows belong to invoice id {i}, which does not exist" for i, n in counts.items()]
 
 
 def _gaps(connection: sqlite3.Connection) -> list[str]:
@@ -593,15 +597,22 @@ def _gaps(connection: sqlite3.Connection) -> list[str]:
             for provider, year, count, low, high in connection.execute(query) if low != 1 or high != count]
 
 
-def _orphans(connection: sqlite3.Connection) -> list[str]:
-    query = "SELECT count(*) FROM billed_rows b WHERE NOT EXISTS (SELECT 1 FROM invoice i WHERE i.id = b.invoice_id)"
-    orphans = int(connection.execute(query).fetchone()[0])
-    return [f"{orphans} billed-row records without an invoice"] if orphans else []
+def _billed_counts(connection: sqlite3.Connection) -> tuple[dict[int, int], list[str]]:
+    """Billed rows per invoice id, and the records whose content does not match their row count."""
+    counts: dict[int, int] = {}
+    problems = []
+    for run_id, period, row_count, blob in connection.execute("SELECT * FROM billed_rows"):
+        part = pl.read_ipc(io.BytesIO(blob))
+        if part.height != row_count:
+            problems.append(f"billed rows of run {run_id}, {period}: {part.height} rows, {row_count} recorded")
+        for invoice_id, count in part.group_by("invoice_id").len().rows():
+            counts[invoice_id] = counts.get(invoice_id, 0) + count
+    return counts, problems
 
 
-def _incomplete(record: Sequence[Any]) -> Iterable[str]:
+def _incomplete(record: Sequence[Any], billed: int) -> Iterable[str]:
     (_, _, provider, _, _, number, _, _, _, _, total, _, line_count, row_count, _, lines_json, checksum,
-     credits_id, _, billed) = record
+     credits_id, _) = record
     lines = _line_items(lines_json)
     where = f"{provider} {number}"
     if _sha256(lines_json) != checksum:

@@ -58,13 +58,11 @@ CREATE TABLE invoice (
 CREATE INDEX invoice_by_period ON invoice (provider, period);
 CREATE INDEX invoice_by_number ON invoice (number);
 CREATE TABLE billed_rows (
-    invoice_id INTEGER NOT NULL REFERENCES invoice(id),
-    source TEXT NOT NULL,
+    run_id INTEGER NOT NULL REFERENCES run(id),
+    period TEXT NOT NULL,
     row_count INTEGER NOT NULL,
-    client_keys BLOB NOT NULL,
-    row_keys BLOB NOT NULL,
-    lines BLOB NOT NULL,
-    PRIMARY KEY (invoice_id, source)
+    rows_ipc BLOB NOT NULL,
+    PRIMARY KEY (period, run_id)
 );
 """
 
@@ -105,11 +103,19 @@ def header_problem(path: Path) -> str | None:
 
 def _connect(path: Path, timeout: float) -> sqlite3.Connection:
     connection = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+    try:
+        _configure(connection, timeout)
+    except sqlite3.Error:
+        connection.close()
+        raise
+    return connection
+
+
+def _configure(connection: sqlite3.Connection, timeout: float) -> None:
     connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
     connection.execute("PRAGMA foreign_keys = ON")
     connection.execute("PRAGMA synchronous = FULL")
     connection.execute("PRAGMA cache_size = -65536")
-    return connection
 
 
 def create(path: Path, timeout: float = DEFAULT_TIMEOUT) -> None:
@@ -169,7 +175,8 @@ def _version(connection: sqlite3.Connection) -> int:
 
 
 @contextlib.contextmanager
-def opened(path: Path, *, create_missing: bool = False, timeout: float = DEFAULT_TIMEOUT) -> Iterator[sqlite3.Connection]:
+def opened(path: Path, *, create_missing: bool = False,
+           timeout: float = DEFAULT_TIMEOUT) -> Iterator[sqlite3.Connection]:
     """A connection to the ledger at ``path``; every SQLite failure becomes a :class:`LedgerError`."""
     if not path.exists():
         if not create_missing:
@@ -178,19 +185,36 @@ def opened(path: Path, *, create_missing: bool = False, timeout: float = DEFAULT
     problem = header_problem(path)
     if problem:
         raise LedgerError(f"{path}: {problem}; the file was left untouched")
+    companions = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+    existed = [c.exists() for c in companions]
     try:
         connection = _connect(path, timeout)
+    except sqlite3.OperationalError as exc:
+        raise LedgerError(_operational(path, exc, timeout)) from None
     except sqlite3.Error as exc:
-        raise LedgerError(f"{path}: cannot open the ledger ({exc})") from None
+        _remove_empty_companions(companions, existed)
+        raise LedgerError(f"{path}: the ledger is damaged ({exc}); the file was left untouched; "
+                          "restore it from a backup") from None
     try:
         migrate(connection, path)
         yield connection
     except sqlite3.OperationalError as exc:
         raise LedgerError(_operational(path, exc, timeout)) from None
     except sqlite3.DatabaseError as exc:
-        raise LedgerError(f"{path}: the ledger is damaged ({exc}); restore it from a backup") from None
+        connection.close()
+        _remove_empty_companions(companions, existed)
+        raise LedgerError(f"{path}: the ledger is damaged ({exc}); the file was left untouched; "
+                          "restore it from a backup") from None
     finally:
         connection.close()
+
+
+def _remove_empty_companions(companions: list[Path], existed: list[bool]) -> None:
+    """After a damaged file was refused: remove the empty ``-wal``/``-shm`` files this open created."""
+    wal, shm = companions
+    if not any(existed) and wal.exists() and wal.stat().st_size == 0:
+        wal.unlink(missing_ok=True)
+        shm.unlink(missing_ok=True)
 
 
 def _create_guarded(path: Path, timeout: float) -> None:

@@ -6,6 +6,7 @@ import datetime as dt
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,14 +15,19 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..atomic import OutputError, write_atomically, write_directory
+from ..atomic import OutputError, write_atomically
 from ..billing import BillingResult, BillOptions, bill
-from ..billing_output import invoice_files, rejects_csv, result_json, summary_csv
-from ..money import format_euro
+from ..billing_output import FORMATS, REJECTS_FILE, OutputRequest, rejects_csv, result_json, write_outputs
+from ..catalogue import Lookup
+from ..documents import DocumentError
+from ..money import format_euro, from_cents
+from ..parties import DEFAULT_PATH as PARTIES_DEFAULT
+from ..parties import Parties, load_parties
 from .common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
     EXIT_OK,
+    EXIT_USAGE,
     fail,
     guarded,
     load_lookup,
@@ -33,14 +39,19 @@ from .common import (
 
 LARGE_INPUT = 10 * 1024 * 1024
 SHOWN_WARNINGS = 20
-SUMMARY_FILE = "samenvatting.csv"
-REJECTS_FILE = "afgekeurd.csv"
+SHOWN_INVOICES = 60
 
 
 @guarded
 def bill_command(
     hours: list[Path] = typer.Argument(..., help="Hour logs: CSV (; , or tab, decimal comma or point) or .xlsx."),
-    out: Path = typer.Option(None, "--out", "-o", help="Write one CSV per invoice and samenvatting.csv into DIR."),
+    out: Path = typer.Option(None, "--out", "-o", help="Write the invoices into DIR (see --format)."),
+    formats: str = typer.Option("csv", "--format", "-f", help="With --out: any of csv,ubl,pdf,xlsx, comma-separated "
+                                "(ubl = SI-UBL 2.0 e-invoice; pdf and xlsx for people)."),
+    parties: Path = typer.Option(None, "--parties", envvar="MGR_PARTIES", help="Parties file (YAML) for ubl/pdf/xlsx "
+                                 "[default: data/parties.yaml]."),
+    invoice_date: str = typer.Option(None, "--invoice-date", help="Factuurdatum on documents, YYYY-MM-DD "
+                                     "[default: today]."),
     as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON on stdout (full BSNs)."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid",
                                       help="Bill the valid rows; write the rejected rows with reasons to a file."),
@@ -58,30 +69,53 @@ def bill_command(
     [bold]file:line: message[/] and the exit code is 1 (unless --skip-invalid).
     """
     lookup = load_lookup(tariffs)
-    options = BillOptions(today=_parse_today(today), show_bsn=show_bsn, sheet=sheet)
+    request = _request(out, formats, parties, invoice_date, force, lookup)
+    options = BillOptions(today=_parse_date("--today", today), show_bsn=show_bsn, sheet=sheet)
     with _progress(hours) as say:
         result = bill(hours, lookup, options, progress=say)
     strict_failure = bool(result.errors) and not skip_invalid
     if as_json:
         print_json(result_json(result) if not strict_failure else _failed_json(result))
     else:
-        _render(result, options, strict_failure)
+        _render(result, strict_failure)
     if strict_failure:
         if not as_json:
             stderr().print(f"nothing written: {result.summary.rows_rejected} row(s) rejected; correct them, or bill "
                            "the valid rows with --skip-invalid", style="red", markup=False)
         raise typer.Exit(EXIT_INVALID)
-    _write(result, out, rejects if skip_invalid and result.errors else None, force, quiet=as_json)
+    _write(result, request, lookup, rejects if skip_invalid and result.errors else None, quiet=as_json)
     raise typer.Exit(EXIT_OK)
 
 
-def _parse_today(text: str | None) -> dt.date | None:
+def _parse_date(option: str, text: str | None) -> dt.date | None:
     if text is None:
         return None
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise fail(f"--today {text!r} is not a date; write YYYY-MM-DD", 2) from None
+        raise fail(f"{option} {text!r} is not a date; write YYYY-MM-DD", EXIT_USAGE) from None
+
+
+def _request(out: Path | None, formats: str, parties: Path | None, invoice_date: str | None, force: bool,
+             lookup: Lookup) -> OutputRequest | None:
+    wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
+    unknown = [f for f in wanted if f not in FORMATS]
+    if unknown or not wanted:
+        raise fail(f"--format {formats!r}: choose from {', '.join(FORMATS)}", EXIT_USAGE)
+    if out is None:
+        if wanted != ("csv",):
+            raise fail("--format needs --out DIR", EXIT_USAGE)
+        return None
+    loaded = _load_parties(parties, lookup) if set(wanted) - {"csv"} else None
+    return OutputRequest(out, wanted, loaded, _parse_date("--invoice-date", invoice_date), force)
+
+
+def _load_parties(path: Path | None, lookup: Lookup) -> Parties:
+    result = load_parties(path or PARTIES_DEFAULT, lookup)
+    if result.parties is None:
+        print_problems(result.problems)
+        raise fail(f"{path or PARTIES_DEFAULT}: the parties file is invalid")
+    return result.parties
 
 
 def _failed_json(result: BillingResult) -> dict[str, object]:
@@ -106,29 +140,24 @@ def _progress(paths: list[Path]) -> Iterator[Callable[[str], None]]:
         yield say
 
 
-def _write(result: BillingResult, out: Path | None, rejects: Path | None, force: bool, quiet: bool) -> None:
-    files: dict[str, bytes] = {}
-    if out is not None:
-        files = invoice_files(result)
-        files[SUMMARY_FILE] = summary_csv(result)
-    if rejects is None and result.errors:
-        rejects = (out / REJECTS_FILE) if out is not None else Path(REJECTS_FILE)
+def _write(result: BillingResult, request: OutputRequest | None, lookup: Lookup, rejects: Path | None,
+           quiet: bool) -> None:
+    in_folder = rejects is None and request is not None and bool(result.errors)
     try:
-        if rejects is not None and out is not None and rejects.parent == out:
-            files[rejects.name] = rejects_csv(result)
-        elif rejects is not None:
-            write_atomically(rejects, rejects_csv(result), force)
-        if out is not None:
-            write_directory(out, files, force)
-    except OutputError as exc:
+        if request is not None:
+            written = write_outputs(result, replace(request, rejects=in_folder), lookup)
+            if not quiet:
+                stdout().print(f"written: {len(written)} file(s) in {request.out_dir}", markup=False)
+        if result.errors and not in_folder:
+            target = rejects or Path(REJECTS_FILE)
+            write_atomically(target, rejects_csv(result), request.force if request else False)
+            if not quiet:
+                stdout().print(f"rejected rows written to {target}", markup=False)
+    except (OutputError, DocumentError) as exc:
         raise fail(str(exc)) from None
-    if not quiet and (out is not None or rejects is not None):
-        where = [f"{len(files) - 1} invoice file(s) and {SUMMARY_FILE} in {out}"] if out is not None else []
-        where += [f"rejected rows in {rejects}"] if rejects is not None else []
-        stdout().print("written: " + "; ".join(where), markup=False)
 
 
-def _render(result: BillingResult, options: BillOptions, strict_failure: bool) -> None:
+def _render(result: BillingResult, strict_failure: bool) -> None:
     print_problems(result.errors)
     warnings = result.warnings
     print_problems(warnings[:SHOWN_WARNINGS])
@@ -145,9 +174,22 @@ def _render(result: BillingResult, options: BillOptions, strict_failure: bool) -
     if s.revenue_unnetted:
         console.print(f"revenue not netted (more than the line amount): {format_euro(s.revenue_unnetted)}",
                       style="yellow", markup=False)
+    if 0 < s.invoices <= SHOWN_INVOICES:
+        console.print(_invoice_table(result))
     if s.invoices:
         console.print(_totals_table("gemeente", s.by_municipality))
         console.print(_totals_table("aanbieder", s.by_provider))
+
+
+def _invoice_table(result: BillingResult) -> Table:
+    table = Table(title="facturen", title_justify="left")
+    for column in ("aanbieder", "gemeente", "periode", "regels"):
+        table.add_column(column)
+    table.add_column("totaal", justify="right")
+    for row in result.invoice_frame.iter_rows(named=True):
+        table.add_row(row["provider"], row["municipality"], row["period"], str(row["lines"]),
+                      format_euro(from_cents(row["total_cents"])))
+    return table
 
 
 def _totals_table(title: str, totals: Mapping[str, Decimal]) -> Table:

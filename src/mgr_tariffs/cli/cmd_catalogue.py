@@ -42,7 +42,8 @@ class TableFormat(StrEnum):
 
 
 def validate(
-    paths: list[Path] = typer.Argument(None, metavar="PATH", show_default=False, help="Tariff files to check \\[default: data/tariffs.yaml]."),
+    paths: list[Path] = typer.Argument(None, metavar="PATH", show_default=False,
+                                       help="Tariff files to check \\[default: data/tariffs.yaml]."),
     output: ReportFormat = typer.Option(ReportFormat.TEXT, "--format", "-f", help="text or json."),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail the check too."),
 ) -> None:

@@ -39,19 +39,18 @@ def check(
                                      "(repeat the option for several logs)."),
     output: CheckFormat = typer.Option(CheckFormat.TEXT, "--format", "-f", help="text or json."),
     show_bsn: bool = typer.Option(False, "--show-bsn", help="Show full BSNs on the terminal (masked by default)."),
-    sheet: str = typer.Option(None, "--sheet", help="Excel: the sheet to read [default: the first]."),
+    sheet: str = typer.Option(None, "--sheet", help="Excel: the sheet to read (default: the first)."),
     today: str = typer.Option(None, "--today", help="For --hours: reference date for 'lies in the future', "
                               "YYYY-MM-DD."),
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
     """Recompute every invoice line from the catalogue and report each discrepancy with the money at stake.
 
-    Checks the unit price in force, quantity x price (rounded once), LN034 revenue netting, the product
-    for the municipality, membership, the BSN (elfproef), one calendar month per line, double billing
-    across all files, invoice totals and, with --hours, the billed hours against the hours logged.
+    Checked: the unit price in force, quantity x price rounded once, LN034 revenue netting, the product for the
+    municipality, membership, the BSN (elfproef), one calendar month per line, double billing across all files,
+    invoice totals and, with --hours, the billed hours against the hours logged.
 
-    Exit 0 when every line is right, 1 when there are discrepancies or unreadable rows, 2 when a file
-    cannot be read.
+    Exit 0 when every line is right, 1 when there are discrepancies or unreadable rows, 2 when a file cannot be read.
     """
     lookup = load_lookup(tariffs)
     as_json = output is CheckFormat.JSON
@@ -76,8 +75,6 @@ def _parse_today(text: str | None) -> dt.date | None:
 
 def render(result: checking.CheckResult, console: Console) -> None:
     """The report for people: the discrepancies grouped per invoice, then the summary."""
-    for note in result.notes:
-        console.print(note, markup=False)
     by_invoice: dict[str, list[checking.Discrepancy]] = {}
     for item in result.discrepancies:
         by_invoice.setdefault(item.invoice, []).append(item)

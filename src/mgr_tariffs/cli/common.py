@@ -28,12 +28,13 @@ CATALOGUE_OPTION = typer.Option(
 
 
 def stdout() -> Console:
-    """Rich on a terminal, plain text when piped (no colours, no wrapping of long lines)."""
-    return Console(highlight=False, soft_wrap=not sys.stdout.isatty())
+    """Rich on a terminal, plain text when piped (no colours, wide enough for tables)."""
+    tty = sys.stdout.isatty()
+    return Console(highlight=False, soft_wrap=not tty, width=None if tty else 160, no_color=not tty, emoji=False)
 
 
 def stderr() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def print_problems(problems: Iterable[Problem], console: Console | None = None) -> None:

@@ -39,7 +39,20 @@ def safe_filename(name: str) -> str:
 
 def provisional_id(invoice: Invoice) -> str:
     """The id of an invoice that has no number yet: ``CONCEPT-<provider slug>-<CBS code>-<YYYY-MM>``."""
-    return f"CONCEPT-{slug(invoice.provider)}-{invoice.municipality_code}-{invoice.period}"
+    return provisional_number(invoice.provider, invoice.municipality_code, invoice.period)
+
+
+def provisional_number(provider: str, municipality_code: str, period: str) -> str:
+    return f"CONCEPT-{slug(provider)}-{municipality_code}-{period}"
+
+
+def stem_of(provider: str, municipality_code: str, period: str, number: str | None = None,
+            credit: bool = False) -> str:
+    """The file name without extension of an invoice, from its key (and number once issued)."""
+    if number is None:
+        return safe_filename(f"concept-{slug(provider)}-{municipality_code}-{period}")
+    kind = "creditnota" if credit else "factuur"
+    return safe_filename(f"{kind}-{number}-{slug(provider)}")
 
 
 def document_id(invoice: Invoice) -> str:
@@ -49,10 +62,8 @@ def document_id(invoice: Invoice) -> str:
 
 def document_stem(invoice: Invoice) -> str:
     """The file name without extension for an invoice's documents."""
-    if invoice.number is None:
-        return safe_filename(f"concept-{slug(invoice.provider)}-{invoice.municipality_code}-{invoice.period}")
-    kind = "creditnota" if invoice.credits is not None else "factuur"
-    return safe_filename(f"{kind}-{invoice.number}")
+    return stem_of(invoice.provider, invoice.municipality_code, invoice.period, invoice.number,
+                   invoice.credits is not None)
 
 
 def unique_stems(invoices: list[Invoice]) -> list[str]:

@@ -100,8 +100,9 @@ class InvoicePdf(FPDF):  # type: ignore[misc, unused-ignore]
         if self.page_no() > 1:
             self.set_font(FONT, "", 8)
             self.set_text_color(90, 90, 90)
-            text = f"{self.doc.supplier.legal_name} - {title(self.doc).lower()} {self.doc.id} - {self.doc.buyer.legal_name}"
-            self.cell(0, 5, pdf_text(text), new_x="LMARGIN", new_y="NEXT")
+            doc = self.doc
+            text = f"{doc.supplier.legal_name} - {title(doc).lower()} {doc.id} - {doc.buyer.legal_name}"
+            self.cell(0, 5, self.fit(text, 180), new_x="LMARGIN", new_y="NEXT")
             self.set_text_color(0, 0, 0)
             self.ln(3)
         if self.in_table:

@@ -26,16 +26,24 @@ RATES = {"vrijgesteld": Decimal(0), "hoog": Decimal(21), "laag": Decimal(9)}
 
 def fake_bsn(index: int) -> str:
     """The ``index``-th 9-digit number from 123456700 upwards that passes the BSN 11-test."""
-    found = -1
-    candidate = 123_456_700
-    while True:
+    while len(_BSNS) <= index:
+        _BSNS.append(_next_bsn(int(_BSNS[-1]) if _BSNS else 123_456_700))
+    return _BSNS[index]
+
+
+def _next_bsn(after: int) -> str:
+    candidate = after + 1
+    while not _passes_eleven_test(f"{candidate:09d}"):
         candidate += 1
-        digits = f"{candidate:09d}"
-        total = sum(int(d) * w for d, w in zip(digits[:8], range(9, 1, -1), strict=True)) - int(digits[8])
-        if total % 11 == 0:
-            found += 1
-            if found == index:
-                return digits
+    return f"{candidate:09d}"
+
+
+def _passes_eleven_test(digits: str) -> bool:
+    total = sum(int(d) * w for d, w in zip(digits[:8], range(9, 1, -1), strict=True)) - int(digits[8])
+    return total % 11 == 0
+
+
+_BSNS: list[str] = []
 
 
 def make_line(bsn: str, product: str, quantity: str, *, period: str = "2019-03", unit: QuantityUnit = QuantityUnit.HOUR,

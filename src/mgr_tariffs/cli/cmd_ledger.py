@@ -1,0 +1,173 @@
+"""``mgr credit`` and ``mgr ledger list|show|export|verify``: the issued invoices in the ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..atomic import OutputError, output_set
+from ..hourlog import mask_bsn
+from ..invoices import Invoice
+from ..ledger import IssuedInvoice, LedgerError, credit, export_csv, ledger_path, list_invoices, show, verify
+from ..money import format_euro, format_quantity
+from .common import EXIT_INVALID, EXIT_USAGE, fail, print_json
+
+LEDGER_OPTION = typer.Option(
+    None, "--ledger", help="The ledger of issued invoices (SQLite) [default: $MGR_LEDGER, else mgr-ledger.sqlite].")
+PROVIDER_OPTION = typer.Option(None, "--provider", "-p", help="The provider (when a number exists for several).")
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+ledger_app = typer.Typer(help="The ledger of issued invoices: list, show, export, verify.", no_args_is_help=True)
+
+
+def _console() -> Console:
+    tty = sys.stdout.isatty()
+    return Console(highlight=False, emoji=False, soft_wrap=not tty, width=None if tty else 200)
+
+
+def _day(text: str | None) -> dt.date:
+    if text is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise fail(f"--date {text!r} is not a date; write it as YYYY-MM-DD", EXIT_USAGE) from None
+
+
+def credit_command(
+    number: str = typer.Argument(..., help="The number of the invoice to credit, e.g. 2024-000012."),
+    provider: str | None = PROVIDER_OPTION,
+    reason: str | None = typer.Option(None, "--reason", "-r", help="Why (recorded with the credit note)."),
+    date: str | None = typer.Option(None, "--date", help="Issue date of the credit note [default: today]."),
+    output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text or json."),
+    ledger: Path | None = LEDGER_OPTION,
+) -> None:
+    """Credit an issued invoice: a credit note mirrors it with negative amounts and releases its rows,
+    so they can be billed again after correction. An invoice is credited at most once."""
+    try:
+        note = credit(ledger_path(ledger), number, reason=reason, issue_date=_day(date), provider=provider)
+    except LedgerError as exc:
+        raise fail(str(exc), EXIT_INVALID) from None
+    if output is OutputFormat.JSON:
+        print_json(note.as_json())
+        return
+    _console().print(f"credit note {note.number} of {note.provider} credits {note.credits}: "
+                     f"{format_euro(note.total_incl_vat)} incl. VAT ({len(note.lines)} line(s))", markup=False)
+
+
+@ledger_app.command("list")
+def list_command(
+    provider: str | None = typer.Option(None, "--provider", "-p", help="Only this provider."),
+    municipality: str | None = typer.Option(None, "--municipality", "-m", help="Only this municipality (name/code)."),
+    period: str | None = typer.Option(None, "--period", help="Only this service month YYYY-MM (or year YYYY)."),
+    output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text or json."),
+    ledger: Path | None = LEDGER_OPTION,
+) -> None:
+    """List the issued invoices and credit notes, oldest first."""
+    try:
+        items = list_invoices(ledger_path(ledger), provider, municipality, period)
+    except LedgerError as exc:
+        raise fail(str(exc), EXIT_INVALID) from None
+    if output is OutputFormat.JSON:
+        print_json([item.as_json() for item in items])
+        return
+    table = Table(title=f"{len(items)} issued invoice(s)")
+    for column in ("number", "provider", "municipality", "period", "issued", "total incl. VAT", "note"):
+        table.add_column(column, justify="right" if column == "total incl. VAT" else "left")
+    for item in items:
+        table.add_row(item.number, item.provider, item.municipality, item.period, item.issue_date.isoformat(),
+                      format_euro(item.total_incl_vat), _note(item))
+    _console().print(table)
+
+
+def _note(item: IssuedInvoice) -> str:
+    if item.credits:
+        return f"credits {item.credits}" + (f": {item.reason}" if item.reason else "")
+    return f"credited by {item.credited_by}" if item.credited_by else ""
+
+
+@ledger_app.command("show")
+def show_command(
+    number: str = typer.Argument(..., help="The invoice number."),
+    provider: str | None = PROVIDER_OPTION,
+    output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text or json (full BSNs)."),
+    ledger: Path | None = LEDGER_OPTION,
+) -> None:
+    """Show one issued invoice with its lines (BSNs masked; full in --format json)."""
+    try:
+        item = show(ledger_path(ledger), number, provider)
+    except LedgerError as exc:
+        raise fail(str(exc), EXIT_INVALID) from None
+    if output is OutputFormat.JSON:
+        print_json(item.as_json())
+        return
+    assert item.invoice is not None
+    console = _console()
+    console.print(f"{item.provider} — invoice {item.number} of {item.issue_date.isoformat()}: "
+                  f"{item.municipality} ({item.municipality_code}), {item.period}"
+                  + (f"; {_note(item)}" if _note(item) else ""), markup=False)
+    console.print(_lines_table(item.invoice))
+    console.print(f"total {format_euro(item.total)} + VAT {format_euro(item.vat)} = "
+                  f"{format_euro(item.total_incl_vat)}", markup=False)
+
+
+def _lines_table(invoice: Invoice) -> Table:
+    table = Table()
+    for column in ("client", "product", "quantity", "unit", "price", "revenue netted", "amount"):
+        table.add_column(column, justify="left" if column in ("client", "product", "unit") else "right")
+    for line in invoice.lines:
+        table.add_row(mask_bsn(line.bsn), f"{line.product} {line.product_name}", format_quantity(line.quantity),
+                      line.unit.value, format_euro(line.unit_price), format_euro(line.revenue_netted),
+                      format_euro(line.amount))
+    return table
+
+
+@ledger_app.command("export")
+def export_command(
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file [default: standard output]."),
+    force: bool = typer.Option(False, "--force", help="Overwrite --out when it exists."),
+    ledger: Path | None = LEDGER_OPTION,
+) -> None:
+    """Export every issued invoice as CSV for the accounting system (one row per invoice, Dutch dialect)."""
+    buffer = io.StringIO(newline="")
+    try:
+        export_csv(ledger_path(ledger), buffer, bom=out is not None)
+        if out is None:
+            sys.stdout.write(buffer.getvalue())
+            return
+        with output_set(force) as outputs:
+            outputs.write_text(out, buffer.getvalue())
+    except (LedgerError, OutputError) as exc:
+        raise fail(str(exc), EXIT_INVALID) from None
+
+
+@ledger_app.command("verify")
+def verify_command(ledger: Path | None = LEDGER_OPTION) -> None:
+    """Check the ledger: SQLite integrity, gapless numbers, every invoice complete. Exit 1 when unsound."""
+    path = ledger_path(ledger)
+    try:
+        problems = verify(path)
+    except LedgerError as exc:
+        raise fail(str(exc), EXIT_INVALID) from None
+    for problem in problems:
+        _console().print(f"{path}: error: {problem}", markup=False)
+    if problems:
+        raise typer.Exit(EXIT_INVALID)
+    _console().print(f"{path}: ok", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("credit")(credit_command)
+    app.add_typer(ledger_app, name="ledger")
