@@ -9,6 +9,7 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from mgr_tariffs.catalogue import Lookup
@@ -224,8 +225,6 @@ def test_a_wrong_gross_with_the_right_amount_is_shown_with_nothing_at_stake(tmp_
 
 
 def test_an_xlsx_invoice(tmp_path: Path, lookup: Lookup) -> None:
-    import openpyxl
-
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(HEADER.strip().split(";"))

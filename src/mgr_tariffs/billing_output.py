@@ -26,6 +26,11 @@ from .invoices import Invoice
 from .money import from_cents, half_up_div, json_money
 from .parties import Parties
 
+__all__ = [
+    "FORMATS", "REJECTS_FILE", "SUMMARY_FILE", "OutputRequest", "invoice_files", "invoice_lines_frame",
+    "neutralise", "output_files", "provisional_number", "rejects_csv", "result_json", "summary_csv", "write_outputs",
+]
+
 BOM = "\ufeff"
 SUMMARY_FILE = "samenvatting.csv"
 REJECTS_FILE = "afgekeurd.csv"

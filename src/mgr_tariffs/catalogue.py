@@ -24,6 +24,16 @@ from .yamlsafe import Located, load_yaml, read_text
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 DEFAULT_PATH = Path("data/tariffs.yaml")
+PACKAGED_PATH = Path(__file__).with_name("tariffs.yaml")
+"""The catalogue shipped with the package (the same file as ``data/tariffs.yaml`` of the repository)."""
+
+
+def resolve_catalogue_path(path: Path | str = DEFAULT_PATH) -> Path:
+    """The default ``data/tariffs.yaml`` when it is here, else the packaged copy; any other path as given."""
+    path = Path(path)
+    if path == DEFAULT_PATH and not path.exists() and PACKAGED_PATH.exists():
+        return PACKAGED_PATH
+    return path
 _CBS_CODE = re.compile(r"^(?:gm)?\s*(\d{1,4})$")
 SECTIONS = ("version", "sources", "categories", "municipalities", "products")
 

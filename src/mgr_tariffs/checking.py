@@ -32,8 +32,8 @@ import polars as pl
 
 from . import hourlog
 from .billing import BillOptions, check_tables
-from .billing_output import provisional_number
 from .catalogue import Lookup
+from .documents.naming import provisional_number
 from .hourlog import TICKS_PER_HOUR, TICKS_PER_MINUTE
 from .money import format_number, format_quantity, from_cents, parse_decimal
 from .pricing import no_price_message

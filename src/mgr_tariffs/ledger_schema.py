@@ -126,6 +126,9 @@ def create(path: Path, timeout: float = DEFAULT_TIMEOUT) -> None:
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
     os.close(handle)
     temporary = Path(name)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes it private; a ledger gets the usual permissions
     try:
         connection = _connect(temporary, timeout)
         try:

@@ -12,7 +12,7 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from ..catalogue import DEFAULT_PATH, Lookup, load_catalogue
+from ..catalogue import DEFAULT_PATH, Lookup, load_catalogue, resolve_catalogue_path
 from ..problems import InputError, Problem
 
 EXIT_OK = 0
@@ -74,6 +74,7 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
 
 def load_lookup(path: Path) -> Lookup:
     """The catalogue for a command that needs a valid one; its problems end the command."""
+    path = resolve_catalogue_path(path)
     result = load_catalogue(path)
     if result.catalogue is None or not result.ok:
         print_problems(result.problems)
