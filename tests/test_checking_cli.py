@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 from typer.testing import CliRunner
 
 from mgr_tariffs.billing import bill
@@ -20,6 +21,7 @@ from mgr_tariffs.billing_output import invoice_files
 from mgr_tariffs.catalogue import Lookup
 from mgr_tariffs.checking import check
 from mgr_tariffs.cli import app
+from mgr_tariffs.cli.cmd_check import render
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = "data/examples/invoice-with-errors.csv"
@@ -185,3 +187,12 @@ def test_the_python_example_in_the_docs() -> None:
 def test_the_docs_show_the_benchmark() -> None:
     text = DOCS.read_text(encoding="utf-8")
     assert "PERFORMANCE_TABLE" not in text and "mgr check --hours" in text
+
+
+def test_a_terminal_gets_a_table_per_invoice(lookup: Lookup) -> None:
+    console = Console(force_terminal=True, width=200, color_system=None, record=True)
+    render(check([Path(EXAMPLE)], lookup), console)
+    text = console.export_text()
+    row = next(line for line in text.splitlines() if "tarief 69,64" in line)
+    assert text.count("bevinding") == 3 and [cell.strip() for cell in row.split("│")][-3:] == [
+        "€ 174,10", "€ 180,00", "€ -5,90"]

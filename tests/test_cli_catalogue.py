@@ -227,7 +227,7 @@ def readme_examples() -> list[tuple[list[str], list[str] | None]]:
         return []
     examples: list[tuple[list[str], list[str] | None]] = []
     for block in re.findall(r"```(?:sh|console|bash)\n(.*?)```", readme.read_text(), re.S):
-        lines = block.splitlines()
+        lines = block.replace("\\\n", " ").splitlines()
         for index, line in enumerate(lines):
             words = shlex.split(line.removeprefix("$ "), comments=True)
             if words[:1] != ["mgr"] or len(words) < 2 or words[1] not in COMMANDS:

@@ -102,7 +102,7 @@ def test_killed_at_random_moments_the_ledger_stays_consistent(tmp_path: Path) ->
     rng = random.Random(2019)
     for kill in range(20):
         process = _start(script, TARIFFS, book, tmp_path, kill, 400, 1000)
-        time.sleep(rng.uniform(0.0, 1.2))
+        time.sleep(rng.uniform(0.0, 0.8))
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         if book.exists():

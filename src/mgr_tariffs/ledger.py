@@ -273,17 +273,26 @@ def _numbered(connection: sqlite3.Connection, heads: pl.DataFrame, issue_date: d
 def _record(connection: sqlite3.Connection, heads: pl.DataFrame, lines: pl.DataFrame, rows: pl.DataFrame,
             issue_date: dt.date) -> None:
     run_id = _insert_run(connection, "issue", issue_date, rows.height)
-    documents = _documents(heads, lines)
+    vat_json = _vat_documents(heads, lines)
     connection.executemany(_INSERT_INVOICE, [
         (h["id"], run_id, h["provider"], issue_date.year, h["seq"], h["number"], issue_date.isoformat(),
          h["municipality"], h["gemeentecode"], h["period"], h["total_cents"], h["vat_cents"], h["lines"], h["rows"],
-         h["vat_json"], h["lines_json"], _sha256(h["lines_json"]), None, None)
-        for h in documents.iter_rows(named=True)
+         vat, None, None)
+        for h, vat in zip(heads.iter_rows(named=True), vat_json, strict=True)
     ])
+    owned = lines.join(heads.select(*INVOICE_KEYS, invoice_id="id"), on=INVOICE_KEYS, maintain_order="left")
+    connection.executemany("INSERT INTO invoice_lines VALUES (?, ?, ?, ?)",
+                           _month_blobs(owned.select("period", "invoice_id", *LINE_FIELDS, *PRODUCT_FIELDS), run_id))
     connection.executemany("INSERT INTO billed_rows VALUES (?, ?, ?, ?)", _billed_records(heads, rows, run_id))
 
 
-_INSERT_INVOICE = "INSERT INTO invoice VALUES (" + ", ".join("?" * 19) + ")"
+def _month_blobs(frame: pl.DataFrame, run_id: int) -> list[tuple[int, str, int, bytes]]:
+    """One record per service month (``period`` column): the rest of the frame as Arrow IPC."""
+    return [(run_id, str(period), part.height, _to_ipc(part.drop("period")))
+            for (period,), part in frame.partition_by("period", as_dict=True).items()]
+
+
+_INSERT_INVOICE = "INSERT INTO invoice VALUES (" + ", ".join("?" * 17) + ")"
 
 
 def _insert_run(connection: sqlite3.Connection, kind: str, issue_date: dt.date, rows: int) -> int:
@@ -294,48 +303,15 @@ def _insert_run(connection: sqlite3.Connection, kind: str, issue_date: dt.date, 
     return cursor.lastrowid
 
 
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _documents(heads: pl.DataFrame, lines: pl.DataFrame) -> pl.DataFrame:
-    """Per invoice: its lines as one columnar JSON object (money in integer cents) and its VAT breakdown."""
-    columns = lines.group_by(INVOICE_KEYS, maintain_order=True).agg(pl.col(LINE_FIELDS)).select(
-        *INVOICE_KEYS, columns=pl.struct(LINE_FIELDS).struct.json_encode())
-    products = lines.group_by([*INVOICE_KEYS, "product"], maintain_order=True).agg(pl.col(PRODUCT_FIELDS).first())
-    products = products.group_by(INVOICE_KEYS, maintain_order=True).agg(
-        products=pl.concat_str([pl.lit('"'), pl.col("product"), pl.lit('":'),
-                                pl.struct(PRODUCT_FIELDS).struct.json_encode()]).str.join(","))
-    docs = columns.join(products, on=INVOICE_KEYS, maintain_order="left").select(
-        *INVOICE_KEYS, lines_json=pl.concat_str([pl.lit('{"products":{'), pl.col("products"), pl.lit('},"lines":'),
-                                                 pl.col("columns"), pl.lit("}")]))
+def _vat_documents(heads: pl.DataFrame, lines: pl.DataFrame) -> list[str]:
+    """Per invoice (in the order of ``heads``): its VAT breakdown as JSON, money in integer cents."""
     vat = lines.group_by([*INVOICE_KEYS, "vat_treatment", "vat_rate"], maintain_order=True).agg(
         base=pl.col("amount_cents").sum())
     breakdowns: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for provider, code, period, treatment, rate, base in vat.rows():
         breakdowns.setdefault((provider, code, period), []).append({
             "treatment": treatment, "rate": rate, "base_cents": base, "amount_cents": half_up_div(base * rate, 100)})
-    vat_json = [json.dumps(breakdowns[key]) for key in heads.select(INVOICE_KEYS).rows()]
-    return heads.join(docs, on=INVOICE_KEYS, how="left", maintain_order="left").with_columns(
-        vat_json=pl.Series(vat_json, dtype=pl.String))
-
-
-def _line_items(lines_json: str) -> list[dict[str, Any]]:
-    """The lines of a stored invoice, one dict per line.
-
-    Stored as ``{"products": {code: {product_name, vat_treatment, vat_rate}}, "lines": {field: [values]}}``.
-    """
-    document = json.loads(lines_json)
-    columns, products = document["lines"], document["products"]
-    items = [dict(zip(LINE_FIELDS, values, strict=True)) for values in zip(*(columns[f] for f in LINE_FIELDS),
-                                                                           strict=True)]
-    return [{**item, **products[item["product"]]} for item in items]
-
-
-def _columnar(items: list[dict[str, Any]]) -> str:
-    products = {item["product"]: {f: item[f] for f in PRODUCT_FIELDS} for item in items}
-    return json.dumps({"products": products, "lines": {f: [item[f] for item in items] for f in LINE_FIELDS}},
-                      ensure_ascii=False, separators=(",", ":"))
+    return [json.dumps(breakdowns[key]) for key in heads.select(INVOICE_KEYS).rows()]
 
 
 def _month(column: str) -> pl.Expr:
@@ -353,8 +329,7 @@ def _billed_records(heads: pl.DataFrame, rows: pl.DataFrame, run_id: int) -> lis
         raise LedgerError("internal error: billed rows without an invoice; nothing was recorded")
     owned = owned.select("period", invoice_id="id", client_key="client_key", row_key="row_key", _file="_file",
                          _line=pl.col("_line").cast(pl.Int64))
-    return [(run_id, str(period), part.height, _to_ipc(part.drop("period")))
-            for (period,), part in owned.partition_by("period", as_dict=True).items()]
+    return _month_blobs(owned, run_id)
 
 
 # --- reading the ledger -------------------------------------------------------------------------
@@ -402,26 +377,33 @@ class IssuedInvoice(Frozen):
 _SELECT = """
 SELECT i.id, i.number, i.provider, i.municipality, i.municipality_code, i.period, i.issue_date, i.total_cents,
        i.vat_cents, i.line_count, i.row_count, o.number AS credits, c.number AS credited_by, i.reason,
-       i.vat_json, i.lines_json
+       i.vat_json, i.run_id
 FROM invoice i LEFT JOIN invoice o ON o.id = i.credits_id LEFT JOIN invoice c ON c.credits_id = i.id
 """
 
 
-def _issued(record: sqlite3.Row, with_lines: bool) -> IssuedInvoice:
+def _issued(record: sqlite3.Row, invoice: Invoice | None = None) -> IssuedInvoice:
     return IssuedInvoice(
         number=record["number"], provider=record["provider"], municipality=record["municipality"],
         municipality_code=record["municipality_code"], period=record["period"],
         issue_date=dt.date.fromisoformat(record["issue_date"]), total=from_cents(record["total_cents"]),
         vat=from_cents(record["vat_cents"]), lines=record["line_count"], rows=record["row_count"],
-        credits=record["credits"], credited_by=record["credited_by"], reason=record["reason"],
-        invoice=_invoice(record) if with_lines else None)
+        credits=record["credits"], credited_by=record["credited_by"], reason=record["reason"], invoice=invoice)
 
 
-def _invoice(record: sqlite3.Row) -> Invoice:
+def _line_items(connection: sqlite3.Connection, record: sqlite3.Row) -> list[dict[str, Any]]:
+    """The lines of one recorded invoice, one dict per line, in invoice order."""
+    blob = connection.execute("SELECT lines_ipc FROM invoice_lines WHERE run_id = ? AND period = ?",
+                              (record["run_id"], record["period"])).fetchone()
+    frame = pl.read_ipc(io.BytesIO(blob[0])).filter(pl.col("invoice_id") == record["id"])
+    return frame.drop("invoice_id").to_dicts()
+
+
+def _invoice(record: sqlite3.Row, items: list[dict[str, Any]]) -> Invoice:
     return Invoice(
         provider=record["provider"], municipality=record["municipality"],
         municipality_code=record["municipality_code"], period=record["period"],
-        lines=tuple(_line(item) for item in _line_items(record["lines_json"])), total=from_cents(record["total_cents"]),
+        lines=tuple(_line(item) for item in items), total=from_cents(record["total_cents"]),
         vat=tuple(VatBreakdown(treatment=v["treatment"], rate=Decimal(v["rate"]), base=from_cents(v["base_cents"]),
                                amount=from_cents(v["amount_cents"])) for v in json.loads(record["vat_json"])),
         number=record["number"], credits=record["credits"])
@@ -434,8 +416,7 @@ def _line(item: dict[str, Any]) -> InvoiceLine:
         gross_amount=from_cents(item["gross_cents"]), revenue=from_cents(item["revenue_cents"]),
         revenue_netted=from_cents(item["netted_cents"]), revenue_unnetted=from_cents(item["unnetted_cents"]),
         amount=from_cents(item["amount_cents"]), vat_treatment=item["vat_treatment"],
-        vat_rate=Decimal(item["vat_rate"]), first_day=dt.date.fromisoformat(item["first_day"]),
-        last_day=dt.date.fromisoformat(item["last_day"]), rows=item["rows"])
+        vat_rate=Decimal(item["vat_rate"]), first_day=item["first_day"], last_day=item["last_day"], rows=item["rows"])
 
 
 def _filters(provider: str | None, municipality: str | None, period: str | None) -> tuple[str, list[str]]:
@@ -462,7 +443,7 @@ def list_invoices(path: Path, provider: str | None = None, municipality: str | N
     with opened(path, timeout=timeout) as connection:
         connection.row_factory = sqlite3.Row
         records = connection.execute(_SELECT + where + " ORDER BY i.id", values).fetchall()
-    return [_issued(r, with_lines=False) for r in records]
+    return [_issued(r) for r in records]
 
 
 def _find(connection: sqlite3.Connection, path: Path, number: str, provider: str | None) -> sqlite3.Row:
@@ -484,7 +465,8 @@ def show(path: Path, number: str, provider: str | None = None, *,
          timeout: float = DEFAULT_TIMEOUT) -> IssuedInvoice:
     """One recorded invoice with its lines (``.invoice``); ``provider`` when the number is ambiguous."""
     with opened(path, timeout=timeout) as connection:
-        return _issued(_find(connection, path, number, provider), with_lines=True)
+        record = _find(connection, path, number, provider)
+        return _issued(record, _invoice(record, _line_items(connection, record)))
 
 
 # --- credit notes -------------------------------------------------------------------------------
@@ -498,16 +480,21 @@ def credit(path: Path, number: str, *, reason: str | None, issue_date: dt.date, 
         _check_creditable(path, original)
         seq = _next_seq(connection, original["provider"], issue_date.year)
         credit_number = f"{issue_date.year}-{seq:06d}"
-        lines = _columnar([_negated(item) for item in _line_items(original["lines_json"])])
+        items = [_negated(item) for item in _line_items(connection, original)]
         vat = json.dumps([{**v, "base_cents": -v["base_cents"], "amount_cents": -v["amount_cents"]}
                           for v in json.loads(original["vat_json"])])
         run_id = _insert_run(connection, "credit", issue_date, 0)
+        credit_id = _next_id(connection)
         connection.execute(_INSERT_INVOICE, (
-            _next_id(connection), run_id, original["provider"], issue_date.year, seq, credit_number,
-            issue_date.isoformat(), original["municipality"], original["municipality_code"], original["period"],
-            -original["total_cents"], -original["vat_cents"], original["line_count"], 0, vat, lines, _sha256(lines),
-            original["id"], reason))
-        return _invoice(_find(connection, path, credit_number, original["provider"]))
+            credit_id, run_id, original["provider"], issue_date.year, seq, credit_number, issue_date.isoformat(),
+            original["municipality"], original["municipality_code"], original["period"], -original["total_cents"],
+            -original["vat_cents"], original["line_count"], 0, vat, original["id"], reason))
+        frame = pl.DataFrame(items).select(pl.lit(original["period"]).alias("period"),
+                                           pl.lit(credit_id, pl.Int64).alias("invoice_id"), *LINE_FIELDS,
+                                           *PRODUCT_FIELDS)
+        connection.executemany("INSERT INTO invoice_lines VALUES (?, ?, ?, ?)", _month_blobs(frame, run_id))
+        record = _find(connection, path, credit_number, original["provider"])
+        return _invoice(record, _line_items(connection, record))
 
 
 def _check_creditable(path: Path, original: sqlite3.Row) -> None:
@@ -559,6 +546,13 @@ def export_csv(path: Path, stream: TextIO, *, bom: bool = True, timeout: float =
     writer.writerows(_export_row(item) for item in items)
 
 
+def _all_lines(connection: sqlite3.Connection) -> pl.DataFrame:
+    parts = [pl.read_ipc(io.BytesIO(blob)) for (blob,) in connection.execute("SELECT lines_ipc FROM invoice_lines")]
+    return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame(
+        schema={"invoice_id": pl.Int64, "bsn": pl.String, "product": pl.String, "price_cents": pl.Int64,
+                "unit": pl.String, "quantity": pl.String, "amount_cents": pl.Int64, "rows": pl.Int64})
+
+
 def issued_line_keys(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> pl.DataFrame:
     """The invoice lines of every live invoice (issued, neither a credit note nor credited).
 
@@ -566,29 +560,33 @@ def issued_line_keys(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> pl.Data
     amount_cents``: join an invoice's lines on ``provider, gemeentecode, period, bsn, product`` to
     flag lines that were issued before.
     """
-    query = ("SELECT i.provider, i.number, i.municipality_code, i.period, i.lines_json FROM invoice i "
+    query = ("SELECT i.id, i.provider, i.number, i.municipality_code, i.period FROM invoice i "
              "WHERE i.credits_id IS NULL AND NOT EXISTS (SELECT 1 FROM invoice c WHERE c.credits_id = i.id)")
     with opened(path, timeout=timeout) as connection:
-        records = connection.execute(query).fetchall()
-    keys = [(p, n, code, period, line["bsn"], line["product"], line["price_cents"], line["unit"], line["quantity"],
-             line["amount_cents"]) for p, n, code, period, text in records for line in _line_items(text)]
-    schema = {"provider": pl.String, "number": pl.String, "gemeentecode": pl.String, "period": pl.String,
-              "bsn": pl.String, "product": pl.String, "price_cents": pl.Int64, "unit": pl.String,
-              "quantity": pl.String, "amount_cents": pl.Int64}
-    return pl.DataFrame(keys, schema=schema, orient="row")
+        live = pl.DataFrame(connection.execute(query).fetchall(), orient="row", schema={
+            "invoice_id": pl.Int64, "provider": pl.String, "number": pl.String, "gemeentecode": pl.String,
+            "period": pl.String})
+        lines = _all_lines(connection)
+    return live.join(lines, on="invoice_id", how="inner", maintain_order="left").select(
+        "provider", "number", "gemeentecode", "period", "bsn", "product", "price_cents", "unit", "quantity",
+        "amount_cents")
 
 
 def verify(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
     """Everything wrong with the ledger (empty when sound): SQLite integrity, gapless numbers per
-    provider and year, each invoice complete (lines, totals, checksum, billed rows), no orphans."""
+    provider and year, each invoice complete (its lines, total and billed rows), no orphans."""
     with opened(path, timeout=timeout) as connection:
         integrity = [r[0] for r in connection.execute("PRAGMA integrity_check").fetchall()]
         problems = [] if integrity == ["ok"] else [f"integrity_check: {line}" for line in integrity]
         counts, orphans = _billed_counts(connection)
+        lines = {i: (n, total, rows) for i, n, total, rows in _all_lines(connection).group_by("invoice_id").agg(
+            pl.len(), pl.col("amount_cents").sum(), pl.col("rows").sum()).rows()}
         problems += _gaps(connection) + orphans
-        problems += [p for record in connection.execute("SELECT * FROM invoice")
-                     for p in _incomplete(record, counts.pop(record[0], 0))]
-    return problems + [f"{n} billed rows belong to invoice id {i}, which does not exist" for i, n in counts.items()]
+        problems += [p for record in connection.execute(
+            "SELECT id, provider, number, total_cents, line_count, row_count, credits_id FROM invoice")
+            for p in _incomplete(record, counts.pop(record[0], 0), lines.pop(record[0], (0, 0, 0)))]
+    return (problems + [f"{n} billed rows belong to invoice id {i}, which does not exist" for i, n in counts.items()]
+            + [f"{n} lines belong to invoice id {i}, which does not exist" for i, (n, _, _) in lines.items()])
 
 
 def _gaps(connection: sqlite3.Connection) -> list[str]:
@@ -610,14 +608,11 @@ def _billed_counts(connection: sqlite3.Connection) -> tuple[dict[int, int], list
     return counts, problems
 
 
-def _incomplete(record: Sequence[Any], billed: int) -> Iterable[str]:
-    (_, _, provider, _, _, number, _, _, _, _, total, _, line_count, row_count, _, lines_json, checksum,
-     credits_id, _) = record
-    lines = _line_items(lines_json)
+def _incomplete(record: Sequence[Any], billed: int, lines: tuple[int, int, int]) -> Iterable[str]:
+    _, provider, number, total, line_count, row_count, credits_id = record
+    count, amount, line_rows = lines
     where = f"{provider} {number}"
-    if _sha256(lines_json) != checksum:
-        yield f"{where}: lines do not match their checksum"
-    if len(lines) != line_count or sum(item["amount_cents"] for item in lines) != total:
-        yield f"{where}: lines do not add up to the invoice ({line_count} lines, total {total} cents)"
-    if credits_id is None and (billed != row_count or sum(item["rows"] for item in lines) != row_count):
+    if count != line_count or amount != total:
+        yield f"{where}: {count} lines adding up to {amount} cents recorded, {line_count} lines and {total} expected"
+    if credits_id is None and (billed != row_count or line_rows != row_count):
         yield f"{where}: {billed} billed rows recorded, {row_count} expected"

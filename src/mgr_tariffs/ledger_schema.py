@@ -21,7 +21,7 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 HEADER_SIZE = 100
 DEFAULT_TIMEOUT = 30.0
 
-_IMMUTABLE = ("run", "invoice", "billed_rows")
+_IMMUTABLE = ("run", "invoice", "invoice_lines", "billed_rows")
 
 _V1 = """
 CREATE TABLE run (
@@ -48,8 +48,6 @@ CREATE TABLE invoice (
     line_count INTEGER NOT NULL,
     row_count INTEGER NOT NULL,
     vat_json TEXT NOT NULL,
-    lines_json TEXT NOT NULL,
-    lines_sha256 TEXT NOT NULL,
     credits_id INTEGER UNIQUE REFERENCES invoice(id),
     reason TEXT,
     UNIQUE (provider, number),
@@ -57,6 +55,13 @@ CREATE TABLE invoice (
 );
 CREATE INDEX invoice_by_period ON invoice (provider, period);
 CREATE INDEX invoice_by_number ON invoice (number);
+CREATE TABLE invoice_lines (
+    run_id INTEGER NOT NULL REFERENCES run(id),
+    period TEXT NOT NULL,
+    line_count INTEGER NOT NULL,
+    lines_ipc BLOB NOT NULL,
+    PRIMARY KEY (period, run_id)
+);
 CREATE TABLE billed_rows (
     run_id INTEGER NOT NULL REFERENCES run(id),
     period TEXT NOT NULL,

@@ -49,16 +49,16 @@ def bill_command(
     formats: str = typer.Option("csv", "--format", "-f", help="With --out: any of csv,ubl,pdf,xlsx, comma-separated "
                                 "(ubl = SI-UBL 2.0 e-invoice; pdf and xlsx for people)."),
     parties: Path = typer.Option(None, "--parties", envvar="MGR_PARTIES", help="Parties file (YAML) for ubl/pdf/xlsx "
-                                 "[default: data/parties.yaml]."),
+                                 "(default: data/parties.yaml)."),
     invoice_date: str = typer.Option(None, "--invoice-date", help="Factuurdatum on documents, YYYY-MM-DD "
-                                     "[default: today]."),
+                                     "(default: today)."),
     as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON on stdout (full BSNs)."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid",
                                       help="Bill the valid rows; write the rejected rows with reasons to a file."),
     rejects: Path = typer.Option(None, "--rejects", help="Where --skip-invalid writes the rejected rows "
-                                 "[default: DIR/afgekeurd.csv, or afgekeurd.csv here]."),
+                                 "(default: DIR/afgekeurd.csv, or afgekeurd.csv here)."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing output files."),
-    sheet: str = typer.Option(None, "--sheet", help="Excel: the sheet to read [default: the first]."),
+    sheet: str = typer.Option(None, "--sheet", help="Excel: the sheet to read (default: the first)."),
     today: str = typer.Option(None, "--today", help="Reference date for 'lies in the future', YYYY-MM-DD."),
     show_bsn: bool = typer.Option(False, "--show-bsn", help="Show full BSNs on the terminal (masked by default)."),
     tariffs: Path = CATALOGUE_OPTION,
