@@ -370,3 +370,19 @@ def test_a_missing_ledger_is_not_created_by_reading(tmp_path: Path) -> None:
 def test_long_lines_helper_flags_long_lines() -> None:
     assert long_lines("short\n" + "x" * (LONGEST_MESSAGE_LINE + 1)) == [LONGEST_MESSAGE_LINE + 1]
     assert len(ROW.split(";")) == len(HEADER.split(";"))
+
+
+def test_bill_issue_refuses_hostile_ledgers_before_writing(tmp_path: Path) -> None:
+    hours = tmp_path / "hours.csv"
+    hours.write_text(HEADER + ROW)
+    ledgers = tmp_path / "ledgers"
+    ledgers.mkdir()
+    for name, path in _ledger_cases(ledgers).items():
+        before = path.read_bytes() if path.is_file() else None
+        out = tmp_path / f"out-{name}"
+        run = mgr("bill", hours, "--issue", "--ledger", path, "--out", out, "--today", "2024-01-01")
+        assert run.code in (1, 2) and "Traceback" not in run.output, (name, run.output)
+        assert str(path) in run.stderr, (name, run.stderr)
+        assert not out.exists(), f"{name}: output written although the ledger was refused"
+        if before is not None:
+            assert path.read_bytes() == before, f"{name} was changed"

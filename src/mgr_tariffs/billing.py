@@ -103,6 +103,8 @@ def bill_tables(tables: Sequence[Table], lookup: Lookup, options: BillOptions, s
     frames, fatal = [], False
     for table in tables:
         frame, column_problems = resolve_columns(table, hourlog.COLUMNS, one_of=[hourlog.QUANTITY_COLUMNS])
+        if table.rows_read == 0:
+            column_problems.append(error(table.file, table.header_line, "the log has no rows to bill"))
         problems += column_problems
         fatal = fatal or any(p.is_error for p in column_problems) or any(
             p.is_error and p.line in (None, table.header_line) for p in table.problems)

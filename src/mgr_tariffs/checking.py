@@ -65,11 +65,12 @@ COLUMNS = (
 QUANTITY_COLUMNS = ("aantal", "minuten")
 NAMES = [c.name for c in COLUMNS]
 SUMMARY_COLUMNS = (Column("factuurnummer", ("invoice_number", "invoice", "factuur"), required=True),
-                   Column("totaal", ("factuurtotaal", "total", "invoice_total"), required=True))
+                   Column("totaal", ("factuurtotaal", "total", "invoice_total"), required=True),
+                   Column("aanbieder", ("provider",)))
 MINUTE_UNITS = {"minuut", "minuten", "min", "minute", "minutes"}
 BLOCKING = ("product", "municipality", "not_member", "not_for", "no_price")
 KINDS = ("product", "municipality", "not_member", "not_for", "no_price", "bsn", "period", "price_change", "price",
-         "amount", "netting", "double", "hours", "total")
+         "amount", "netting", "double", "issued", "hours", "total")
 """Every kind of discrepancy, in the order they are reported for a line."""
 
 _PERIOD = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -173,8 +174,11 @@ def _money(value: Decimal | None) -> str | None:
 
 
 def check(paths: Sequence[Path], lookup: Lookup, hours: Sequence[Path] | None = None,
-          options: CheckOptions | None = None) -> CheckResult:
-    """Check invoice files. Raises :class:`InputError` only for a file that cannot be read at all."""
+          options: CheckOptions | None = None, issued: pl.DataFrame | None = None) -> CheckResult:
+    """Check invoice files. Raises :class:`InputError` only for a file that cannot be read at all.
+
+    ``issued`` (from :func:`mgr_tariffs.ledger.issued_line_keys`) flags lines already on an issued invoice.
+    """
     options = options or CheckOptions()
     loaded = [_load(Path(path), options) for path in paths]
     problems = [p for item in loaded for p in item.problems]
@@ -186,6 +190,8 @@ def check(paths: Sequence[Path], lookup: Lookup, hours: Sequence[Path] | None = 
     checked = run_rules(lines, lookup)
     found = line_findings(checked, lookup, options)
     found += double_findings(checked, options, hours_given=logged is not None)
+    if issued is not None:
+        found += issued_findings(checked, issued, options)
     incomplete = set(rejected.get_column("invoice").drop_nulls().to_list())
     found += total_findings(checked.filter(~pl.col("invoice").is_in(list(incomplete))), _concat(totals))
     if logged is not None:
@@ -249,7 +255,8 @@ def _is_summary(table: Table) -> bool:
 
 def _load_summary(table: Table) -> _Loaded:
     frame, problems = resolve_columns(table, SUMMARY_COLUMNS)
-    totals = frame.select("_line", "factuurnummer", "totaal").with_columns(_file=pl.lit(table.file))
+    named = ["aanbieder"] if frame.get_column("aanbieder").null_count() < frame.height else []
+    totals = frame.select("_line", "factuurnummer", "totaal", *named).with_columns(_file=pl.lit(table.file))
     return _Loaded(table.problems + problems, totals=totals)
 
 
@@ -668,7 +675,8 @@ def _period_wrong() -> pl.Expr:
 
 def line_findings(lines: pl.DataFrame, lookup: Lookup, options: CheckOptions) -> list[Discrepancy]:
     """Every per-line discrepancy; only the lines that break a rule are visited in Python."""
-    flags = [f"x_{k}" for k in KINDS if k not in ("amount", "netting", "double", "hours", "total")] + ["x_arithmetic"]
+    flags = [f"x_{k}" for k in KINDS if k not in ("amount", "netting", "double", "issued", "hours", "total")] + [
+        "x_arithmetic"]
     flagged = lines.filter(pl.any_horizontal(pl.col(flags).fill_null(False)))
     found: list[Discrepancy] = []
     for row in flagged.iter_rows(named=True):
@@ -839,6 +847,29 @@ def _double(row: dict[str, Any], mask: Mask, hours_given: bool) -> Discrepancy:
                        counted=not hours_given and not row["blocked"])
 
 
+ISSUED_KEYS = ["provider_key", "gemeentecode", "period", "bsn", "product"]
+
+
+def issued_findings(lines: pl.DataFrame, issued: pl.DataFrame, options: CheckOptions) -> list[Discrepancy]:
+    """Lines whose client, product and month are already on a live issued invoice with another number."""
+    if lines.is_empty() or issued.is_empty():
+        return []
+    keyed = lines.with_columns(
+        provider_key=pl.col("provider").str.to_lowercase(),
+        gemeentecode=pl.col("municipality_id").cast(pl.String).str.pad_start(4, "0"),
+        period=pl.col("month_start").dt.strftime("%Y-%m"), bsn=pl.col("bsn_key"))
+    ledger = issued.select(provider_key=pl.col("provider").str.to_lowercase(), gemeentecode="gemeentecode",
+                           period="period", bsn="bsn", product="product", issued_number="number").unique(ISSUED_KEYS)
+    found = keyed.join(ledger, on=ISSUED_KEYS, how="inner").filter(pl.col("issued_number") != pl.col("invoice"))
+    return [
+        Discrepancy(row["_file"], row["_line"], row["invoice"], "issued",
+                    f"double billing: client {options.mask(row['bsn'])}, {row['product']}, {row['period']} is "
+                    f"already on issued invoice {row['issued_number']}", _amount(row), Decimal("0.00"),
+                    counted=not row["blocked"])
+        for row in found.iter_rows(named=True)
+    ]
+
+
 HOUR_KEYS = ["provider_key", "municipality_id", "period_id", "bsn_key", "product"]
 
 
@@ -924,7 +955,8 @@ def _hours(row: dict[str, Any], mask: Mask) -> Discrepancy:
 
 def total_findings(lines: pl.DataFrame, totals: pl.DataFrame | None) -> list[Discrepancy]:
     """The total an invoice states (a column, bill's JSON, or samenvatting.csv) against the sum of its lines."""
-    sums = lines.group_by("invoice", maintain_order=True).agg(
+    sums = lines.with_columns(provider_key=pl.col("provider").str.to_lowercase()).group_by(
+        "provider_key", "invoice", maintain_order=True).agg(
         sum_cents=pl.col("amount_cents").sum(), _file=pl.col("_file").first(), _line=pl.col("_line").min(),
         total_cents=pl.col("total_cents").drop_nulls().first())
     wrong = sums.filter(pl.col("total_cents").is_not_null() & (pl.col("total_cents") != pl.col("sum_cents")))
@@ -938,7 +970,11 @@ def _summary_totals(sums: pl.DataFrame, totals: pl.DataFrame | None) -> list[Dis
         return []
     stated = _parse(totals.with_columns(invoice=_unneutralised("factuurnummer")), "totaal",
                     _money_rule("totaal"), "stated_cents", pl.Int64())
-    joined = stated.join(sums.select("invoice", "sum_cents"), on="invoice", how="inner")
+    # invoice numbers are unique per provider: match on the provider too where the summary names it
+    keys = ["provider_key", "invoice"] if "aanbieder" in stated.columns else ["invoice"]
+    stated = stated.with_columns(provider_key=_unneutralised("aanbieder").str.to_lowercase()) if len(keys) == 2 \
+        else stated
+    joined = stated.join(sums.select(*keys, "sum_cents"), on=keys, how="inner")
     wrong = joined.filter(pl.col("stated_cents").is_not_null() & (pl.col("stated_cents") != pl.col("sum_cents")))
     return [_total(r["_file"], r["_line"], r["invoice"], r["stated_cents"], r["sum_cents"])
             for r in wrong.iter_rows(named=True)]
@@ -954,7 +990,8 @@ def _total(file: str, line: int | None, invoice: str, stated: int, summed: int) 
 
 def invoice_infos(lines: pl.DataFrame, lookup: Lookup) -> list[InvoiceInfo]:
     """The invoices the files hold, in the order they were found."""
-    grouped = lines.group_by("invoice", maintain_order=True).agg(
+    grouped = lines.with_columns(provider_key=pl.col("provider").str.to_lowercase()).group_by(
+        "provider_key", "invoice", maintain_order=True).agg(
         provider=pl.col("provider").first(), municipality=pl.col("gemeente").first(),
         municipality_id=pl.col("municipality_id").first(), first=pl.col("month_start").min(),
         last=pl.col("month_start").max(),

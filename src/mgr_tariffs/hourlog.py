@@ -36,6 +36,7 @@ HOUR_DECIMALS = 3
 MAX_DAY_TICKS = 24 * TICKS_PER_HOUR
 MAX_ROW_HOURS = 24
 REVENUE_DECIMALS = 2
+MAX_REVENUE = Decimal(1_000_000)
 
 COLUMNS = (
     Column("datum", ("date",), required=True),
@@ -120,6 +121,8 @@ def parse_revenue(text: str) -> Parsed:
         return None, f"opbrengst {text!r} is not an amount"
     if value < 0:
         return None, f"opbrengst {text!r} is negative"
+    if value > MAX_REVENUE:
+        return None, f"opbrengst {text!r} is more than € 1.000.000,00 for one row"
     if value != value.quantize(Decimal("0.01")):
         return None, f"opbrengst {text!r} has more than two decimals"
     return int(value * 100), None

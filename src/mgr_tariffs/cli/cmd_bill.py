@@ -6,7 +6,7 @@ import datetime as dt
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,14 +15,16 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..atomic import OutputError, write_atomically
+from ..atomic import OutputError, OutputSet, write_atomically
 from ..billing import BillingResult, BillOptions, bill
 from ..billing_output import FORMATS, REJECTS_FILE, OutputRequest, rejects_csv, result_json, write_outputs
 from ..catalogue import Lookup
 from ..documents import DocumentError
+from ..ledger import IssueResult, LedgerError, issue, ledger_path
 from ..money import format_euro, from_cents
 from ..parties import DEFAULT_PATH as PARTIES_DEFAULT
 from ..parties import Parties, load_parties
+from ..problems import warning
 from .common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
@@ -61,6 +63,10 @@ def bill_command(
     sheet: str = typer.Option(None, "--sheet", help="Excel: the sheet to read (default: the first)."),
     today: str = typer.Option(None, "--today", help="Reference date for 'lies in the future', YYYY-MM-DD."),
     show_bsn: bool = typer.Option(False, "--show-bsn", help="Show full BSNs on the terminal (masked by default)."),
+    issue_invoices: bool = typer.Option(False, "--issue", help="Issue the invoices: number them and record them "
+                                        "in the ledger; rows billed before are skipped and reported."),
+    ledger: Path = typer.Option(None, "--ledger", help="The ledger (SQLite) for --issue (default: $MGR_LEDGER, "
+                                "else mgr-ledger.sqlite here)."),
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
     """Bill hour logs: one invoice per provider, municipality and calendar month of the service date.
@@ -74,17 +80,63 @@ def bill_command(
     with _progress(hours) as say:
         result = bill(hours, lookup, options, progress=say)
     strict_failure = bool(result.errors) and not skip_invalid
-    if as_json:
-        print_json(result_json(result) if not strict_failure else _failed_json(result))
-    else:
-        _render(result, strict_failure)
     if strict_failure:
-        if not as_json:
-            stderr().print(f"nothing written: {result.summary.rows_rejected} row(s) rejected; correct them, or bill "
-                           "the valid rows with --skip-invalid", style="red", markup=False)
-        raise typer.Exit(EXIT_INVALID)
-    _write(result, request, lookup, rejects if skip_invalid and result.errors else None, quiet=as_json)
+        _refuse(result, as_json)
+    day = _parse_date("--invoice-date", invoice_date) or dt.date.today()
+    issued = _issue(result, ledger, request, lookup, force, day) if issue_invoices else None
+    shown = issued.billed if issued else result
+    written = _write(shown, request, lookup, rejects if skip_invalid and result.errors else None, force=force,
+                     issued=issued)
+    if as_json:
+        print_json(result_json(shown, issued.numbers if issued else None, issued.summary() if issued else None))
+    else:
+        _render(shown, issued)
+        for line in written:
+            stdout().print(line, markup=False)
     raise typer.Exit(EXIT_OK)
+
+
+def _refuse(result: BillingResult, as_json: bool) -> None:
+    if as_json:
+        print_json(_failed_json(result))
+        raise typer.Exit(EXIT_INVALID)
+    _render(result, None, strict_failure=True)
+    stderr().print(f"nothing written: {result.summary.rows_rejected} row(s) rejected; correct them, or bill "
+                   "the valid rows with --skip-invalid", style="red", markup=False)
+    raise typer.Exit(EXIT_INVALID)
+
+
+@dataclass(frozen=True)
+class _Issued:
+    """A billing result narrowed to what was issued now, with the numbers the ledger gave."""
+
+    billed: BillingResult
+    result: IssueResult
+    numbers: dict[tuple[str, str, str], str]
+
+    def summary(self) -> dict[str, object]:
+        return {"rows_issued": self.result.rows_issued, "rows_already_billed": self.result.rows_already_billed}
+
+
+def _issue(result: BillingResult, ledger: Path | None, request: OutputRequest | None, lookup: Lookup,
+           force: bool, day: dt.date) -> _Issued:
+    if request is not None:
+        _check_out_dir(request.out_dir, force)
+    try:
+        issued = issue(result, ledger_path(ledger), issue_date=day, lookup=lookup)
+    except LedgerError as exc:
+        raise fail(str(exc)) from None
+    heads = issued.invoice_frame
+    numbers = {} if heads.is_empty() else {
+        (p, m, d): n for p, m, d, n in heads.select("provider", "gemeentecode", "period", "number").iter_rows()}
+    return _Issued(replace(result, lines=issued.lines if not issued.lines.is_empty() else result.lines.clear()),
+                   issued, numbers)
+
+
+def _check_out_dir(out: Path, force: bool) -> None:
+    """Refuse a non-empty output folder before issuing, so issued invoices always get their files."""
+    if out.exists() and any(out.iterdir()) and not force:
+        raise fail(f"{out} is not empty; issued invoices are written to a new or empty folder (or use --force)")
 
 
 def _parse_date(option: str, text: str | None) -> dt.date | None:
@@ -141,24 +193,31 @@ def _progress(paths: list[Path]) -> Iterator[Callable[[str], None]]:
 
 
 def _write(result: BillingResult, request: OutputRequest | None, lookup: Lookup, rejects: Path | None,
-           quiet: bool) -> None:
+           force: bool, issued: _Issued | None = None) -> list[str]:
+    """Write every file of the run before anything is shown; returns what to tell the user."""
     in_folder = rejects is None and request is not None and bool(result.errors)
+    separate = (rejects or Path(REJECTS_FILE)) if result.errors and not in_folder else None
+    invoices = issued.result.invoices if issued else None
+    told = []
     try:
+        if separate is not None:
+            OutputSet(force=force).check_targets([separate])
         if request is not None:
-            written = write_outputs(result, replace(request, rejects=in_folder), lookup)
-            if not quiet:
-                stdout().print(f"written: {len(written)} file(s) in {request.out_dir}", markup=False)
-        if result.errors and not in_folder:
-            target = rejects or Path(REJECTS_FILE)
-            write_atomically(target, rejects_csv(result), request.force if request else False)
-            if not quiet:
-                stdout().print(f"rejected rows written to {target}", markup=False)
+            written = write_outputs(result, replace(request, rejects=in_folder), lookup, invoices,
+                                    issued.numbers if issued else None)
+            told.append(f"written: {len(written)} file(s) in {request.out_dir}")
+        if separate is not None:
+            write_atomically(separate, rejects_csv(result), force)
+            told.append(f"rejected rows written to {separate}")
     except (OutputError, DocumentError) as exc:
         raise fail(str(exc)) from None
+    return told
 
 
-def _render(result: BillingResult, strict_failure: bool) -> None:
+def _render(result: BillingResult, issued: _Issued | None, strict_failure: bool = False) -> None:
     print_problems(result.errors)
+    if issued is not None:
+        _render_already_billed(issued.result)
     warnings = result.warnings
     print_problems(warnings[:SHOWN_WARNINGS])
     if len(warnings) > SHOWN_WARNINGS:
@@ -179,6 +238,17 @@ def _render(result: BillingResult, strict_failure: bool) -> None:
     if s.invoices:
         console.print(_totals_table("gemeente", s.by_municipality))
         console.print(_totals_table("aanbieder", s.by_provider))
+
+
+def _render_already_billed(issued: IssueResult) -> None:
+    rows = issued.already_billed_rows()
+    shown = [warning(r.file, r.line, f"already billed on invoice {r.number} of {r.provider}")
+             for r in rows[:SHOWN_WARNINGS]]
+    print_problems(shown)
+    if len(rows) > SHOWN_WARNINGS:
+        stderr().print(f"... and {len(rows) - SHOWN_WARNINGS} more row(s) billed before (see --json)", style="yellow")
+    stdout().print(f"issued {issued.rows_issued:,} row(s) on {len(issued.numbers)} invoice(s); "
+                   f"{issued.rows_already_billed:,} row(s) were billed before".replace(",", "."), markup=False)
 
 
 def _invoice_table(result: BillingResult) -> Table:

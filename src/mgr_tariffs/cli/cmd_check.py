@@ -7,16 +7,19 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
+import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from .. import checking
+from ..ledger import LedgerError, issued_line_keys
 from ..money import format_euro
 from .common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
     EXIT_OK,
+    EXIT_USAGE,
     fail,
     guarded,
     load_lookup,
@@ -42,26 +45,39 @@ def check(
     sheet: str = typer.Option(None, "--sheet", help="Excel: the sheet to read (default: the first)."),
     today: str = typer.Option(None, "--today", help="For --hours: reference date for 'lies in the future', "
                               "YYYY-MM-DD."),
+    ledger: Path = typer.Option(None, "--ledger", help="Also flag lines already on an invoice issued in this ledger "
+                                "(SQLite; e.g. mgr-ledger.sqlite)."),
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
     """Recompute every invoice line from the catalogue and report each discrepancy with the money at stake.
 
     Checked: the unit price in force, quantity x price rounded once, LN034 revenue netting, the product for the
     municipality, membership, the BSN (elfproef), one calendar month per line, double billing across all files,
-    invoice totals and, with --hours, the billed hours against the hours logged.
+    invoice totals, with --hours the billed hours against the hours logged, and with --ledger lines that are
+    already on an issued invoice.
 
     Exit 0 when every line is right, 1 when there are discrepancies or unreadable rows, 2 when a file cannot be read.
     """
     lookup = load_lookup(tariffs)
     as_json = output is CheckFormat.JSON
     options = checking.CheckOptions(show_bsn=show_bsn or as_json, sheet=sheet, today=_parse_today(today))
-    result = checking.check(invoices, lookup, hours or None, options)
+    issued = _issued(ledger) if ledger is not None else None
+    result = checking.check(invoices, lookup, hours or None, options, issued)
     if as_json:
         print_json(result.as_json())
     else:
         print_problems(result.problems)
         render(result, stdout())
     raise typer.Exit(EXIT_OK if result.ok else EXIT_INVALID)
+
+
+def _issued(path: Path) -> pl.DataFrame:
+    if not path.exists():
+        raise fail(f"{path}: no such ledger", EXIT_USAGE)
+    try:
+        return issued_line_keys(path)
+    except LedgerError as exc:
+        raise fail(str(exc)) from None
 
 
 def _parse_today(text: str | None) -> dt.date | None:

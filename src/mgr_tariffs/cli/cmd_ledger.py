@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import sys
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -13,14 +14,18 @@ from rich.console import Console
 from rich.table import Table
 
 from ..atomic import OutputError, output_set
+from ..catalogue import Lookup
+from ..documents import FORMATS, DocumentError, write_documents
 from ..hourlog import mask_bsn
 from ..invoices import Invoice
 from ..ledger import IssuedInvoice, LedgerError, credit, export_csv, ledger_path, list_invoices, show, verify
 from ..money import format_euro, format_quantity
-from .common import EXIT_INVALID, EXIT_USAGE, fail, print_json
+from ..parties import DEFAULT_PATH as PARTIES_DEFAULT
+from ..parties import Parties, load_parties
+from .common import CATALOGUE_OPTION, EXIT_INVALID, EXIT_USAGE, fail, load_lookup, print_json, print_problems
 
 LEDGER_OPTION = typer.Option(
-    None, "--ledger", help="The ledger of issued invoices (SQLite) [default: $MGR_LEDGER, else mgr-ledger.sqlite].")
+    None, "--ledger", help="The ledger of issued invoices (SQLite) (default: $MGR_LEDGER, else mgr-ledger.sqlite).")
 PROVIDER_OPTION = typer.Option(None, "--provider", "-p", help="The provider (when a number exists for several).")
 
 
@@ -46,20 +51,69 @@ def _day(text: str | None) -> dt.date:
         raise fail(f"--date {text!r} is not a date; write it as YYYY-MM-DD", EXIT_USAGE) from None
 
 
+OUT_OPTION = typer.Option(None, "--out", "-o", help="Write the documents into DIR (see --documents).")
+DOCUMENTS_OPTION = typer.Option("ubl,pdf", "--documents", help="With --out: any of ubl,pdf,xlsx.")
+PARTIES_OPTION = typer.Option(None, "--parties", envvar="MGR_PARTIES",
+                              help="Parties file for documents (default: data/parties.yaml).")
+
+
+@dataclass(frozen=True)
+class _DocumentsRequest:
+    out: Path
+    formats: list[str]
+    parties: Parties
+    lookup: Lookup
+
+
+def _documents_request(out: Path | None, documents: str, parties: Path | None,
+                       tariffs: Path) -> _DocumentsRequest | None:
+    """Everything documents need, checked before the ledger is touched."""
+    if out is None:
+        return None
+    formats = [f.strip() for f in documents.split(",") if f.strip()]
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown or not formats:
+        raise fail(f"--documents {documents!r}: choose from {', '.join(FORMATS)}", EXIT_USAGE)
+    lookup = load_lookup(tariffs)
+    loaded = load_parties(parties or PARTIES_DEFAULT, lookup)
+    if loaded.parties is None:
+        print_problems(loaded.problems)
+        raise fail(f"{parties or PARTIES_DEFAULT}: the parties file is invalid")
+    return _DocumentsRequest(out, formats, loaded.parties, lookup)
+
+
+def _write_documents(invoices: list[Invoice], request: _DocumentsRequest, issue_date: dt.date) -> None:
+    try:
+        with output_set(force=False) as outputs:
+            written = write_documents(invoices, request.parties, request.lookup, request.out, request.formats,
+                                      issue_date=issue_date, outputs=outputs)
+    except (DocumentError, OutputError) as exc:
+        raise fail(str(exc)) from None
+    for path in written:
+        _console().print(f"written: {path}", markup=False)
+
+
 def credit_command(
     number: str = typer.Argument(..., help="The number of the invoice to credit, e.g. 2024-000012."),
     provider: str | None = PROVIDER_OPTION,
     reason: str | None = typer.Option(None, "--reason", "-r", help="Why (recorded with the credit note)."),
-    date: str | None = typer.Option(None, "--date", help="Issue date of the credit note [default: today]."),
+    date: str | None = typer.Option(None, "--date", help="Issue date of the credit note (default: today)."),
     output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text or json."),
     ledger: Path | None = LEDGER_OPTION,
+    out: Path | None = OUT_OPTION,
+    documents: str = DOCUMENTS_OPTION,
+    parties: Path | None = PARTIES_OPTION,
+    tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
     """Credit an issued invoice: a credit note mirrors it with negative amounts and releases its rows,
     so they can be billed again after correction. An invoice is credited at most once."""
+    wanted = _documents_request(out, documents, parties, tariffs)
     try:
         note = credit(ledger_path(ledger), number, reason=reason, issue_date=_day(date), provider=provider)
     except LedgerError as exc:
         raise fail(str(exc), EXIT_INVALID) from None
+    if wanted is not None:
+        _write_documents([note], wanted, _day(date))
     if output is OutputFormat.JSON:
         print_json(note.as_json())
         return
@@ -104,12 +158,20 @@ def show_command(
     provider: str | None = PROVIDER_OPTION,
     output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text or json (full BSNs)."),
     ledger: Path | None = LEDGER_OPTION,
+    out: Path | None = OUT_OPTION,
+    documents: str = DOCUMENTS_OPTION,
+    parties: Path | None = PARTIES_OPTION,
+    tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
-    """Show one issued invoice with its lines (BSNs masked; full in --format json)."""
+    """Show one issued invoice with its lines (BSNs masked; full in --format json); --out writes its documents
+    again (UBL, PDF, XLSX) exactly as issued."""
+    wanted = _documents_request(out, documents, parties, tariffs)
     try:
         item = show(ledger_path(ledger), number, provider)
     except LedgerError as exc:
         raise fail(str(exc), EXIT_INVALID) from None
+    if wanted is not None and item.invoice is not None:
+        _write_documents([item.invoice], wanted, item.issue_date)
     if output is OutputFormat.JSON:
         print_json(item.as_json())
         return
@@ -136,7 +198,7 @@ def _lines_table(invoice: Invoice) -> Table:
 
 @ledger_app.command("export")
 def export_command(
-    out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file [default: standard output]."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file (default: standard output)."),
     force: bool = typer.Option(False, "--force", help="Overwrite --out when it exists."),
     ledger: Path | None = LEDGER_OPTION,
 ) -> None:
