@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -29,7 +30,11 @@ DATA = HERE / "data"
 
 
 def timed(command: list[str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS in MiB and stdout of one command run under /usr/bin/time -v."""
+    """Wall seconds, peak RSS in MiB and stdout of one command run under /usr/bin/time -v.
+
+    Dirty pages of the previous run are flushed first (``os.sync``), so no run pays for another's writes.
+    """
+    os.sync()
     run = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True, check=False)
     if run.returncode != 0:
         sys.exit(f"failed: {' '.join(command)}\n{run.stderr[-2000:]}")

@@ -27,7 +27,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-import openpyxl
 import polars as pl
 
 from .problems import InputError, Problem, error, warning
@@ -560,6 +559,8 @@ def _unique_name(text: str, number: int, seen: set[str], line: int, problems: _P
 def _read_xlsx(data: bytes, file: str, sheet: str | None) -> Table:
     _check_zip(data, file)
     try:
+        import openpyxl  # noqa: PLC0415 - loaded only for workbooks: it costs a third of a second at start-up
+
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken workbook
         raise InputError(file, f"is not a readable .xlsx workbook ({_reason(exc)})") from None

@@ -8,7 +8,7 @@ resolved against the parties file; whatever is missing is reported in one :class
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -17,10 +17,7 @@ from ..catalogue import Lookup
 from ..invoices import Invoice
 from ..parties import Parties
 from .naming import document_id, document_stem, safe_filename, unique_stems
-from .pdf import build_pdf
 from .prepare import DocumentError, Prepared, prepare
-from .ubl import build_ubl
-from .xlsx import build_workbook
 
 DocumentFormat = Literal["ubl", "pdf", "xlsx"]
 FORMATS: tuple[str, ...] = get_args(DocumentFormat)
@@ -63,13 +60,20 @@ def write_documents(invoices: Sequence[Invoice], parties: Parties, lookup: Looku
     targets = document_targets(invoices, out_dir, wanted)
     outputs.check_targets(targets)
     stems = unique_stems(list(invoices))
-    contents = {fmt: [builder(doc) for doc in documents] for fmt, builder in _BUILDERS.items() if fmt in wanted}
+    contents = {fmt: [builder(doc) for doc in documents] for fmt, builder in _builders().items() if fmt in wanted}
     for fmt, files in contents.items():
         for stem, data in zip(stems, files, strict=True):
             outputs.write_bytes(out_dir / f"{stem}{_SUFFIX[fmt]}", data)
     if "xlsx" in wanted:
+        from .xlsx import build_workbook  # noqa: PLC0415 - openpyxl is loaded only when a workbook is asked for
+
         outputs.write_bytes(out_dir / WORKBOOK_NAME, build_workbook(documents, stems))
     return targets
 
 
-_BUILDERS = {"ubl": build_ubl, "pdf": build_pdf}
+def _builders() -> dict[str, Callable[[Prepared], bytes]]:
+    """The writers, imported when documents are asked for: fpdf2 and lxml slow down every start-up otherwise."""
+    from .pdf import build_pdf  # noqa: PLC0415
+    from .ubl import build_ubl  # noqa: PLC0415
+
+    return {"ubl": build_ubl, "pdf": build_pdf}
