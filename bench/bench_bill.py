@@ -59,11 +59,11 @@ def mgr_total(out: Path) -> Decimal:
     return sum((Decimal(line.split(";")[7].replace(",", ".")) for line in lines), Decimal(0))
 
 
-def measure(rows: int, repeat: int) -> dict[str, object]:
+def measure(rows: int, repeat: int, work_base: str | None) -> dict[str, object]:
     log = log_of(rows)
     mgr = shutil.which("mgr") or sys.exit("mgr is not installed (pip install -e .)")
     peer_runs, mgr_runs = [], []
-    with tempfile.TemporaryDirectory() as work:
+    with tempfile.TemporaryDirectory(dir=work_base) as work:
         for i in range(repeat):
             peer = timed([sys.executable, str(SHARED / "peer_duckdb.py"), str(log), f"{work}/peer-{i}.csv"])
             peer_runs.append(peer)
@@ -84,8 +84,9 @@ def main() -> None:
     parser.add_argument("rows", type=int, nargs="+")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--work", help="where both write their output (e.g. /dev/shm to leave the disk out)")
     args = parser.parse_args()
-    results = [measure(rows, args.repeat if rows < 5_000_000 else 1) for rows in args.rows]
+    results = [measure(rows, args.repeat if rows < 5_000_000 else 1, args.work) for rows in args.rows]
     if args.json:
         print(json.dumps(results, indent=2))
         return

@@ -13,7 +13,14 @@ import openpyxl
 import pytest
 
 from mgr_tariffs.catalogue import Lookup
-from mgr_tariffs.checking import CheckOptions, CheckResult, check, line_object_lines, parse_money
+from mgr_tariffs.checking import (
+    CheckOptions,
+    CheckResult,
+    check,
+    line_object_lines,
+    parse_invoice_quantity,
+    parse_money,
+)
 from mgr_tariffs.problems import InputError
 
 HEADER = "factuurnummer;aanbieder;gemeente;bsn;productcode;periode;aantal;tarief;bedrag\n"
@@ -241,3 +248,44 @@ def test_dates_that_do_not_exist_are_unreadable(tmp_path: Path, lookup: Lookup) 
                                             f"F1;{P};Gennep;{B};LN017;01-02-2019;28-02-2019;1;47,04;47,04\n")
     assert [(p.line, p.message) for p in result.problems] == [(2, "datum_tot '2019-02-31' does not exist")]
     assert found(result) == []
+
+
+@pytest.mark.parametrize(("column", "largest"), [("aantal", "999999,999"), ("tarief", "9999999,99"),
+                                                 ("bedrag", "9999999999,99")])
+def test_numbers_too_large_are_line_problems_never_an_overflow(tmp_path: Path, lookup: Lookup, column: str,
+                                                               largest: str) -> None:
+    values = {"aantal": "1", "tarief": "48,60", "bedrag": "48,60"}
+    lines = [values | {column: text} for text in (largest, largest.replace(",", "").replace("9", "1") + "0",
+                                                  "9" * 20, "1" * 40, "-" + "9" * 20)]
+    text = HEADER + "".join(f"F1;{P};Gennep;{A};LN017;2019-07;{v['aantal']};{v['tarief']};{v['bedrag']}\n"
+                            for v in lines)
+    result = run(tmp_path, lookup, text)
+    assert [p.line for p in result.problems] == [3, 4, 5, 6]
+    assert all(f"{column} '" in p.message and "is too large" in p.message for p in result.problems)
+    assert result.summary.lines_checked == 5 and result.summary.lines_unreadable == 4
+
+
+def test_too_large_messages_and_the_slow_path_bounds() -> None:
+    assert parse_money("10000000", "tarief") == (None, "tarief '10000000' is too large (at most € 9.999.999,99)")
+    assert parse_money("€ 9.999.999,99", "tarief") == (999999999, None)
+    assert parse_money("1" * 40 + ",001", "bedrag")[1] == f"bedrag '{'1' * 40},001' is too large " \
+                                                           "(at most € 9.999.999.999,99)"
+    assert parse_invoice_quantity("1000000", "minuut") == (None, "minuten '1000000' is too large (1.000.000 or more)")
+    assert parse_invoice_quantity("999999", "minuut") == (999999 * 50, None)
+
+
+def test_a_file_without_lines_is_an_error(tmp_path: Path, lookup: Lookup) -> None:
+    result = run(tmp_path, lookup, HEADER)
+    assert [(p.file, p.line, p.message) for p in result.problems] == [
+        (str(tmp_path / "factuur.csv"), None, "no invoice lines (the file has a header but no rows)")]
+    assert not result.ok and result.summary.lines_checked == 0
+
+
+def test_invoice_totals_without_lines_are_an_error(tmp_path: Path, lookup: Lookup) -> None:
+    result = run(tmp_path, lookup, "factuurnummer;totaal;aanbieder\nF1;48,60;x\n", name="samenvatting.csv")
+    assert [p.message for p in result.problems] == [
+        "holds invoice totals but no invoice lines: give the invoice files too, to check the totals against their "
+        "lines"]
+    assert not result.ok
+    empty = run(tmp_path, lookup, "factuurnummer;totaal\n", name="leeg.csv")
+    assert [p.message for p in empty.problems] == ["no invoices (the file has a header but no rows)"]

@@ -129,7 +129,9 @@ def test_anything_bill_writes_checks_clean(lookup: Lookup, tmp_path_factory: pyt
     folder = tmp_path_factory.mktemp("bill")
     unit = "minuten" if minutes else "uren"
     lines = [f"datum;bsn;aanbieder;gemeente;productcode;{unit};opbrengst"]
-    for day, bsn, provider, municipality, product, thousandths, revenue in rows:
+    home: dict[str, str] = {}  # one municipality per client: the same client, product and month billed to two
+    for day, bsn, provider, drawn, product, thousandths, revenue in rows:  # municipalities is a possible double
+        municipality = home.setdefault(bsn, drawn)
         quantity = str(thousandths // 50) if minutes else f"{thousandths // 1000},{thousandths % 1000:03d}"
         cents = f"{revenue // 100},{revenue % 100:02d}" if product == "LN034" and revenue else ""
         lines.append(f"{day};{bsn};{provider};{municipality};{product};{quantity};{cents}")
@@ -196,3 +198,23 @@ def test_a_terminal_gets_a_table_per_invoice(lookup: Lookup) -> None:
     row = next(line for line in text.splitlines() if "tarief 69,64" in line)
     assert text.count("bevinding") == 3 and [cell.strip() for cell in row.split("│")][-3:] == [
         "€ 174,10", "€ 180,00", "€ -5,90"]
+
+
+@pytest.mark.parametrize(("text", "verdict"), [
+    ("factuurnummer;aanbieder;gemeente;periode;bsn;productcode;aantal;tarief;bedrag\n",
+     "no invoice line could be checked; 1 problem (listed above)"),
+    ("datum;bsn;aanbieder;gemeente;productcode;uren\n2021-03-01;111222333;W;Venlo;LN035;1\n",
+     "no invoice line could be checked; 4 problems (listed above)"),
+    ("factuurnummer;aanbieder;gemeente;periode;bsn;productcode;aantal;tarief;bedrag\n"
+     "F1;W;Gennep;2019-07;111222333;LN017;2;48,60;97,20\nF1;W;Gennep;2019-07;123456782;LN017;één;48,60;48,60\n",
+     "no discrepancies in the lines that could be read; 1 problem (listed above)"),
+    ("factuurnummer;aanbieder;gemeente;periode;bsn;productcode;aantal;tarief;bedrag\n"
+     "F1;W;Gennep;2019-07;111222333;LN017;2;48,60;97,20\n", "no discrepancies: the invoices are correct"),
+], ids=["header only", "an hour log", "an unreadable line", "correct"])
+def test_only_checked_lines_without_problems_are_called_correct(runner: CliRunner, tmp_path: Path, text: str,
+                                                                verdict: str) -> None:
+    path = tmp_path / "factuur.csv"
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["check", str(path)])
+    assert result.stdout.splitlines()[-1] == verdict
+    assert result.exit_code == (0 if verdict.endswith("correct") else 1)

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import ROOT, SHARED, TARIFFS
 from lxml import etree
 from typer.testing import CliRunner
 
 from mgr_tariffs.cli import app
-
-from conftest import ROOT, SHARED, TARIFFS
 
 EINVOICE = SHARED / "einvoice"
 CBC = "{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}"

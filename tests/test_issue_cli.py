@@ -7,11 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, SHARED, TARIFFS
 from typer.testing import CliRunner
 
 from mgr_tariffs.cli import app
-
-from conftest import ROOT, SHARED, TARIFFS
 
 EXAMPLE = ROOT / "data" / "examples" / "hours.csv"
 PARTIES = ROOT / "data" / "examples" / "parties.yaml"

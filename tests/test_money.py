@@ -37,7 +37,8 @@ def test_integer_half_up_matches_decimal(numerator: int, denominator: int) -> No
     assert half_up_div(numerator, denominator) == int(expected)
 
 
-@given(st.decimals(min_value=0, max_value=10**6, places=3), st.decimals(min_value=Decimal("0.01"), max_value=1000, places=2))
+@given(st.decimals(min_value=0, max_value=10**6, places=3),
+       st.decimals(min_value=Decimal("0.01"), max_value=1000, places=2))
 def test_line_amount_is_whole_cents_and_within_half_a_cent(quantity: Decimal, price: Decimal) -> None:
     amount = line_amount(quantity, price)
     assert amount == amount.quantize(Decimal("0.01"))

@@ -624,3 +624,51 @@ def test_any_bytes_give_a_table_or_input_error(write: Write, prefix: bytes, cont
     assert table.frame.schema["_line"] == pl.Int64
     assert all(dtype == pl.String for name, dtype in table.frame.schema.items() if name != "_line")
     assert table.rows_read >= table.frame.height
+
+
+# ------------------------------------------------------------------------------------------- quoting errors
+
+
+def test_a_bad_quote_over_several_lines_costs_one_row(write: Write) -> None:
+    # line 2 opens a quote that line 3 closes, followed by text: both lines are refused, lines 4 and 5 are read
+    table = read_table(write('a;b;c\n"x;1;2\ny;"z;3\n4;5;6\n7;8;9\n'))
+    assert rows(table) == [(4, "4", "5", "6"), (5, "7", "8", "9")]
+    assert [line for line, _ in messages(table)] == [2, 3]
+    assert "bad quoting" in messages(table)[0][1]
+    assert table.rows_read == 4
+
+
+def test_bad_quotes_beyond_the_budget_name_the_lines_they_skip(write: Write, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("mgr_tariffs.tables.MAX_REQUOTES", 0)
+    table = read_table(write('a;b;c\n"x;1;2\ny"z;3\n"p\nq"r;1;2\n4;5;6\n'))
+    assert rows(table) == [(6, "4", "5", "6")]
+    assert [(line, message.rsplit(";", 1)[-1]) for line, message in messages(table)] == [
+        (2, " lines 2-3 are skipped"), (4, " lines 4-5 are skipped")]
+
+
+QUOTED_CELL = st.sampled_from(["x", "", '"', 'a"b', '"q"', '"q"z', '"p;q"', '"r\ns"', " ", "1,5"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.lists(st.lists(QUOTED_CELL, min_size=1, max_size=4), max_size=10), sep=st.sampled_from([";", ","]))
+def test_every_row_read_is_a_row_or_a_problem(write: Write, body: list[list[str]], sep: str) -> None:
+    """Stray quotes never swallow rows silently: rows read = rows in the frame + rows refused with a problem."""
+    text = "a;b;c\n".replace(";", sep) + "".join(sep.join(cells) + "\n" for cells in body)
+    try:
+        table = read_table(write(text))
+    except InputError:
+        return
+    refused = {p.line for p in table.problems if p.line is not None and p.line > table.header_line}
+    assert table.rows_read == table.frame.height + len(refused), (text, messages(table))
+    assert not refused & set(table.frame.get_column("_line").to_list())
+
+
+def test_a_missing_column_lists_at_most_20_names_of_at_most_40_characters(write: Write) -> None:
+    names = [f"kolom{i}" for i in range(1, 25)] + ["x" * 100]
+    table = read_table(write(";".join(names) + "\n"))
+    _, problems = resolve_columns(table, HOURS)
+    listing = problems[0].message.split("the file has: ", 1)[1]
+    assert listing == ", ".join(repr(n) for n in names[:20]) + " and 5 more"
+    long = read_table(write("y" * 100 + ";" + "z" * 40 + "\n"))
+    _, problems = resolve_columns(long, HOURS)
+    assert problems[0].message.endswith(f"the file has: '{'y' * 39}…', '{'z' * 40}'")

@@ -282,7 +282,7 @@ def invoice_totals(lines: pl.DataFrame) -> pl.DataFrame:
     per_invoice = vat.group_by(INVOICE_KEYS, maintain_order=True).agg(vat_cents=pl.col("vat_cents").sum())
     totals = lines.group_by([*INVOICE_KEYS, "municipality"], maintain_order=True).agg(
         total_cents=pl.col("amount_cents").sum(), unnetted_cents=pl.col("unnetted_cents").sum(), lines=pl.len(),
-        rows=pl.col("rows").sum())
+        rows=pl.col("rows").sum(), minutes_only=(pl.col("unit") == QuantityUnit.MINUTE.value).all())
     return totals.join(per_invoice, on=INVOICE_KEYS, how="left", maintain_order="left")
 
 

@@ -78,10 +78,12 @@ def _numbers(invoices: pl.DataFrame, numbers: dict[tuple[str, str, str], str] | 
     )
 
 
-def invoice_lines_frame(result: BillingResult, numbers: dict[tuple[str, str, str], str] | None = None) -> pl.DataFrame:
+def invoice_lines_frame(result: BillingResult, numbers: dict[tuple[str, str, str], str] | None = None,
+                        invoices: pl.DataFrame | None = None) -> pl.DataFrame:
     """Every invoice line in the CSV layout (text columns), in invoice order."""
-    invoices = _numbers(result.invoice_frame, numbers).select("provider", "gemeentecode", "period", "factuurnummer")
-    lines = result.lines.join(invoices, on=["provider", "gemeentecode", "period"], how="left", maintain_order="left")
+    named = (invoices if invoices is not None else _numbers(result.invoice_frame, numbers)).select(
+        "provider", "gemeentecode", "period", "factuurnummer")
+    lines = result.lines.join(named, on=["provider", "gemeentecode", "period"], how="left", maintain_order="left")
     quantity = pl.col("quantity").str.replace(".", ",", literal=True)
     return lines.select(
         neutralised("factuurnummer"), neutralised("provider").alias("aanbieder"),
@@ -97,26 +99,27 @@ def invoice_lines_frame(result: BillingResult, numbers: dict[tuple[str, str, str
     )
 
 
-def _header(unit_column: str) -> str:
-    return SEPARATOR.join(c.replace("{quantity}", unit_column) for c in INVOICE_COLUMNS) + "\r\n"
+HEADERS = {
+    minutes: (BOM + SEPARATOR.join(c.replace("{quantity}", "minuten" if minutes else "aantal")
+                                   for c in INVOICE_COLUMNS) + "\r\n").encode("utf-8")
+    for minutes in (False, True)
+}
+"""The header of an invoice CSV: ``aantal`` (in the line's ``eenheid``), or ``minuten`` when every line is minutes."""
 
 
 def invoice_files(result: BillingResult, numbers: dict[tuple[str, str, str], str] | None = None) -> dict[str, bytes]:
     """One CSV per invoice, file name -> content; formatted in one pass and cut per invoice."""
     if result.lines.is_empty():
         return {}
-    frame = invoice_lines_frame(result, numbers)
+    invoices = _numbers(result.invoice_frame, numbers)
+    frame = invoice_lines_frame(result, numbers, invoices)
     body = frame.write_csv(separator=SEPARATOR, include_header=False, line_terminator="\r\n",
-                           quote_style="necessary")
-    rows = body.split("\r\n")
+                           quote_style="necessary").encode("utf-8")
+    rows = body.split(b"\r\n")
     files: dict[str, bytes] = {}
     start = 0
-    invoices = _numbers(result.invoice_frame, numbers)
-    units = frame.get_column("eenheid").to_list()
-    for name, count in invoices.select("bestand", "lines").iter_rows():
-        unit_column = "minuten" if units[start] == "minuut" else "aantal"
-        content = BOM + _header(unit_column) + "\r\n".join(rows[start:start + count]) + "\r\n"
-        files[name] = content.encode("utf-8")
+    for name, count, minutes_only in invoices.select("bestand", "lines", "minutes_only").iter_rows():
+        files[name] = HEADERS[minutes_only] + b"\r\n".join(rows[start:start + count]) + b"\r\n"
         start += count
     return files
 

@@ -35,7 +35,7 @@ from .billing import BillOptions, check_tables
 from .catalogue import Lookup
 from .documents.naming import provisional_number
 from .hourlog import TICKS_PER_HOUR, TICKS_PER_MINUTE
-from .money import format_number, format_quantity, from_cents, parse_decimal
+from .money import format_euro, format_number, format_quantity, from_cents, parse_decimal
 from .pricing import no_price_message
 from .problems import InputError, Problem, error
 from .tables import Column, Table, read_table, resolve_columns
@@ -72,6 +72,12 @@ BLOCKING = ("product", "municipality", "not_member", "not_for", "no_price")
 KINDS = ("product", "municipality", "not_member", "not_for", "no_price", "bsn", "period", "price_change", "price",
          "amount", "netting", "double", "issued", "hours", "total")
 """Every kind of discrepancy, in the order they are reported for a line."""
+
+# Digits before the decimal point, so that quantity x unit price and the sums of amounts fit in 64-bit integers
+# (ticks of at most 3e9 times cents of at most 1e9): a line beyond these is "too large", never an overflow.
+QUANTITY_DIGITS = 6  # aantal (hours) or minuten below 1,000,000
+MONEY_DIGITS = {"tarief": 7}  # below € 10.000.000
+AMOUNT_DIGITS = 10  # bedrag, bedrag_bruto, opbrengst, totaal below € 10.000.000.000
 
 _PERIOD = re.compile(r"^(\d{4})-(\d{1,2})$")
 _DUTCH_THOUSANDS = re.compile(r"^-?\d{1,3}(?:\.\d{3})+,\d{1,2}$")
@@ -181,7 +187,7 @@ def check(paths: Sequence[Path], lookup: Lookup, hours: Sequence[Path] | None = 
     """
     options = options or CheckOptions()
     loaded = [_load(Path(path), options) for path in paths]
-    problems = [p for item in loaded for p in item.problems]
+    problems = [p for item in loaded for p in item.problems] + _nothing_to_check(loaded)
     frames = [item.frame for item in loaded if item.frame is not None]
     totals = [item.totals for item in loaded if item.totals is not None]
     logged = log_hours(hours, lookup, options) if hours else None
@@ -216,9 +222,25 @@ def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame | None:
 
 @dataclass(frozen=True)
 class _Loaded:
+    file: str
     problems: list[Problem]
     frame: pl.DataFrame | None = None  # invoice lines: the canonical columns as text, _line, _file
     totals: pl.DataFrame | None = None  # invoice totals: _file, _line, factuurnummer, totaal
+
+
+def _nothing_to_check(loaded: list[_Loaded]) -> list[Problem]:
+    """An error for every readable file without rows, and for invoice totals given without any invoice lines."""
+    found = [error(item.file, None, "no invoice lines (the file has a header but no rows)")
+             for item in loaded if item.frame is not None and item.frame.is_empty()
+             and not any(p.is_error for p in item.problems)]
+    found += [error(item.file, None, "no invoices (the file has a header but no rows)")
+              for item in loaded if item.totals is not None and item.totals.is_empty()
+              and not any(p.is_error for p in item.problems)]
+    if any(item.frame is not None and not item.frame.is_empty() for item in loaded):
+        return found
+    return found + [error(item.file, None, "holds invoice totals but no invoice lines: give the invoice files too, "
+                          "to check the totals against their lines")
+                    for item in loaded if item.totals is not None and not item.totals.is_empty()]
 
 
 def _load(path: Path, options: CheckOptions) -> _Loaded:
@@ -230,8 +252,8 @@ def _load(path: Path, options: CheckOptions) -> _Loaded:
     frame, problems = resolve_columns(_without_product_name(table), COLUMNS, one_of=[QUANTITY_COLUMNS])
     problems = table.problems + problems + _period_columns(table)
     if any(p.is_error and (p.line is None or p.line <= table.header_line) for p in problems):
-        return _Loaded(problems)
-    return _Loaded(problems, frame.select("_line", *NAMES).with_columns(_file=pl.lit(table.file)))
+        return _Loaded(table.file, problems)
+    return _Loaded(table.file, problems, frame.select("_line", *NAMES).with_columns(_file=pl.lit(table.file)))
 
 
 def _keys(table: Table) -> set[str]:
@@ -257,7 +279,7 @@ def _load_summary(table: Table) -> _Loaded:
     frame, problems = resolve_columns(table, SUMMARY_COLUMNS)
     named = ["aanbieder"] if frame.get_column("aanbieder").null_count() < frame.height else []
     totals = frame.select("_line", "factuurnummer", "totaal", *named).with_columns(_file=pl.lit(table.file))
-    return _Loaded(table.problems + problems, totals=totals)
+    return _Loaded(table.file, table.problems + problems, totals=totals)
 
 
 def _period_columns(table: Table) -> list[Problem]:
@@ -290,7 +312,7 @@ def _load_json(path: Path) -> _Loaded:
     places = line_object_lines(text)
     records, problems = _json_records(data["invoices"], places, file)
     frame = pl.DataFrame(records, schema={"_line": pl.Int64, **dict.fromkeys(NAMES, pl.String)}, orient="row")
-    return _Loaded(problems, frame.with_columns(_file=pl.lit(file)))
+    return _Loaded(file, problems, frame.with_columns(_file=pl.lit(file)))
 
 
 def _json_text(path: Path, file: str) -> str:
@@ -364,6 +386,9 @@ def parse_money(text: str, name: str) -> Parsed:
     value = parse_decimal(cleaned)
     if value is None:
         return None, f"{name} {text!r} is not an amount"
+    digits = MONEY_DIGITS.get(name, AMOUNT_DIGITS)
+    if abs(value) >= 10**digits:
+        return None, f"{name} {text!r} is too large (at most {format_euro(10**digits - Decimal('0.01'))})"
     if value != value.quantize(Decimal("0.01")):
         return None, f"{name} {text!r} has more than two decimals"
     return int(value * 100), None
@@ -375,6 +400,8 @@ def parse_invoice_quantity(text: str, unit: str) -> Parsed:
     value = parse_decimal(text)
     if value is None:
         return None, f"{name} {text!r} is not a number"
+    if abs(value) >= 10**QUANTITY_DIGITS:
+        return None, f"{name} {text!r} is too large ({format_number(Decimal(10**QUANTITY_DIGITS), 0)} or more)"
     if unit == "minuut" and value != value.to_integral_value():
         return None, f"minuten {text!r} must be a whole number of minutes"
     if unit == "uur" and value != value.quantize(Decimal("0.001")):
@@ -432,15 +459,18 @@ def _parse(frame: pl.DataFrame, column: str, rule: Callable[[str], Parsed], outp
                                .alias(output)).drop(f"slow_{output}")
 
 
-def _fast_fixed(column: str, places: int, scale: int) -> tuple[pl.Expr, pl.Expr]:
-    """Plain numbers (``-12,5``, ``3.25``) with at most ``places`` decimals, as integers of 1/10^places x scale.
+def _fast_fixed(column: str, places: int, scale: int, digits: int) -> tuple[pl.Expr, pl.Expr]:
+    """Plain numbers (``-12,5``, ``3.25``) with at most ``digits`` digits before and ``places`` after the decimal
+    sign, as integers of 1/10^places x scale; anything else (too long, too precise) is left to the slow rule.
 
-    The value goes through Polars' exact decimal type (an integer with a scale), never through a float.
+    The value goes through Polars' exact decimal type (an integer with a scale), never through a float; it is
+    only computed where the pattern applies, and never raises for the other texts.
     """
     text = pl.col(column)
-    pattern = rf"^-?\d{{1,12}}(?:[.,]\d{{1,{places}}})?$" if places else r"^-?\d{1,12}$"
+    fraction = rf"(?:[.,]\d{{1,{places}}})?" if places else ""
+    applies = text.str.contains(rf"^-?\d{{1,{digits}}}{fraction}$").fill_null(False)
     exact = text.str.replace(",", ".", literal=True).cast(pl.Decimal(38, places), strict=False)
-    return text.str.contains(pattern).fill_null(False), exact.to_physical().cast(pl.Int64) * scale
+    return applies, pl.when(applies).then(exact.to_physical().cast(pl.Int64, strict=False) * scale)
 
 
 def _fast_date(column: str) -> tuple[pl.Expr, pl.Expr]:
@@ -490,10 +520,12 @@ class _Field:
 
 
 def _fields(lookup: Lookup) -> list[_Field]:
-    hours, minutes = _fast_fixed("quantity", 3, TICKS_PER_HOUR // 1000), _fast_fixed("quantity", 0, TICKS_PER_MINUTE)
+    hours = _fast_fixed("quantity", 3, TICKS_PER_HOUR // 1000, QUANTITY_DIGITS)
+    minutes = _fast_fixed("quantity", 0, TICKS_PER_MINUTE, QUANTITY_DIGITS)
     is_hour = pl.col("unit") == "uur"
     quantity = ((is_hour & hours[0]) | (~is_hour & minutes[0]), pl.when(is_hour).then(hours[1]).otherwise(minutes[1]))
-    money = [_Field(column, output, _money_rule(column), pl.Int64(), _fast_fixed(column, 2, 1))
+    money = [_Field(column, output, _money_rule(column), pl.Int64(),
+                    _fast_fixed(column, 2, 1, MONEY_DIGITS.get(column, AMOUNT_DIGITS)))
              for column, output in (("tarief", "price_cents"), ("bedrag", "amount_cents"),
                                     ("bedrag_bruto", "gross_cents"), ("opbrengst", "revenue_cents"),
                                     ("totaal", "total_cents"))]

@@ -62,6 +62,7 @@ _QUOTED = re.compile(r'"[^"]*"?')
 _SLOW_CHUNK = 50_000
 _PARALLEL_NORMALISE_BYTES = 256 * 1024**2
 MAX_RESTARTS = 20  # re-reads after an unbalanced quote swallowed the rest of the file
+MAX_REQUOTES = 10_000  # re-reads of the further lines of a record refused for bad quoting
 
 
 @dataclass(frozen=True)
@@ -431,11 +432,16 @@ def _field_limit(limit: int) -> Iterator[None]:
 
 
 def _records(info: _Csv, problems: _Problems) -> Iterator[tuple[int, list[str] | None]]:
-    """(first physical line, fields) per non-blank record; fields None for a record that could not be parsed."""
+    """(first physical line, fields) per non-blank record; fields None for a record that could not be parsed.
+
+    After a quoting error the lines of the failed record after its first are read again: a stray quote costs one
+    row, never the rows after it (up to :data:`MAX_RESTARTS` / :data:`MAX_REQUOTES` times; after that the message
+    names the lines skipped).
+    """
     text = info.data[info.offset :].decode("utf-8")
     lines = _Lines(text, info.header_line)
     reader = csv.reader(lines, delimiter=info.separator, quotechar='"', doublequote=True, strict=True)
-    restarts = 0
+    budget = {"restarts": MAX_RESTARTS, "requotes": MAX_REQUOTES}
     while True:
         lines.record = []
         try:
@@ -444,16 +450,27 @@ def _records(info: _Csv, problems: _Problems) -> Iterator[tuple[int, list[str] |
             return
         except csv.Error as exc:
             start = lines.start()
-            if "unexpected end of data" in str(exc) and restarts < MAX_RESTARTS:
-                restarts += 1
-                problems.add(start, "unbalanced quote: a quoted field starting on this line is never closed")
-                lines.feed_again(lines.record[1:])
-            else:
-                problems.add(start, f"bad quoting: {exc}")
+            _quoting_error(str(exc), lines, problems, budget)
             yield start, None
             continue
         if "".join(fields).strip():  # else blank: only whitespace and separators
             yield lines.start(), fields
+
+
+def _quoting_error(reason: str, lines: _Lines, problems: _Problems, budget: dict[str, int]) -> None:
+    """Report a record the csv module refused and feed its further lines again while the budget lasts."""
+    start, rest = lines.start(), lines.record[1:]
+    kind = "restarts" if "unexpected end of data" in reason else "requotes"
+    if rest and budget[kind] > 0:
+        budget[kind] -= 1
+        lines.feed_again(rest)
+        skipped = ""
+    else:
+        skipped = f"; lines {start}-{rest[-1][0]} are skipped" if rest else ""
+    if kind == "restarts" and not skipped:
+        problems.add(start, "unbalanced quote: a quoted field starting on this line is never closed")
+    else:
+        problems.add(start, f"bad quoting: {reason}{skipped}")
 
 
 def _read_slow(info: _Csv, problems: _Problems) -> Table:
@@ -785,9 +802,12 @@ def _match(table: Table, columns: Sequence[Column]) -> tuple[dict[str, str], set
     return found, doubles, problems
 
 
+LISTED_NAMES = 20  # header names shown in a "required column is missing" message
+LISTED_NAME_CHARS = 40  # characters of each name shown there
+
+
 def _missing(table: Table, columns: Sequence[Column], found: dict[str, str]) -> list[Problem]:
-    has = [c for c in table.frame.columns if c != LINE]
-    listing = ", ".join(repr(c) for c in has) if has else "no columns"
+    listing = _header_listing([c for c in table.frame.columns if c != LINE])
     problems = []
     for column in columns:
         if column.required and column.name not in found:
@@ -795,6 +815,19 @@ def _missing(table: Table, columns: Sequence[Column], found: dict[str, str]) -> 
             message = f"required column {column.name!r}{also} is missing; the file has: {listing}"
             problems.append(error(table.file, table.header_line, message))
     return problems
+
+
+def _header_listing(names: Sequence[str]) -> str:
+    """The header names for a message: at most :data:`LISTED_NAMES`, each cut to :data:`LISTED_NAME_CHARS`."""
+    if not names:
+        return "no columns"
+    shown = [repr(_shorten(name)) for name in names[:LISTED_NAMES]]
+    rest = len(names) - LISTED_NAMES
+    return ", ".join(shown) + (f" and {rest:,} more" if rest > 0 else "")
+
+
+def _shorten(name: str) -> str:
+    return name if len(name) <= LISTED_NAME_CHARS else name[: LISTED_NAME_CHARS - 1] + "…"
 
 
 def _one_of_problems(table: Table, present: list[str], one_of: Sequence[tuple[str, ...]]) -> list[Problem]:

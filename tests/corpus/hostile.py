@@ -66,7 +66,7 @@ def mgr_subprocess(args: list[str], timeout: float = 120) -> tuple[subprocess.Co
     """Run ``mgr`` in a fresh interpreter under a wrapper that reports the child's peak RSS in KiB."""
     wrapper = (
         "import resource, subprocess, sys\n"
-        "cmd = [sys.executable, '-c', 'from mgr_tariffs.cli import main; main()', *sys.argv[1:]]\n"
+        "cmd = [sys.executable, '-c', 'from mgr_tariffs.entry import main; main()', *sys.argv[1:]]\n"
         "done = subprocess.run(cmd, capture_output=True, text=True)\n"
         "sys.stdout.write(done.stdout); sys.stderr.write(done.stderr)\n"
         "sys.stderr.write('\\nPEAK_RSS_KIB=%d\\n' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"

@@ -103,7 +103,7 @@ def render(result: checking.CheckResult, console: Console) -> None:
             for entry in found:
                 console.print(_plain(entry), markup=False)
         console.print()
-    for text in summary_lines(result.summary):
+    for text in summary_lines(result.summary, errors=sum(1 for p in result.problems if p.is_error)):
         console.print(text, markup=False)
 
 
@@ -145,7 +145,9 @@ def _euro(amount: Decimal | None) -> str:
     return "" if amount is None else format_euro(amount)
 
 
-def summary_lines(summary: checking.CheckSummary) -> list[str]:
+def summary_lines(summary: checking.CheckSummary, errors: int = 0) -> list[str]:
+    """The closing lines of the report; "the invoices are correct" only when lines were checked and no error
+    (``errors``: the number of error problems, such as unreadable lines or missing columns) was found."""
     files = f"{summary.files} file(s)"
     lines = [f"{summary.lines_checked} line(s) checked in {summary.invoices} invoice(s), {files}; "
              f"billed {format_euro(summary.billed)}"]
@@ -154,13 +156,22 @@ def summary_lines(summary: checking.CheckSummary) -> list[str]:
     if summary.hour_rows is not None:
         lines.append(f"hour log: {summary.hour_rows} row(s) read, {summary.hour_rows_rejected} rejected")
     if not summary.discrepancies:
-        lines.append("no discrepancies" + ("" if summary.lines_unreadable else ": the invoices are correct"))
+        lines.append(_verdict(summary, errors))
         return lines
     kinds = ", ".join(f"{kind} {count}" for kind, count in summary.by_kind.items())
     noun = "discrepancy" if summary.discrepancies == 1 else "discrepancies"
     lines.append(f"{summary.discrepancies} {noun}: {kinds}")
     lines.append(f"over-billed {format_euro(summary.over_billed)}, under-billed {format_euro(summary.under_billed)}")
     return lines
+
+
+def _verdict(summary: checking.CheckSummary, errors: int) -> str:
+    listed = f"; {errors} {'problem' if errors == 1 else 'problems'} (listed above)" if errors else ""
+    if summary.lines_checked == summary.lines_unreadable:
+        return "no invoice line could be checked" + listed
+    if errors:
+        return "no discrepancies in the lines that could be read" + listed
+    return "no discrepancies: the invoices are correct"
 
 
 def register(app: typer.Typer) -> None:
