@@ -15,6 +15,7 @@ from reference_billing import reference_bill
 
 from mgr_tariffs.billing import BillingResult, BillOptions, bill
 from mgr_tariffs.catalogue import Lookup, load_catalogue
+from mgr_tariffs.hourlog import passes_elfproef
 
 LOOKUP = Lookup(load_catalogue(TARIFFS).catalogue)  # type: ignore[arg-type]
 TODAY = dt.date(2026, 11, 23)
@@ -109,3 +110,10 @@ def test_a_log_split_in_two_files_bills_the_same(rows: list[dict[str, str]], cut
         parts = billed(write(rows[:cut], Path(folder), "a.csv"), write(rows[cut:], Path(folder), "b.csv"))
         assert engine_lines(parts) == engine_lines(whole)
         assert parts.summary.rows_billed == whole.summary.rows_billed == len(rows)
+
+
+@given(st.text(alphabet="0123456789", min_size=9, max_size=9))
+def test_the_written_out_elfproef_agrees_with_python_stdnum(bsn: str) -> None:
+    from stdnum.nl import bsn as stdnum_bsn  # noqa: PLC0415 - the reference, only needed here
+
+    assert passes_elfproef(bsn) == (stdnum_bsn.is_valid(bsn) and bsn != "000000000")

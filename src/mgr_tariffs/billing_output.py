@@ -81,9 +81,10 @@ def _numbers(invoices: pl.DataFrame, numbers: dict[tuple[str, str, str], str] | 
 def invoice_lines_frame(result: BillingResult, numbers: dict[tuple[str, str, str], str] | None = None,
                         invoices: pl.DataFrame | None = None) -> pl.DataFrame:
     """Every invoice line in the CSV layout (text columns), in invoice order."""
-    named = (invoices if invoices is not None else _numbers(result.invoice_frame, numbers)).select(
-        "provider", "gemeentecode", "period", "factuurnummer")
-    lines = result.lines.join(named, on=["provider", "gemeentecode", "period"], how="left", maintain_order="left")
+    named = invoices if invoices is not None else _numbers(result.invoice_frame, numbers)
+    # lines come in invoice order, so each invoice's number is repeated over its lines: no join needed
+    which = pl.select(pl.int_range(named.height).repeat_by(named.get_column("lines")).explode()).to_series()
+    lines = result.lines.with_columns(factuurnummer=named.get_column("factuurnummer").gather(which))
     quantity = pl.col("quantity").str.replace(".", ",", literal=True)
     return lines.select(
         neutralised("factuurnummer"), neutralised("provider").alias("aanbieder"),

@@ -23,7 +23,6 @@ from decimal import Decimal
 from typing import Any
 
 import polars as pl
-from stdnum.nl import bsn as stdnum_bsn
 
 from .catalogue import Lookup
 from .money import format_quantity, parse_decimal
@@ -78,13 +77,26 @@ def parse_service_date(text: str) -> Parsed:
     return None, f"datum {text!r} is not a date (write yyyy-mm-dd or dd-mm-yyyy)"
 
 
+BSN_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
+
+
+def passes_elfproef(bsn: str) -> bool:
+    """The BSN eleven test on nine ASCII digits (weights 9..2 and -1), as python-stdnum's ``nl.bsn``.
+
+    Written out because it runs once per distinct client of a log (a million-row log has tens of
+    thousands) and stdnum's general machinery costs ~30 µs a call; a property test holds the two equal.
+    """
+    total = sum(int(digit) * weight for digit, weight in zip(bsn, BSN_WEIGHTS, strict=True))
+    return total % 11 == 0 and bsn != "000000000"
+
+
 def parse_bsn(text: str, mask: Callable[[str], str]) -> Parsed:
     """Nine digits passing the elfproef; eight digits get their leading zero back (Excel drops it)."""
     digits = text.replace(" ", "").replace(".", "")
     if not digits.isascii() or not digits.isdigit() or len(digits) not in (8, 9):
         return None, f"BSN {mask(text)!r} is not a number of nine digits"
     padded = digits.zfill(9)
-    if not stdnum_bsn.is_valid(padded) or padded == "000000000":
+    if not passes_elfproef(padded):
         return None, f"BSN {mask(padded)} fails the elfproef"
     return int(padded), None
 
