@@ -61,7 +61,9 @@ def mgr_total(out: Path) -> Decimal:
 
 def measure(rows: int, repeat: int, work_base: str | None) -> dict[str, object]:
     log = log_of(rows)
-    mgr = shutil.which("mgr") or sys.exit("mgr is not installed (pip install -e .)")
+    mgr = str(Path(sys.executable).with_name("mgr"))  # the console script itself, not a pyenv shim in front of it
+    if not Path(mgr).exists():
+        mgr = shutil.which("mgr") or sys.exit("mgr is not installed (pip install -e .)")
     peer_runs, mgr_runs = [], []
     with tempfile.TemporaryDirectory(dir=work_base) as work:
         for i in range(repeat):
