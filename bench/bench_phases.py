@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Where the time of ``mgr bill --out`` goes: each phase timed inside one process.
+
+    python bench/bench_phases.py bench/data/hours-1000000.csv [--out /dev/shm/out]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+START = time.perf_counter()
+
+from mgr_tariffs.atomic import write_directory  # noqa: E402 - imports are the first phase measured
+from mgr_tariffs.billing import bill  # noqa: E402
+from mgr_tariffs.billing_output import invoice_files, summary_csv  # noqa: E402
+from mgr_tariffs.catalogue import Lookup, load_catalogue  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def say(phase: str) -> None:
+    print(f"{time.perf_counter() - START:7.2f} s  {phase}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("hours", type=Path)
+    parser.add_argument("--work", default=None, help="folder for the output (default: a temporary folder)")
+    args = parser.parse_args()
+    say("imported")
+    loaded = load_catalogue(ROOT / "data" / "tariffs.yaml")
+    assert loaded.catalogue is not None
+    result = bill([args.hours], Lookup(loaded.catalogue), progress=say)
+    say(f"billed: {result.summary.invoices} invoices, total {result.summary.total}")
+    files = invoice_files(result)
+    files["samenvatting.csv"] = summary_csv(result)
+    say(f"formatted {len(files)} files")
+    work = Path(tempfile.mkdtemp(dir=args.work))
+    write_directory(work / "out", files)
+    say("written")
+    shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
