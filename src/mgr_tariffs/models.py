@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 
 class Frozen(BaseModel):
@@ -87,13 +87,20 @@ class Municipality(Frozen):
         return f"GM{self.code}"
 
 
+MONEY_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^\d+(\.\d{1,2})?$"}],
+    "exclusiveMinimum": 0, "exclusiveMaximum": 1_000_000,
+}
+"""Money in the catalogue, written out so the schema does not change with the pydantic version."""
+
+
 class Price(Frozen):
     """The tariff of a product from ``start`` up to and including ``until`` (open when ``None``)."""
 
     start: Day = Field(alias="from", description="First day the price applies (inclusive).")
     until: Day | None = Field(None, description="Last day the price applies (inclusive); absent: until further notice.")
-    amount: Decimal = Field(description="Price per unit in euros, excluding VAT, at most two decimals, e.g. 48.60.",
-                            json_schema_extra={"exclusiveMinimum": 0, "exclusiveMaximum": 1_000_000})
+    amount: Annotated[Decimal, WithJsonSchema(MONEY_SCHEMA)] = Field(
+        description="Price per unit in euros, excluding VAT, at most two decimals, e.g. 48.60.")
     assumption: Text | None = Field(None, description="What was assumed where the source is silent, and why.")
     source: Text | None = Field(None, description="Key in `sources` when it differs from the product's source.")
 

@@ -30,6 +30,7 @@ from .common import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
+    date_option,
     fail,
     guarded,
     load_lookup,
@@ -76,13 +77,13 @@ def bill_command(
     """
     lookup = load_lookup(tariffs)
     request = _request(out, formats, parties, invoice_date, force, lookup)
-    options = BillOptions(today=_parse_date("--today", today), show_bsn=show_bsn, sheet=sheet)
+    options = BillOptions(today=date_option("--today", today), show_bsn=show_bsn, sheet=sheet)
     with _progress(hours) as say:
         result = bill(hours, lookup, options, progress=say)
     strict_failure = bool(result.errors) and not skip_invalid
     if strict_failure:
         _refuse(result, as_json)
-    day = _parse_date("--invoice-date", invoice_date) or dt.date.today()
+    day = date_option("--invoice-date", invoice_date) or dt.date.today()
     issued = _issue(result, ledger, request, lookup, force, day) if issue_invoices else None
     shown = issued.billed if issued else result
     written = _write(shown, request, lookup, rejects if skip_invalid and result.errors else None, force=force,
@@ -139,15 +140,6 @@ def _check_out_dir(out: Path, force: bool) -> None:
         raise fail(f"{out} is not empty; issued invoices are written to a new or empty folder (or use --force)")
 
 
-def _parse_date(option: str, text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise fail(f"{option} {text!r} is not a date; write YYYY-MM-DD", EXIT_USAGE) from None
-
-
 def _request(out: Path | None, formats: str, parties: Path | None, invoice_date: str | None, force: bool,
              lookup: Lookup) -> OutputRequest | None:
     wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
@@ -159,7 +151,7 @@ def _request(out: Path | None, formats: str, parties: Path | None, invoice_date:
             raise fail("--format needs --out DIR", EXIT_USAGE)
         return None
     loaded = _load_parties(parties, lookup) if set(wanted) - {"csv"} else None
-    return OutputRequest(out, wanted, loaded, _parse_date("--invoice-date", invoice_date), force)
+    return OutputRequest(out, wanted, loaded, date_option("--invoice-date", invoice_date), force)
 
 
 def _load_parties(path: Path | None, lookup: Lookup) -> Parties:

@@ -22,6 +22,7 @@ from .common import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
+    date_option,
     fail,
     guarded,
     load_lookup,
@@ -94,15 +95,6 @@ def schema() -> None:
     print_json(catalogue_schema())
 
 
-def _parse_day(text: str | None) -> dt.date:
-    if text is None:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise fail(f"--on {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2019-07-01", EXIT_USAGE) from None
-
-
 @guarded
 def price(
     code: str = typer.Argument(..., help="MGR product code, e.g. LN017."),
@@ -111,7 +103,7 @@ def price(
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
     """Show the price of a product on a service date, with its period and source."""
-    day = _parse_day(on)
+    day = date_option("--on", on) or dt.date.today()
     try:
         quote = price_on(load_lookup(tariffs), code, day)
     except PriceError as exc:
@@ -132,7 +124,7 @@ def tariffs_command(
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
     """List the catalogue: every product with its price history (or the prices on one date)."""
-    rows = catalogue_rows(load_lookup(tariffs), _parse_day(on) if on else None)
+    rows = catalogue_rows(load_lookup(tariffs), date_option("--on", on))
     if output is TableFormat.JSON:
         print_json([row.as_json() for row in rows])
     elif output is TableFormat.CSV:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +19,7 @@ from .common import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
+    date_option,
     fail,
     guarded,
     load_lookup,
@@ -60,7 +60,7 @@ def check(
     """
     lookup = load_lookup(tariffs)
     as_json = output is CheckFormat.JSON
-    options = checking.CheckOptions(show_bsn=show_bsn or as_json, sheet=sheet, today=_parse_today(today))
+    options = checking.CheckOptions(show_bsn=show_bsn or as_json, sheet=sheet, today=date_option("--today", today))
     issued = _issued(ledger) if ledger is not None else None
     result = checking.check(invoices, lookup, hours or None, options, issued)
     if as_json:
@@ -78,15 +78,6 @@ def _issued(path: Path) -> pl.DataFrame:
         return issued_line_keys(path)
     except LedgerError as exc:
         raise fail(str(exc)) from None
-
-
-def _parse_today(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise fail(f"--today {text!r} is not a date; write YYYY-MM-DD", 2) from None
 
 
 def render(result: checking.CheckResult, console: Console) -> None:

@@ -22,7 +22,16 @@ from ..ledger import IssuedInvoice, LedgerError, credit, export_csv, ledger_path
 from ..money import format_euro, format_quantity
 from ..parties import DEFAULT_PATH as PARTIES_DEFAULT
 from ..parties import Parties, load_parties
-from .common import CATALOGUE_OPTION, EXIT_INVALID, EXIT_USAGE, fail, load_lookup, print_json, print_problems
+from .common import (
+    CATALOGUE_OPTION,
+    EXIT_INVALID,
+    EXIT_USAGE,
+    date_option,
+    fail,
+    load_lookup,
+    print_json,
+    print_problems,
+)
 
 LEDGER_OPTION = typer.Option(
     None, "--ledger", help="The ledger of issued invoices (SQLite) (default: $MGR_LEDGER, else mgr-ledger.sqlite).")
@@ -40,15 +49,6 @@ ledger_app = typer.Typer(help="The ledger of issued invoices: list, show, export
 def _console() -> Console:
     tty = sys.stdout.isatty()
     return Console(highlight=False, emoji=False, soft_wrap=not tty, width=None if tty else 200)
-
-
-def _day(text: str | None) -> dt.date:
-    if text is None:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise fail(f"--date {text!r} is not a date; write it as YYYY-MM-DD", EXIT_USAGE) from None
 
 
 OUT_OPTION = typer.Option(None, "--out", "-o", help="Write the documents into DIR (see --documents).")
@@ -108,12 +108,13 @@ def credit_command(
     """Credit an issued invoice: a credit note mirrors it with negative amounts and releases its rows,
     so they can be billed again after correction. An invoice is credited at most once."""
     wanted = _documents_request(out, documents, parties, tariffs)
+    day = date_option("--date", date) or dt.date.today()
     try:
-        note = credit(ledger_path(ledger), number, reason=reason, issue_date=_day(date), provider=provider)
+        note = credit(ledger_path(ledger), number, reason=reason, issue_date=day, provider=provider)
     except LedgerError as exc:
         raise fail(str(exc), EXIT_INVALID) from None
     if wanted is not None:
-        _write_documents([note], wanted, _day(date))
+        _write_documents([note], wanted, day)
     if output is OutputFormat.JSON:
         print_json(note.as_json())
         return

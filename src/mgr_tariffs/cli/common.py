@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import sys
@@ -57,6 +58,16 @@ def print_json(data: Any) -> None:
 def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
     stderr().print(f"mgr: {message}", style="red", markup=False)
     return typer.Exit(code)
+
+
+def date_option(option: str, text: str | None) -> dt.date | None:
+    """A ``YYYY-MM-DD`` option's date (``None`` when not given); anything else is a usage error, exit 2."""
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise fail(f"{option} {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2019-07-01", EXIT_USAGE) from None
 
 
 def guarded(func: Callable[P, R]) -> Callable[P, R]:
