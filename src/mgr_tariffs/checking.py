@@ -1002,10 +1002,10 @@ def _summary_totals(sums: pl.DataFrame, totals: pl.DataFrame | None) -> list[Dis
         return []
     stated = _parse(totals.with_columns(invoice=_unneutralised("factuurnummer")), "totaal",
                     _money_rule("totaal"), "stated_cents", pl.Int64())
-    # invoice numbers are unique per provider: match on the provider too where the summary names it
-    keys = ["provider_key", "invoice"] if "aanbieder" in stated.columns else ["invoice"]
-    stated = stated.with_columns(provider_key=_unneutralised("aanbieder").str.to_lowercase()) if len(keys) == 2 \
-        else stated
+    keys = ["invoice"]
+    if "aanbieder" in stated.columns:  # invoice numbers are unique per provider: match on the provider too
+        keys.insert(0, "provider_key")
+        stated = stated.with_columns(provider_key=_unneutralised("aanbieder").str.to_lowercase())
     joined = stated.join(sums.select(*keys, "sum_cents"), on=keys, how="inner")
     wrong = joined.filter(pl.col("stated_cents").is_not_null() & (pl.col("stated_cents") != pl.col("sum_cents")))
     return [_total(r["_file"], r["_line"], r["invoice"], r["stated_cents"], r["sum_cents"])
