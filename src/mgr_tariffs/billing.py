@@ -115,9 +115,10 @@ def bill_tables(tables: Sequence[Table], lookup: Lookup, options: BillOptions, s
     say("checking rows")
     valid, rejected = check_tables(frames, lookup, options)
     say("pricing")
-    errors = [p for p in problems if p.is_error] + _row_errors(rejected, lookup, options)
+    reasons = [hourlog.reasons(row, lookup, options.mask) for row in rejected.iter_rows(named=True)]
+    errors = [p for p in problems if p.is_error] + _row_errors(rejected, reasons)
     warns = [p for p in problems if not p.is_error] + duplicate_warnings(valid)
-    return BillingResult(lookup, price_lines(valid, lookup), valid, _rejects_frame(rejected, lookup, options),
+    return BillingResult(lookup, price_lines(valid, lookup), valid, _rejects_frame(rejected, reasons),
                          errors, warns, rows_read)
 
 
@@ -144,21 +145,18 @@ def _empty(lookup: Lookup, problems: list[Problem], rows_read: int) -> BillingRe
                          [p for p in problems if not p.is_error], rows_read)
 
 
-def _row_errors(rejected: pl.DataFrame, lookup: Lookup, options: BillOptions) -> list[Problem]:
-    return [
-        error(row["_file"], row["_line"], reason)
-        for row in rejected.iter_rows(named=True)
-        for reason in hourlog.reasons(row, lookup, options.mask)
-    ]
+def _row_errors(rejected: pl.DataFrame, reasons: list[list[str]]) -> list[Problem]:
+    places = rejected.select("_file", "_line").iter_rows()
+    return [error(file, line, reason) for (file, line), found in zip(places, reasons, strict=True) for reason in found]
 
 
 ORIGINAL_COLUMNS = ("datum", "bsn", "aanbieder", "gemeente", "productcode", "uren", "minuten", "opbrengst")
 
 
-def _rejects_frame(rejected: pl.DataFrame, lookup: Lookup, options: BillOptions) -> pl.DataFrame:
-    reasons = ["; ".join(hourlog.reasons(row, lookup, options.mask)) for row in rejected.iter_rows(named=True)]
+def _rejects_frame(rejected: pl.DataFrame, reasons: list[list[str]]) -> pl.DataFrame:
     originals = [c for c in ORIGINAL_COLUMNS if c in rejected.columns]
-    return rejected.select("_file", "_line", *originals).with_columns(reden=pl.Series(reasons, dtype=pl.String))
+    joined = pl.Series(["; ".join(found) for found in reasons], dtype=pl.String)
+    return rejected.select("_file", "_line", *originals).with_columns(reden=joined)
 
 
 def duplicate_warnings(rows: pl.DataFrame) -> list[Problem]:

@@ -20,6 +20,7 @@ APPLICATION_ID = 0x4D47524C  # "MGRL"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 HEADER_SIZE = 100
 DEFAULT_TIMEOUT = 30.0
+"""Seconds to wait for a busy ledger (sqlite3 takes a float); the only floats in the package, never money."""
 
 _IMMUTABLE = ("run", "invoice", "invoice_lines", "billed_rows")
 
