@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -90,3 +92,26 @@ def test_skip_invalid_bills_the_rest_and_writes_the_rejects(runner: CliRunner, t
 def test_unreadable_input_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
     code, _, err = mgr(runner, "bill", str(tmp_path / "missing.csv"))
     assert code == 2 and "missing.csv" in err and "Traceback" not in err
+
+
+def test_invoice_csvs_quote_awkward_names_and_check_clean(runner: CliRunner, tmp_path: Path) -> None:
+    """A provider name with ``;``, ``"`` and a line break is one quoted field; the files read back as billed."""
+    awkward = 'Zorg "Noord"; Venlo\nB.V.'
+    log = tmp_path / "awkward.csv"
+    quoted = '"' + awkward.replace('"', '""') + '"'
+    log.write_text("datum;bsn;aanbieder;gemeente;productcode;uren;opbrengst\n"
+                   f"2021-03-01;111222333;{quoted};Venlo;LN035;1,5;\n2021-03-02;111222333;{quoted};Venlo;LN035;2;\n"
+                   "2021-03-02;123456782;W;Venlo;LN035;0,25;\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code, _, err = mgr(runner, "bill", str(log), "--out", str(out))
+    assert code == 0, err
+    invoices = sorted(p for p in out.iterdir() if p.name != "samenvatting.csv")
+    assert len(invoices) == 2
+    rows = [list(csv.DictReader(io.StringIO(p.read_text(encoding="utf-8-sig"), newline=""), delimiter=";"))
+            for p in invoices]
+    by_provider = {r[0]["aanbieder"]: r for r in rows}
+    assert set(by_provider) == {awkward, "W"}
+    (line,) = by_provider[awkward]
+    assert (line["aantal"], line["tarief"], line["bedrag"], line["regels"]) == ("3,5", "50,40", "176,40", "2")
+    code, _, err = mgr(runner, "check", *map(str, invoices), "--hours", str(log), "--tariffs", str(TARIFFS))
+    assert code == 0, err

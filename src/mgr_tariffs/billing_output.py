@@ -52,6 +52,14 @@ def neutralised(column: str) -> pl.Expr:
     return pl.when(text.str.contains(FORMULA_START)).then(pl.lit("'") + text).otherwise(text).alias(column)
 
 
+def csv_text(column: str) -> pl.Expr:
+    """A text column as one CSV field: neutralised, and quoted (quotes doubled) when it holds ``;``, ``"`` or a
+    line break, as Polars' ``write_csv`` quotes when necessary."""
+    text = neutralised(column)
+    quoted = pl.lit('"') + text.str.replace_all('"', '""', literal=True) + pl.lit('"')
+    return pl.when(text.str.contains('[;"\r\n]')).then(quoted).otherwise(text).alias(column)
+
+
 def neutralise(text: str) -> str:
     return f"'{text}" if re.match(FORMULA_START, text) else text
 
@@ -109,20 +117,65 @@ HEADERS = {
 
 
 def invoice_files(result: BillingResult, numbers: dict[tuple[str, str, str], str] | None = None) -> dict[str, bytes]:
-    """One CSV per invoice, file name -> content; formatted in one pass and cut per invoice."""
+    """One CSV per invoice, file name -> content.
+
+    Every line is formatted by Polars in one pass into one text (the lines of an invoice are
+    adjacent); each invoice's file is then its header plus its slice of that text, cut at the byte
+    offset where its last line ends.
+    """
     if result.lines.is_empty():
         return {}
     invoices = _numbers(result.invoice_frame, numbers)
-    frame = invoice_lines_frame(result, numbers, invoices)
-    body = frame.write_csv(separator=SEPARATOR, include_header=False, line_terminator="\r\n",
-                           quote_style="necessary").encode("utf-8")
-    rows = body.split(b"\r\n")
+    lines = _csv_lines(result, invoices)
+    body: bytes = lines.str.join("").cast(pl.Binary).item()
+    last_line = invoices.get_column("lines").cum_sum() - 1
+    ends = lines.str.len_bytes().cum_sum().gather(last_line).to_list()
     files: dict[str, bytes] = {}
     start = 0
-    for name, count, minutes_only in invoices.select("bestand", "lines", "minutes_only").iter_rows():
-        files[name] = HEADERS[minutes_only] + b"\r\n".join(rows[start:start + count]) + b"\r\n"
-        start += count
+    names = invoices.get_column("bestand").to_list()
+    for name, minutes_only, end in zip(names, invoices.get_column("minutes_only").to_list(), ends, strict=True):
+        files[name] = HEADERS[minutes_only] + body[start:end]
+        start = end
     return files
+
+
+def _csv_lines(result: BillingResult, invoices: pl.DataFrame) -> pl.Series:
+    """Each invoice line as CSV text with its line end, in the layout of :data:`INVOICE_COLUMNS`.
+
+    What is the same on every line of an invoice (number, provider, municipality, period) is
+    formatted once per invoice; amounts, dates and products once per distinct value. A million
+    rows have a few thousand distinct amounts, so this is a few times faster than formatting
+    every line.
+    """
+    heads = invoices.select(pl.concat_str(
+        csv_text("factuurnummer"), csv_text("provider"), csv_text("municipality"), "gemeentecode", "period",
+        separator=SEPARATOR)).to_series()
+    which = pl.select(pl.int_range(invoices.height, dtype=pl.UInt32).repeat_by(invoices.get_column("lines"))
+                      .explode()).to_series()
+    lines = result.lines
+    product = pl.concat_str("product", csv_text("product_name"), separator=SEPARATOR).alias("product")
+    fields = [
+        heads.gather(which), lines.get_column("bsn"), _per_distinct(lines, ["product", "product_name"], product),
+        lines.get_column("unit"), _per_distinct(lines, ["price_cents"], cents_text("price_cents")),
+        _per_distinct(lines, ["quantity"], pl.col("quantity").str.replace(".", ",", literal=True)),
+        *(_per_distinct(lines, [c], cents_text(c)) for c in MONEY_COLUMNS),
+        lines.get_column("vat_treatment"), lines.get_column("vat_rate").cast(pl.String),
+        *(_per_distinct(lines, [c], pl.col(c).cast(pl.String)) for c in ("first_day", "last_day")),
+        lines.get_column("rows").cast(pl.String),
+    ]
+    table = pl.DataFrame([f.alias(str(i)) for i, f in enumerate(fields)])
+    return table.select(pl.concat_str(pl.all(), separator=SEPARATOR) + "\r\n").to_series()
+
+
+MONEY_COLUMNS = ("gross_cents", "revenue_cents", "netted_cents", "unnetted_cents", "amount_cents")
+
+
+def _per_distinct(frame: pl.DataFrame, columns: list[str], text: pl.Expr) -> pl.Series:
+    """``text`` of ``columns`` (never null) worked out once per distinct value and mapped onto every row."""
+    keys = frame.get_column(columns[0])
+    distinct = frame.select(columns).unique()
+    texts = distinct.select(text).to_series()
+    return keys.replace_strict(distinct.get_column(columns[0]), texts, return_dtype=pl.String)
 
 
 def summary_csv(result: BillingResult, numbers: dict[tuple[str, str, str], str] | None = None) -> bytes:

@@ -166,20 +166,41 @@ FIELD_OUTPUT = {"datum": ("date", pl.Date), "bsn": ("bsn_id", pl.Int64), "produc
 REQUIRED_FIELDS = {"datum", "bsn", "productcode", "gemeente", "uren", "minuten", "aanbieder"}
 
 
-def apply_field_rule(frame: pl.DataFrame, column: str, rule: Callable[[str], Parsed]) -> pl.DataFrame:
-    """Run ``rule`` once per distinct text of ``column``; add the value and the reason column."""
+def apply_field_rules(frame: pl.DataFrame, rules: dict[str, Callable[[str], Parsed]]) -> pl.DataFrame:
+    """Run each column's rule once per distinct text; add its value and reason columns.
+
+    Each row's text becomes the number of its distinct value (a cast to an Enum of the distinct
+    texts: one hash lookup per row, all columns at once), and the value and the reason are gathered
+    by that number.
+    """
+    distinct = frame.select(pl.col(c).unique().drop_nulls().implode() for c in rules).row(0, named=True)
+    texts = {c: pl.Series(c, distinct[c], dtype=pl.String) for c in rules}
+    which = frame.select(pl.col(c).cast(pl.Enum(texts[c])).to_physical().cast(pl.UInt32) for c in rules)
+    added = [column for c, rule in rules.items() for column in _field_columns(c, rule, texts[c], which.get_column(c))]
+    return frame.with_columns(added).with_columns(_missing(c) for c in rules)
+
+
+def _field_columns(column: str, rule: Callable[[str], Parsed], distinct: pl.Series,
+                   which: pl.Series) -> tuple[pl.Series, pl.Series]:
     output, dtype = FIELD_OUTPUT[column]
-    reason = "why_quantity" if column in QUANTITY_COLUMNS else f"why_{column}"
-    distinct = frame.get_column(column).unique().drop_nulls()
     answers = [rule(text.strip()) if text.strip() else (None, None) for text in distinct.to_list()]
-    mapping = pl.DataFrame({
-        column: distinct, output: pl.Series([a[0] for a in answers], dtype=dtype),
-        reason: pl.Series([a[1] for a in answers], dtype=pl.String),
-    })
-    joined = frame.join(mapping, on=column, how="left", maintain_order="left")
+    values = pl.Series(output, [a[0] for a in answers], dtype=dtype).gather(which)
+    reasons = pl.Series(_reason_column(column), [a[1] for a in answers], dtype=pl.String)
+    if reasons.null_count() == len(reasons):  # every distinct text is valid (or empty): nothing to gather
+        return values, pl.repeat(None, len(which), dtype=pl.String, eager=True).alias(reasons.name)
+    return values, reasons.gather(which)
+
+
+def _reason_column(column: str) -> str:
+    return "why_quantity" if column in QUANTITY_COLUMNS else f"why_{column}"
+
+
+def _missing(column: str) -> pl.Expr:
+    """A required field without a value and without a reason was empty: it is missing."""
+    reason = _reason_column(column)
     missing = f"{column} is missing" if column in REQUIRED_FIELDS else None
-    return joined.with_columns(pl.when(pl.col(output).is_null() & pl.col(reason).is_null())
-                               .then(pl.lit(missing, pl.String)).otherwise(pl.col(reason)).alias(reason))
+    return (pl.when(pl.col(FIELD_OUTPUT[column][0]).is_null() & pl.col(reason).is_null())
+            .then(pl.lit(missing, pl.String)).otherwise(pl.col(reason)).alias(reason))
 
 
 def quantity_unit(header: Sequence[str]) -> str:
@@ -194,8 +215,7 @@ def prepare(frame: pl.DataFrame, lookup: Lookup, unit: str, mask: Callable[[str]
     for column in ("opbrengst", "uren" if unit == "uur" else "minuten"):
         if column not in frame.columns:
             frame = frame.with_columns(pl.lit(None, pl.String).alias(column))
-    for column, rule in field_rules(lookup, unit, mask).items():
-        frame = apply_field_rule(frame, column, rule)
+    frame = apply_field_rules(frame, field_rules(lookup, unit, mask))
     provider = pl.col("aanbieder").str.strip_chars()
     return frame.with_columns(
         provider=provider, unit=pl.lit(unit),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from ..invoices import Invoice
 
@@ -24,6 +25,7 @@ def ascii_fold(text: str) -> str:
     return decomposed.encode("ascii", "ignore").decode("ascii")
 
 
+@lru_cache(maxsize=4096)  # a run names thousands of invoices of a few dozen providers
 def slug(text: str) -> str:
     """Lower-case ASCII words joined by ``-``: ``Werkbedrijf De Peel B.V.`` -> ``werkbedrijf-de-peel-b-v``."""
     return re.sub(r"[^a-z0-9]+", "-", ascii_fold(text).lower()).strip("-") or "x"
