@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from .atomic import OutputSet, write_directory
-from .billing import BillingResult
+from .billing import BillingResult, per_distinct
 from .catalogue import Lookup
 from .documents import DocumentError, write_documents
 from .documents.naming import provisional_number, stem_of
@@ -153,14 +153,14 @@ def _csv_lines(result: BillingResult, invoices: pl.DataFrame) -> pl.Series:
     which = pl.select(pl.int_range(invoices.height, dtype=pl.UInt32).repeat_by(invoices.get_column("lines"))
                       .explode()).to_series()
     lines = result.lines
-    product = pl.concat_str("product", csv_text("product_name"), separator=SEPARATOR).alias("product")
+    product = pl.concat_str("product", csv_text("product_name"), separator=SEPARATOR)
     fields = [
-        heads.gather(which), lines.get_column("bsn"), _per_distinct(lines, ["product", "product_name"], product),
-        lines.get_column("unit"), _per_distinct(lines, ["price_cents"], cents_text("price_cents")),
-        _per_distinct(lines, ["quantity"], pl.col("quantity").str.replace(".", ",", literal=True)),
-        *(_per_distinct(lines, [c], cents_text(c)) for c in MONEY_COLUMNS),
+        heads.gather(which), lines.get_column("bsn"), per_distinct(lines, pl.col("product"), product),
+        lines.get_column("unit"), per_distinct(lines, pl.col("price_cents"), cents_text("price_cents")),
+        per_distinct(lines, pl.col("quantity"), pl.col("quantity").str.replace(".", ",", literal=True)),
+        *(per_distinct(lines, pl.col(c), cents_text(c)) for c in MONEY_COLUMNS),
         lines.get_column("vat_treatment"), lines.get_column("vat_rate").cast(pl.String),
-        *(_per_distinct(lines, [c], pl.col(c).cast(pl.String)) for c in ("first_day", "last_day")),
+        *(per_distinct(lines, pl.col(c), pl.col(c).cast(pl.String)) for c in ("first_day", "last_day")),
         lines.get_column("rows").cast(pl.String),
     ]
     table = pl.DataFrame([f.alias(str(i)) for i, f in enumerate(fields)])
@@ -168,14 +168,6 @@ def _csv_lines(result: BillingResult, invoices: pl.DataFrame) -> pl.Series:
 
 
 MONEY_COLUMNS = ("gross_cents", "revenue_cents", "netted_cents", "unnetted_cents", "amount_cents")
-
-
-def _per_distinct(frame: pl.DataFrame, columns: list[str], text: pl.Expr) -> pl.Series:
-    """``text`` of ``columns`` (never null) worked out once per distinct value and mapped onto every row."""
-    keys = frame.get_column(columns[0])
-    distinct = frame.select(columns).unique()
-    texts = distinct.select(text).to_series()
-    return keys.replace_strict(distinct.get_column(columns[0]), texts, return_dtype=pl.String)
 
 
 def summary_csv(result: BillingResult, numbers: dict[tuple[str, str, str], str] | None = None) -> bytes:
