@@ -204,3 +204,20 @@ def test_two_files_are_billed_together(tmp_path: Path, lookup: Lookup) -> None:
     result = bill([tmp_path / "a.csv", tmp_path / "b.csv"], lookup, BillOptions(today=TODAY))
     (line,) = result.invoices[0].lines
     assert (line.quantity, line.amount, line.rows) == (Decimal("1.5"), Decimal("75.60"), 2)
+
+
+def test_lines_sort_by_provider_municipality_month_client_product_and_price(tmp_path: Path, lookup: Lookup) -> None:
+    """The packed line key orders like the invoice: extremes of every part stay in their place."""
+    rows = [f"2021-07-01;{B};b;Venlo;LN035;1;", f"9998-12-31;{A};a;Beesel;LN017;24;",
+            f"2021-07-01;{A};b;Venlo;LN035;1;", f"2021-06-30;{A};b;Venlo;LN035;1;", f"0001-01-01;{A};a;Beesel;LN017;1;",
+            f"2019-06-30;{A};a;Beesel;LN018;1;", f"2019-06-30;{A};a;Beesel;LN017;1;"]
+    path = tmp_path / "uren.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    result = bill([path], lookup, BillOptions(today=dt.date(9999, 1, 1)))
+    billed = [(i.provider, i.municipality, i.period, line.bsn, line.product) for i in result.invoices
+              for line in i.lines]
+    assert billed == [("a", "Beesel", "2019-06", A, "LN017"), ("a", "Beesel", "2019-06", A, "LN018"),
+                      ("a", "Beesel", "9998-12", A, "LN017"), ("b", "Venlo", "2021-06", A, "LN035"),
+                      ("b", "Venlo", "2021-07", A, "LN035"), ("b", "Venlo", "2021-07", B, "LN035")]
+    assert {e.line for e in result.errors} == {6}  # year 1: no price in force and no member yet
+    assert any("has no price on 0001-01-01" in e.message for e in result.errors)

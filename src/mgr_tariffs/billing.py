@@ -24,7 +24,7 @@ from .catalogue import Lookup
 from .hourlog import TICKS_PER_HOUR, TICKS_PER_MINUTE
 from .invoices import Invoice, InvoiceLine, QuantityUnit, VatBreakdown
 from .money import from_cents, half_up_div
-from .problems import Problem, error, warning
+from .problems import InputError, Problem, error, warning
 from .tables import Table, read_table, resolve_columns
 
 Progress = Callable[[str], None]
@@ -187,14 +187,16 @@ def duplicate_warnings(rows: pl.DataFrame) -> list[Problem]:
 def price_lines(rows: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
     """One line per provider, municipality, month, client, product, unit price and unit.
 
-    The grouping keys are packed into three integers whose order is the order of the invoice
-    (provider, municipality name, month, BSN, product, price), so grouping and sorting are cheap.
+    The grouping keys are packed into one 128-bit integer whose order is the order of the
+    invoice (provider, municipality name, month, BSN, product, price), so the rows are sorted on
+    one column and grouped as runs of equal keys.
     """
     order = _Orders.of(rows, lookup)
-    grouped = order.pack(rows).group_by("provider_id", "key1", "key2").agg(
+    keyed = rows.select(order.key(), "ticks", "revenue_cents", "date").sort("key")
+    grouped = keyed.with_columns(pl.col("key").set_sorted()).group_by("key", maintain_order=True).agg(
         ticks=pl.col("ticks").sum(), revenue_cents=pl.col("revenue_cents").fill_null(0).sum(),
         rows=pl.len(), first_day=pl.col("date").min(), last_day=pl.col("date").max(),
-    ).sort("provider_id", "key1", "key2")
+    )
     gross = (2 * pl.col("ticks") * pl.col("price_cents") + TICKS_PER_HOUR) // (2 * TICKS_PER_HOUR)
     amounts = order.unpack(grouped).with_columns(gross_cents=gross).with_columns(
         netted_cents=pl.min_horizontal("gross_cents", "revenue_cents"),
@@ -203,6 +205,12 @@ def price_lines(rows: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
         amount_cents=pl.col("gross_cents") - pl.col("netted_cents"),
     )
     return _describe(amounts, lookup)
+
+
+# Bit places of the parts of a line's key, from the most significant: provider | municipality (rank by name) |
+# month (year * 12 + month - 1) | BSN | product | price in cents (< 2^30: prices are below 1,000,000 euro) | minutes
+_PLACES = {"provider": 98, "municipality": 88, "period": 71, "bsn": 41, "product": 31, "cents": 1, "minutes": 0}
+_LIMITS = {"provider": 2**29, "municipality": 2**10, "product": 2**10}
 
 
 @dataclass(frozen=True)
@@ -216,33 +224,46 @@ class _Orders:
     @classmethod
     def of(cls, rows: pl.DataFrame, lookup: Lookup) -> _Orders:
         by_name = sorted(lookup.catalogue.municipalities, key=lambda m: m.name)
-        return cls(sorted(rows.get_column("provider").unique().to_list()), [int(m.code) for m in by_name],
-                   sorted(lookup.products))
+        orders = cls(sorted(rows.get_column("provider").unique().to_list()), [int(m.code) for m in by_name],
+                     sorted(lookup.products))
+        counts = {"provider": len(orders.providers), "municipality": len(by_name), "product": len(orders.products)}
+        for part, count in counts.items():
+            if count >= _LIMITS[part]:
+                raise InputError(rows.get_column("_file")[0], f"{count:,} {part}s: at most {_LIMITS[part] - 1:,}")
+        return orders
 
-    def pack(self, rows: pl.DataFrame) -> pl.DataFrame:
-        rank = {name: i for i, name in enumerate(self.providers)}
-        municipality = pl.col("municipality_id").replace_strict(
-            {code: i for i, code in enumerate(self.municipalities)}, return_dtype=pl.Int64)
-        product = pl.col("product").replace_strict({c: i for i, c in enumerate(self.products)}, return_dtype=pl.Int64)
-        period = pl.col("date").dt.year().cast(pl.Int64) * 100 + pl.col("date").dt.month().cast(pl.Int64)
-        return rows.with_columns(
-            provider_id=pl.col("provider").replace_strict(rank, return_dtype=pl.Int64),
-            key1=municipality * 10**15 + period * 10**9 + pl.col("bsn_id"),
-            key2=product * 10**10 + pl.col("price_cents") * 10 + (pl.col("unit") == QuantityUnit.MINUTE.value),
-        )
+    def key(self) -> pl.Expr:
+        """The parts of a line's key packed into one Int128 that sorts in invoice order."""
+        def at(part: str, value: pl.Expr) -> pl.Expr:
+            return value.cast(pl.Int128) * (1 << _PLACES[part])
+
+        def rank(column: str, names: list[Any]) -> pl.Expr:
+            return pl.col(column).replace_strict({n: i for i, n in enumerate(names)}, return_dtype=pl.Int64)
+
+        month = pl.col("date").dt.year().cast(pl.Int64) * 12 + pl.col("date").dt.month().cast(pl.Int64) - 1
+        product = pl.col("product").cast(pl.Enum(self.products)).to_physical()
+        return (at("provider", pl.col("provider").cast(pl.Enum(self.providers)).to_physical())
+                + at("municipality", rank("municipality_id", self.municipalities)) + at("period", month)
+                + at("bsn", pl.col("bsn_id")) + at("product", product) + at("cents", pl.col("price_cents"))
+                + at("minutes", pl.col("unit") == QuantityUnit.MINUTE.value)).alias("key")
 
     def unpack(self, grouped: pl.DataFrame) -> pl.DataFrame:
-        period = (pl.col("key1") // 10**9) % 10**6
+        def part(name: str, bits: int) -> pl.Expr:
+            return ((pl.col("key") // (1 << _PLACES[name])) % (1 << bits)).cast(pl.Int64)
+
+        def named(name: str, names: list[Any], dtype: type[pl.DataType]) -> pl.Expr:
+            return part(name, 10 if name != "provider" else 29).replace_strict(dict(enumerate(names)),
+                                                                              return_dtype=dtype)
+
+        month = part("period", 17)
         return grouped.with_columns(
-            provider=pl.col("provider_id").replace_strict(dict(enumerate(self.providers)), return_dtype=pl.String),
-            municipality_id=(pl.col("key1") // 10**15).replace_strict(dict(enumerate(self.municipalities)),
-                                                                      return_dtype=pl.Int64),
-            period_id=period, bsn_id=pl.col("key1") % 10**9,
-            product=(pl.col("key2") // 10**10).replace_strict(dict(enumerate(self.products)), return_dtype=pl.String),
-            price_cents=(pl.col("key2") // 10) % 10**9,
-            unit=pl.when(pl.col("key2") % 10 == 1).then(pl.lit(QuantityUnit.MINUTE.value))
+            provider=named("provider", self.providers, pl.String),
+            municipality_id=named("municipality", self.municipalities, pl.Int64),
+            period_id=(month // 12) * 100 + month % 12 + 1, bsn_id=part("bsn", 30),
+            product=named("product", self.products, pl.String), price_cents=part("cents", 30),
+            unit=pl.when(part("minutes", 1) == 1).then(pl.lit(QuantityUnit.MINUTE.value))
             .otherwise(pl.lit(QuantityUnit.HOUR.value)),
-        )
+        ).drop("key")
 
 
 def _describe(lines: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
@@ -263,7 +284,7 @@ def _describe(lines: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
         vat_treatment=pl.col("product").replace_strict(treatments, return_dtype=pl.String),
         vat_rate=pl.col("product").replace_strict(rates, return_dtype=pl.Int64),
         quantity=per_distinct(lines, pl.col("ticks") * 2 + minutes, quantity_text()),
-    ).drop("provider_id", "key1", "key2")
+    )
 
 
 def per_distinct(frame: pl.DataFrame, key: pl.Expr, text: pl.Expr) -> pl.Series:
