@@ -303,11 +303,17 @@ def _no_price(row: dict[str, Any], lookup: Lookup) -> str:
 def check_rows(typed: pl.DataFrame, rules: RowRules) -> pl.DataFrame:
     """Add the price, the client's hours and rows that day (null when one row), and ``x_<rule>`` per row rule."""
     priced = typed.with_columns(price_cents=rules.price_cents(), client_day=client_day_key())
-    day = priced.group_by("client_day").agg(day_ticks=pl.col("ticks").sum(), day_rows=pl.len()).filter(
-        (pl.col("day_ticks") > MAX_DAY_TICKS) | (pl.col("day_rows") > 1))
+    shared = priced.filter(pl.col("client_day").is_in(_repeated(priced.get_column("client_day")).implode()))
+    day = shared.group_by("client_day").agg(day_ticks=pl.col("ticks").sum(), day_rows=pl.len())
     joined = priced.join(day, on="client_day", how="left", maintain_order="left")
     flags = rules.flags()
     return joined.with_columns(*(expr.fill_null(False).alias(f"x_{name}") for name, expr in flags.items()))
+
+
+def _repeated(keys: pl.Series) -> pl.Series:
+    """The keys that occur more than once, found by sorting (a single row is never over 24 hours by itself)."""
+    ordered = keys.drop_nulls().sort()
+    return ordered.filter(ordered == ordered.shift(1)).unique()
 
 
 def client_day_key() -> pl.Expr:
