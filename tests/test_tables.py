@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import io
+import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -672,3 +673,22 @@ def test_a_missing_column_lists_at_most_20_names_of_at_most_40_characters(write:
     long = read_table(write("y" * 100 + ";" + "z" * 40 + "\n"))
     _, problems = resolve_columns(long, HOURS)
     assert problems[0].message.endswith(f"the file has: '{'y' * 39}…', '{'z' * 40}'")
+
+
+WHITE = [" ", "\t", "\u00a0", "\u2003", "\u3000", "\u0085", "\u1680"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.text(alphabet=st.sampled_from(["a", "1", ",", "é", "\u2019", *WHITE]), max_size=4),
+                         min_size=3, max_size=3), min_size=1, max_size=6), st.sampled_from([";", "\t"]))
+def test_values_are_stripped_of_unicode_white_space_on_both_paths(rows: list[list[str]], sep: str) -> None:
+    """Space, tab, no-break and other Unicode white space around a value is stripped; blank rows are dropped."""
+    rows = [[cell.replace(sep, "") for cell in row] for row in rows]
+    text = sep.join(["a", "b", "c"]) + "\n" + "".join(sep.join(row) + "\n" for row in rows)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "uren.csv"
+        path.write_bytes(text.encode("utf-8"))
+        table = read_table(path)
+    expected = [[cell.strip(" \t\u00a0\u2003\u3000\u0085\u1680") or None for cell in row] for row in rows]
+    expected = [row for row in expected if any(row)]
+    assert table.frame.drop("_line").rows() == [tuple(row) for row in expected]
