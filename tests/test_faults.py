@@ -152,8 +152,8 @@ def test_a_folder_that_appears_meanwhile_is_not_merged(tmp_path: Path, monkeypat
     out = tmp_path / "out"
     real = atomic._write_file
 
-    def write_then_race(path: Path, data: bytes, durable: bool) -> None:
-        real(path, data, durable)
+    def write_then_race(path: Path | str, data: bytes, durable: bool, dir_fd: int | None = None) -> None:
+        real(path, data, durable, dir_fd)
         if not out.exists():
             out.mkdir()
             (out / "theirs.csv").write_text("the other run")
@@ -372,11 +372,11 @@ def test_keyboard_interrupt_while_writing_removes_the_staging_folder(tmp_path: P
     real = atomic._write_file
     calls = {"n": 0}
 
-    def interrupted(path: Path, data: bytes, durable: bool) -> None:
+    def interrupted(path: Path | str, data: bytes, durable: bool, dir_fd: int | None = None) -> None:
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
-        real(path, data, durable)
+        real(path, data, durable, dir_fd)
 
     monkeypatch.setattr(atomic, "_write_file", interrupted)
     with pytest.raises(KeyboardInterrupt):

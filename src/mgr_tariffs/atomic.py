@@ -107,9 +107,11 @@ def clean_stale(folder: Path) -> list[Path]:
 # ------------------------------------------------------------------------------------------------- one file
 
 
-def _write_file(path: Path, data: bytes, durable: bool) -> None:
-    """Create ``path`` (it must not exist) with ``data``; permissions follow the umask, like any new file."""
-    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+def _write_file(path: Path | str, data: bytes, durable: bool, dir_fd: int | None = None) -> None:
+    """Create ``path`` (it must not exist; relative to ``dir_fd`` if given) with ``data``; permissions follow
+    the umask, like any new file."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    handle = os.open(path, flags, 0o666, dir_fd=dir_fd)
     try:
         view = memoryview(data)
         while view:
@@ -117,6 +119,20 @@ def _write_file(path: Path, data: bytes, durable: bool) -> None:
             view = view[written:]
         if durable:
             os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+@contextlib.contextmanager
+def _folder_handle(folder: Path) -> Iterator[int | None]:
+    """An open handle of ``folder`` to create files relative to (no path lookup per file); None where the
+    system cannot (Windows)."""
+    if os.open not in os.supports_dir_fd:
+        yield None
+        return
+    handle = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        yield handle
     finally:
         os.close(handle)
 
@@ -244,7 +260,7 @@ def write_directory(out_dir: Path, files: dict[str, bytes], force: bool = False)
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"{out_dir}: exists and is not a folder")
     for name in files:
-        if Path(name).name != name or name in ("", ".", ".."):
+        if not _plain_name(name):
             raise OutputError(f"{out_dir}: refusing the file name {name!r} (not a plain name)")
     if out_dir.exists():
         with output_set(force) as out:
@@ -256,6 +272,12 @@ def write_directory(out_dir: Path, files: dict[str, bytes], force: bool = False)
     return _write_new_directory(out_dir, files)
 
 
+def _plain_name(name: str) -> bool:
+    """A name of a file right in a folder: no folder separator, not empty, ``.`` or ``..``."""
+    separators = "/" + (os.sep or "") + (os.altsep or "")
+    return name not in ("", ".", "..") and not any(sep in name for sep in separators)
+
+
 def _write_new_directory(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
     staging = _temporary_name(out_dir)
     try:
@@ -265,8 +287,9 @@ def _write_new_directory(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
     except OSError as exc:
         raise OutputError(_describe(exc, out_dir)) from None
     try:
-        for name, data in files.items():
-            _write_file(staging / name, data, durable=False)
+        with _folder_handle(staging) as folder:
+            for name, data in files.items():
+                _write_file(name if folder is not None else staging / name, data, durable=False, dir_fd=folder)
         _rename_new(staging, out_dir)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
