@@ -169,13 +169,14 @@ REQUIRED_FIELDS = {"datum", "bsn", "productcode", "gemeente", "uren", "minuten",
 def apply_field_rules(frame: pl.DataFrame, rules: dict[str, Callable[[str], Parsed]]) -> pl.DataFrame:
     """Run each column's rule once per distinct text; add its value and reason columns.
 
-    Each row's text becomes the number of its distinct value (a cast to an Enum of the distinct
-    texts: one hash lookup per row, all columns at once), and the value and the reason are gathered
-    by that number.
+    Each row's text becomes the number of its distinct value (a cast to a Categorical with a
+    category list of its own: one hash lookup per row, all columns at once), and the value and the
+    reason are gathered by that number: the category list is the distinct texts in number order.
     """
-    distinct = frame.select(pl.col(c).unique().drop_nulls().implode() for c in rules).row(0, named=True)
-    texts = {c: pl.Series(c, distinct[c], dtype=pl.String) for c in rules}
-    which = frame.select(pl.col(c).cast(pl.Enum(texts[c])).to_physical().cast(pl.UInt32) for c in rules)
+    categories = {c: pl.Categories.random() for c in rules}  # one private category list per column
+    coded = frame.select(pl.col(c).cast(pl.Categorical(categories[c])) for c in rules)
+    texts = {c: categories[c].to_series() for c in rules}  # read while ``coded`` keeps the lists alive
+    which = coded.select(pl.all().to_physical().cast(pl.UInt32))
     added = [column for c, rule in rules.items() for column in _field_columns(c, rule, texts[c], which.get_column(c))]
     return frame.with_columns(added).with_columns(_missing(c) for c in rules)
 
