@@ -129,8 +129,10 @@ def check_tables(frames: Sequence[tuple[Table, pl.DataFrame]], lookup: Lookup,
     client's number of rows that day when more than one) and rejected rows (with reasons)."""
     typed = pl.concat([_prepare(t, f, lookup, options) for t, f in frames], how="diagonal_relaxed")
     checked = hourlog.check_rows(typed, hourlog.RowRules(lookup, options.today or dt.date.today()))
-    bad = pl.any_horizontal(pl.col(hourlog.FIELD_REASONS).is_not_null()) | pl.any_horizontal(
-        hourlog.row_flag_columns())
+    reasons = [pl.col(c).is_not_null() for c in hourlog.FIELD_REASONS if c in checked.columns]
+    bad = checked.select(pl.any_horizontal(*reasons, *hourlog.row_flag_columns())).to_series()
+    if not bad.any():  # nothing rejected: no copy of a million rows
+        return checked.select(*ROW_COLUMNS, "day_rows"), checked.clear()
     return checked.filter(~bad).select(*ROW_COLUMNS, "day_rows"), checked.filter(bad)
 
 

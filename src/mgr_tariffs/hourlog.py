@@ -167,7 +167,8 @@ REQUIRED_FIELDS = {"datum", "bsn", "productcode", "gemeente", "uren", "minuten",
 
 
 def apply_field_rules(frame: pl.DataFrame, rules: dict[str, Callable[[str], Parsed]]) -> pl.DataFrame:
-    """Run each column's rule once per distinct text; add its value and reason columns.
+    """Run each column's rule once per distinct text; add its value column, and its reason column
+    (``why_<column>``) only when some row of the column has a reason: a clean column adds none.
 
     Each row's text becomes the number of its distinct value (a cast to a Categorical with a
     category list of its own: one hash lookup per row, all columns at once), and the value and the
@@ -178,18 +179,21 @@ def apply_field_rules(frame: pl.DataFrame, rules: dict[str, Callable[[str], Pars
     texts = {c: categories[c].to_series() for c in rules}  # read while ``coded`` keeps the lists alive
     which = coded.select(pl.all().to_physical().cast(pl.UInt32))
     added = [column for c, rule in rules.items() for column in _field_columns(c, rule, texts[c], which.get_column(c))]
-    return frame.with_columns(added).with_columns(_missing(c) for c in rules)
+    frame = frame.with_columns(added)
+    return frame.with_columns(_missing(c) for c in rules if _reason_column(c) in frame.columns)
 
 
 def _field_columns(column: str, rule: Callable[[str], Parsed], distinct: pl.Series,
-                   which: pl.Series) -> tuple[pl.Series, pl.Series]:
+                   which: pl.Series) -> list[pl.Series]:
     output, dtype = FIELD_OUTPUT[column]
     answers = [rule(text.strip()) if text.strip() else (None, None) for text in distinct.to_list()]
     values = pl.Series(output, [a[0] for a in answers], dtype=dtype).gather(which)
     reasons = pl.Series(_reason_column(column), [a[1] for a in answers], dtype=pl.String)
-    if reasons.null_count() == len(reasons):  # every distinct text is valid (or empty): nothing to gather
-        return values, pl.repeat(None, len(which), dtype=pl.String, eager=True).alias(reasons.name)
-    return values, reasons.gather(which)
+    if reasons.null_count() < len(reasons):
+        return [values, reasons.gather(which)]
+    if column in REQUIRED_FIELDS and values.null_count():  # empty cells: reasons "is missing", filled in later
+        return [values, pl.repeat(None, len(which), dtype=pl.String, eager=True).alias(reasons.name)]
+    return [values]
 
 
 def _reason_column(column: str) -> str:
@@ -212,16 +216,16 @@ def quantity_unit(header: Sequence[str]) -> str:
 
 
 def prepare(frame: pl.DataFrame, lookup: Lookup, unit: str, mask: Callable[[str], str]) -> pl.DataFrame:
-    """Typed columns and field reasons from the text columns of one log."""
+    """Typed columns, and the field reasons of the columns that have any, from the text columns of one log."""
     for column in ("opbrengst", "uren" if unit == "uur" else "minuten"):
         if column not in frame.columns:
             frame = frame.with_columns(pl.lit(None, pl.String).alias(column))
     frame = apply_field_rules(frame, field_rules(lookup, unit, mask))
-    provider = pl.col("aanbieder").str.strip_chars()
-    return frame.with_columns(
-        provider=provider, unit=pl.lit(unit),
-        why_aanbieder=pl.when(provider.fill_null("") == "").then(pl.lit("aanbieder is missing")),
-    )
+    frame = frame.with_columns(provider=pl.col("aanbieder").str.strip_chars(), unit=pl.lit(unit))
+    no_provider = pl.col("provider").fill_null("") == ""
+    if not frame.select(no_provider.any()).item():
+        return frame
+    return frame.with_columns(why_aanbieder=pl.when(no_provider).then(pl.lit("aanbieder is missing")))
 
 
 FIELD_REASONS = ["why_datum", "why_bsn", "why_aanbieder", "why_productcode", "why_gemeente", "why_quantity",
