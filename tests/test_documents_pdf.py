@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from mgr_tariffs.catalogue import Lookup
-from mgr_tariffs.documents import prepare
 from mgr_tariffs.documents.pdf import build_pdf, pdf_text
+from mgr_tariffs.documents.prepare import prepare
 from mgr_tariffs.documents.sample import example_invoice, large_invoice, make_invoice, make_line, negated
 from mgr_tariffs.invoices import Invoice
 from mgr_tariffs.money import format_number

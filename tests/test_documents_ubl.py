@@ -12,7 +12,8 @@ import pytest
 from lxml import etree
 
 from mgr_tariffs.catalogue import Lookup
-from mgr_tariffs.documents import DocumentError, prepare
+from mgr_tariffs.documents import DocumentError
+from mgr_tariffs.documents.prepare import prepare
 from mgr_tariffs.documents.sample import example_invoice, large_invoice, make_invoice, make_line, negated
 from mgr_tariffs.documents.ubl import build_ubl
 from mgr_tariffs.invoices import Invoice, QuantityUnit

@@ -12,8 +12,8 @@ import pytest
 from openpyxl import load_workbook
 
 from mgr_tariffs.catalogue import Lookup
-from mgr_tariffs.documents import prepare
 from mgr_tariffs.documents.naming import unique_stems
+from mgr_tariffs.documents.prepare import prepare
 from mgr_tariffs.documents.sample import example_invoice, large_invoice, make_invoice, make_line, negated
 from mgr_tariffs.documents.xlsx import EURO_FORMAT, build_workbook, neutralise
 from mgr_tariffs.invoices import Invoice

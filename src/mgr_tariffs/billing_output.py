@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -24,7 +24,9 @@ from .documents import DocumentError, write_documents
 from .documents.naming import provisional_number, stem_of
 from .invoices import Invoice
 from .money import from_cents, half_up_div, json_money
-from .parties import Parties
+
+if TYPE_CHECKING:  # the parties file is loaded only for documents
+    from .parties import Parties
 
 __all__ = [
     "FORMATS", "REJECTS_FILE", "SUMMARY_FILE", "OutputRequest", "invoice_files", "invoice_lines_frame",

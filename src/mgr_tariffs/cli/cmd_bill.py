@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -20,10 +21,7 @@ from ..billing import BillingResult, BillOptions, bill
 from ..billing_output import FORMATS, REJECTS_FILE, OutputRequest, rejects_csv, result_json, write_outputs
 from ..catalogue import Lookup
 from ..documents import DocumentError
-from ..ledger import IssueResult, LedgerError, issue, ledger_path
 from ..money import format_euro, from_cents
-from ..parties import DEFAULT_PATH as PARTIES_DEFAULT
-from ..parties import Parties, load_parties
 from ..problems import warning
 from .common import (
     CATALOGUE_OPTION,
@@ -39,6 +37,10 @@ from .common import (
     stderr,
     stdout,
 )
+
+if TYPE_CHECKING:  # the ledger and the parties file are imported only when asked for: a faster start-up
+    from ..ledger import IssueResult
+    from ..parties import Parties
 
 LARGE_INPUT = 10 * 1024 * 1024
 SHOWN_WARNINGS = 20
@@ -123,6 +125,8 @@ def _issue(result: BillingResult, ledger: Path | None, request: OutputRequest | 
            force: bool, day: dt.date) -> _Issued:
     if request is not None:
         _check_out_dir(request.out_dir, force)
+    from ..ledger import LedgerError, issue, ledger_path  # noqa: PLC0415
+
     try:
         issued = issue(result, ledger_path(ledger), issue_date=day, lookup=lookup)
     except LedgerError as exc:
@@ -155,6 +159,9 @@ def _request(out: Path | None, formats: str, parties: Path | None, invoice_date:
 
 
 def _load_parties(path: Path | None, lookup: Lookup) -> Parties:
+    from ..parties import DEFAULT_PATH as PARTIES_DEFAULT  # noqa: PLC0415
+    from ..parties import load_parties  # noqa: PLC0415
+
     result = load_parties(path or PARTIES_DEFAULT, lookup)
     if result.parties is None:
         print_problems(result.problems)

@@ -5,14 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from .. import checking
-from ..ledger import LedgerError, issued_line_keys
 from ..money import format_euro
 from .common import (
     CATALOGUE_OPTION,
@@ -27,6 +25,11 @@ from .common import (
     print_problems,
     stdout,
 )
+
+if TYPE_CHECKING:  # the checking engine and the ledger are imported when the command runs: a faster start-up
+    import polars as pl
+
+    from .. import checking
 
 
 class CheckFormat(StrEnum):
@@ -58,6 +61,8 @@ def check(
 
     Exit 0 when every line is right, 1 when there are discrepancies or unreadable rows, 2 when a file cannot be read.
     """
+    from .. import checking  # noqa: PLC0415
+
     lookup = load_lookup(tariffs)
     as_json = output is CheckFormat.JSON
     options = checking.CheckOptions(show_bsn=show_bsn or as_json, sheet=sheet, today=date_option("--today", today))
@@ -72,6 +77,8 @@ def check(
 
 
 def _issued(path: Path) -> pl.DataFrame:
+    from ..ledger import LedgerError, issued_line_keys  # noqa: PLC0415
+
     if not path.exists():
         raise fail(f"{path}: no such ledger", EXIT_USAGE)
     try:

@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -18,10 +19,7 @@ from ..catalogue import Lookup
 from ..documents import FORMATS, DocumentError, write_documents
 from ..hourlog import mask_bsn
 from ..invoices import Invoice
-from ..ledger import IssuedInvoice, LedgerError, credit, export_csv, ledger_path, list_invoices, show, verify
 from ..money import format_euro, format_quantity
-from ..parties import DEFAULT_PATH as PARTIES_DEFAULT
-from ..parties import Parties, load_parties
 from .common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
@@ -36,6 +34,11 @@ from .common import (
 LEDGER_OPTION = typer.Option(
     None, "--ledger", help="The ledger of issued invoices (SQLite) (default: $MGR_LEDGER, else mgr-ledger.sqlite).")
 PROVIDER_OPTION = typer.Option(None, "--provider", "-p", help="The provider (when a number exists for several).")
+
+
+if TYPE_CHECKING:  # the ledger and the parties file are imported by the command that runs: a faster start-up
+    from ..ledger import IssuedInvoice
+    from ..parties import Parties
 
 
 class OutputFormat(StrEnum):
@@ -68,6 +71,9 @@ class _DocumentsRequest:
 def _documents_request(out: Path | None, documents: str, parties: Path | None,
                        tariffs: Path) -> _DocumentsRequest | None:
     """Everything documents need, checked before the ledger is touched."""
+    from ..parties import DEFAULT_PATH as PARTIES_DEFAULT  # noqa: PLC0415
+    from ..parties import load_parties  # noqa: PLC0415
+
     if out is None:
         return None
     formats = [f.strip() for f in documents.split(",") if f.strip()]
@@ -107,6 +113,8 @@ def credit_command(
 ) -> None:
     """Credit an issued invoice: a credit note mirrors it with negative amounts and releases its rows,
     so they can be billed again after correction. An invoice is credited at most once."""
+    from ..ledger import LedgerError, credit, ledger_path  # noqa: PLC0415
+
     wanted = _documents_request(out, documents, parties, tariffs)
     day = date_option("--date", date) or dt.date.today()
     try:
@@ -131,6 +139,8 @@ def list_command(
     ledger: Path | None = LEDGER_OPTION,
 ) -> None:
     """List the issued invoices and credit notes, oldest first."""
+    from ..ledger import LedgerError, ledger_path, list_invoices  # noqa: PLC0415
+
     try:
         items = list_invoices(ledger_path(ledger), provider, municipality, period)
     except LedgerError as exc:
@@ -166,6 +176,8 @@ def show_command(
 ) -> None:
     """Show one issued invoice with its lines (BSNs masked; full in --format json); --out writes its documents
     again (UBL, PDF, XLSX) exactly as issued."""
+    from ..ledger import LedgerError, ledger_path, show  # noqa: PLC0415
+
     wanted = _documents_request(out, documents, parties, tariffs)
     try:
         item = show(ledger_path(ledger), number, provider)
@@ -204,6 +216,8 @@ def export_command(
     ledger: Path | None = LEDGER_OPTION,
 ) -> None:
     """Export every issued invoice as CSV for the accounting system (one row per invoice, Dutch dialect)."""
+    from ..ledger import LedgerError, export_csv, ledger_path  # noqa: PLC0415
+
     buffer = io.StringIO(newline="")
     try:
         export_csv(ledger_path(ledger), buffer, bom=out is not None)
@@ -219,6 +233,8 @@ def export_command(
 @ledger_app.command("verify")
 def verify_command(ledger: Path | None = LEDGER_OPTION) -> None:
     """Check the ledger: SQLite integrity, gapless numbers, every invoice complete. Exit 1 when unsound."""
+    from ..ledger import LedgerError, ledger_path, verify  # noqa: PLC0415
+
     path = ledger_path(ledger)
     try:
         problems = verify(path)

@@ -10,14 +10,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
-from ..atomic import OutputSet
-from ..catalogue import Lookup
-from ..invoices import Invoice
-from ..parties import Parties
+from .errors import DocumentError
 from .naming import document_id, document_stem, safe_filename, unique_stems
-from .prepare import DocumentError, Prepared, prepare
+
+if TYPE_CHECKING:  # prepare (and with it the parties file's models) is imported when documents are made
+    from ..atomic import OutputSet
+    from ..catalogue import Lookup
+    from ..invoices import Invoice
+    from ..parties import Parties
+    from .prepare import Prepared
 
 DocumentFormat = Literal["ubl", "pdf", "xlsx"]
 FORMATS: tuple[str, ...] = get_args(DocumentFormat)
@@ -25,8 +28,8 @@ WORKBOOK_NAME = "facturen.xlsx"
 _SUFFIX = {"ubl": ".xml", "pdf": ".pdf"}
 
 __all__ = [
-    "FORMATS", "WORKBOOK_NAME", "DocumentError", "DocumentFormat", "Prepared", "document_id", "document_stem",
-    "document_targets", "prepare", "safe_filename", "write_documents",
+    "FORMATS", "WORKBOOK_NAME", "DocumentError", "DocumentFormat", "document_id", "document_stem",
+    "document_targets", "safe_filename", "write_documents",
 ]
 
 
@@ -55,6 +58,8 @@ def write_documents(invoices: Sequence[Invoice], parties: Parties, lookup: Looku
     Raises :class:`DocumentError` when a provider or municipality is missing from the parties file
     or an invoice contradicts itself, before anything is written.
     """
+    from .prepare import prepare  # noqa: PLC0415
+
     wanted = check_formats(formats)
     documents = prepare(invoices, parties, lookup, issue_date)
     targets = document_targets(invoices, out_dir, wanted)

@@ -17,19 +17,12 @@ from ..invoices import Invoice, InvoiceLine
 from ..models import Municipality
 from ..money import round_cents
 from ..parties import MunicipalityParty, Parties, Provider
+from .errors import DocumentError
 from .naming import document_id
 
 PAYMENT_DAYS = 30
 DEFAULT_EXEMPTION = "Vrijgesteld van btw op grond van artikel 11, lid 1, Wet op de omzetbelasting 1968"
 ZERO = Decimal("0.00")
-
-
-class DocumentError(Exception):
-    """A document cannot be made: a party is missing or the invoice is inconsistent. Nothing is written."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)

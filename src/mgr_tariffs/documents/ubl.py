@@ -19,7 +19,8 @@ from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
 from ..invoices import InvoiceLine, QuantityUnit
 from ..money import json_decimal, json_money
-from .prepare import DocumentError, Prepared, VatGroup
+from .errors import DocumentError
+from .prepare import Prepared, VatGroup
 
 NS_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 NS_CREDIT = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
