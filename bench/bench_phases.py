@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 START = time.perf_counter()
+START_CPU = time.process_time()
 
 from mgr_tariffs.atomic import write_directory  # noqa: E402 - imports are the first phase measured
 from mgr_tariffs.billing import bill  # noqa: E402
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def say(phase: str) -> None:
-    print(f"{time.perf_counter() - START:7.2f} s  {phase}", flush=True)
+    print(f"{time.perf_counter() - START:7.2f} s  {time.process_time() - START_CPU:7.2f} s cpu  {phase}", flush=True)
 
 
 def main() -> None:

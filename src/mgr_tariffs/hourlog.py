@@ -221,7 +221,7 @@ def prepare(frame: pl.DataFrame, lookup: Lookup, unit: str, mask: Callable[[str]
         if column not in frame.columns:
             frame = frame.with_columns(pl.lit(None, pl.String).alias(column))
     frame = apply_field_rules(frame, field_rules(lookup, unit, mask))
-    frame = frame.with_columns(provider=pl.col("aanbieder").str.strip_chars(), unit=pl.lit(unit))
+    frame = frame.with_columns(provider=pl.col("aanbieder"), unit=pl.lit(unit))  # a table's values are stripped
     no_provider = pl.col("provider").fill_null("") == ""
     if not frame.select(no_provider.any()).item():
         return frame
