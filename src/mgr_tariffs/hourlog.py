@@ -77,7 +77,6 @@ def parse_service_date(text: str) -> Parsed:
     return None, f"datum {text!r} is not a date (write yyyy-mm-dd or dd-mm-yyyy)"
 
 
-BSN_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
 
 
 def passes_elfproef(bsn: str) -> bool:
@@ -86,7 +85,8 @@ def passes_elfproef(bsn: str) -> bool:
     Written out because it runs once per distinct client of a log (a million-row log has tens of
     thousands) and stdnum's general machinery costs ~30 µs a call; a property test holds the two equal.
     """
-    total = sum(int(digit) * weight for digit, weight in zip(bsn, BSN_WEIGHTS, strict=True))
+    d = bsn.encode("ascii")  # byte values: digit + 48; the weights sum to 43, so 43 * 48 is taken off once
+    total = 9 * d[0] + 8 * d[1] + 7 * d[2] + 6 * d[3] + 5 * d[4] + 4 * d[5] + 3 * d[6] + 2 * d[7] - d[8] - 43 * 48
     return total % 11 == 0 and bsn != "000000000"
 
 
