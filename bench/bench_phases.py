@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import tempfile
 import time
@@ -24,7 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def say(phase: str) -> None:
-    print(f"{time.perf_counter() - START:7.2f} s  {time.process_time() - START_CPU:7.2f} s cpu  {phase}", flush=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    wall, cpu = time.perf_counter() - START, time.process_time() - START_CPU
+    print(f"{wall:7.2f} s  {cpu:7.2f} s cpu  {peak:5} MiB peak  {phase}", flush=True)
 
 
 def main() -> None:

@@ -240,12 +240,12 @@ def _render(result: BillingResult, issued: _Issued | None, strict_failure: bool 
 
 
 def _render_already_billed(issued: IssueResult) -> None:
-    rows = issued.already_billed_rows()
     shown = [warning(r.file, r.line, f"already billed on invoice {r.number} of {r.provider}")
-             for r in rows[:SHOWN_WARNINGS]]
+             for r in issued.already_billed_rows(SHOWN_WARNINGS)]
     print_problems(shown)
-    if len(rows) > SHOWN_WARNINGS:
-        stderr().print(f"... and {len(rows) - SHOWN_WARNINGS} more row(s) billed before (see --json)", style="yellow")
+    if issued.rows_already_billed > SHOWN_WARNINGS:
+        stderr().print(f"... and {issued.rows_already_billed - SHOWN_WARNINGS} more row(s) billed before (see --json)",
+                       style="yellow")
     stdout().print(f"issued {issued.rows_issued:,} row(s) on {len(issued.numbers)} invoice(s); "
                    f"{issued.rows_already_billed:,} row(s) were billed before".replace(",", "."), markup=False)
 
