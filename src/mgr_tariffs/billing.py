@@ -191,16 +191,16 @@ def price_lines(rows: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
 
     The grouping keys are packed into one 128-bit integer whose order is the order of the
     invoice (provider, municipality name, month, BSN, product, price), so the rows are sorted on
-    one column and grouped as runs of equal keys.
+    one column and grouped as runs of equal keys; a line's key columns are those of its first row.
     """
     order = _Orders.of(rows, lookup)
-    keyed = rows.select(order.key(), "ticks", "revenue_cents", "date").sort("key")
-    grouped = keyed.with_columns(pl.col("key").set_sorted()).group_by("key", maintain_order=True).agg(
+    keyed = rows.select(order.key(), "ticks", "revenue_cents", "date", _row=pl.int_range(pl.len(), dtype=pl.UInt32))
+    grouped = keyed.sort("key").with_columns(pl.col("key").set_sorted()).group_by("key", maintain_order=True).agg(
         ticks=pl.col("ticks").sum(), revenue_cents=pl.col("revenue_cents").fill_null(0).sum(),
-        rows=pl.len(), first_day=pl.col("date").min(), last_day=pl.col("date").max(),
+        rows=pl.len(), first_day=pl.col("date").min(), last_day=pl.col("date").max(), _row=pl.col("_row").first(),
     )
     gross = (2 * pl.col("ticks") * pl.col("price_cents") + TICKS_PER_HOUR) // (2 * TICKS_PER_HOUR)
-    amounts = order.unpack(grouped).with_columns(gross_cents=gross).with_columns(
+    amounts = _line_keys(grouped, rows).with_columns(gross_cents=gross).with_columns(
         netted_cents=pl.min_horizontal("gross_cents", "revenue_cents"),
     ).with_columns(
         unnetted_cents=pl.col("revenue_cents") - pl.col("netted_cents"),
@@ -249,23 +249,16 @@ class _Orders:
                 + at("bsn", pl.col("bsn_id")) + at("product", product) + at("cents", pl.col("price_cents"))
                 + at("minutes", pl.col("unit") == QuantityUnit.MINUTE.value)).alias("key")
 
-    def unpack(self, grouped: pl.DataFrame) -> pl.DataFrame:
-        def part(name: str, bits: int) -> pl.Expr:
-            return ((pl.col("key") // (1 << _PLACES[name])) % (1 << bits)).cast(pl.Int64)
 
-        def named(name: str, names: list[Any], dtype: type[pl.DataType]) -> pl.Expr:
-            return part(name, 10 if name != "provider" else 29).replace_strict(dict(enumerate(names)),
-                                                                              return_dtype=dtype)
-
-        month = part("period", 17)
-        return grouped.with_columns(
-            provider=named("provider", self.providers, pl.String),
-            municipality_id=named("municipality", self.municipalities, pl.Int64),
-            period_id=(month // 12) * 100 + month % 12 + 1, bsn_id=part("bsn", 30),
-            product=named("product", self.products, pl.String), price_cents=part("cents", 30),
-            unit=pl.when(part("minutes", 1) == 1).then(pl.lit(QuantityUnit.MINUTE.value))
-            .otherwise(pl.lit(QuantityUnit.HOUR.value)),
-        ).drop("key")
+def _line_keys(grouped: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """The key columns of each line, taken from its first row (all rows of a line share them)."""
+    first = rows.select("provider", "municipality_id", "date", "bsn_id", "product", "price_cents", "unit").gather(
+        grouped.get_column("_row"))
+    period = first.get_column("date").dt.year().cast(pl.Int64) * 100 + first.get_column("date").dt.month()
+    return grouped.drop("key", "_row").with_columns(
+        first.get_column("provider"), first.get_column("municipality_id").cast(pl.Int64), period.alias("period_id"),
+        first.get_column("bsn_id"), first.get_column("product"), first.get_column("price_cents"),
+        first.get_column("unit"))
 
 
 def _describe(lines: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
