@@ -387,3 +387,29 @@ def test_keyboard_interrupt_while_writing_removes_the_staging_folder(tmp_path: P
     with pytest.raises(KeyboardInterrupt):
         write_directory(tmp_path / "existing", FILES)
     assert list((tmp_path / "existing").iterdir()) == []
+
+
+MANY = {f"f{i}.csv": f"file {i}\n".encode() for i in range(atomic.PARALLEL_FILES * 2)}
+
+
+def test_many_files_are_written_on_two_threads_all_of_them(tmp_path: Path) -> None:
+    write_directory(tmp_path / "out", MANY)
+    assert snapshot(tmp_path / "out") == MANY
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("failing", ["f1.csv", "f300.csv"])  # odd names: the second thread's half; even: the first's
+@pytest.mark.parametrize("error", [OSError(errno.ENOSPC, "No space left on device"), KeyboardInterrupt()])
+def test_a_failure_in_either_writing_thread_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           failing: str, error: BaseException) -> None:
+    real = atomic._write_file
+
+    def write(path: Path | str, data: bytes, durable: bool, dir_fd: int | None = None) -> None:
+        if Path(path).name == failing:
+            raise error
+        real(path, data, durable, dir_fd)
+
+    monkeypatch.setattr(atomic, "_write_file", write)
+    with pytest.raises(OutputError if isinstance(error, OSError) else KeyboardInterrupt):
+        write_directory(tmp_path / "out", MANY)
+    assert list(tmp_path.iterdir()) == []
