@@ -9,6 +9,7 @@ in one pass and cut per invoice, never row by row in Python.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -123,15 +124,17 @@ def invoice_files(result: BillingResult, numbers: dict[tuple[str, str, str], str
 
     Every line is formatted by Polars in one pass into one text (the lines of an invoice are
     adjacent); each invoice's file is then its header plus its slice of that text, cut at the byte
-    offset where its last line ends.
+    offset where its last line ends (from the lengths of the fields).
     """
     if result.lines.is_empty():
         return {}
     invoices = _numbers(result.invoice_frame, numbers)
-    lines = _csv_lines(result, invoices)
-    body: bytes = lines.str.join("").cast(pl.Binary).item()
-    last_line = invoices.get_column("lines").cum_sum() - 1
-    ends = lines.str.len_bytes().cum_sum().gather(last_line).to_list()
+    fields = _csv_fields(result, invoices)
+    buffer = io.BytesIO()  # the fields are CSV text already (quoted where needed): written as they are
+    fields.write_csv(buffer, separator=SEPARATOR, include_header=False, line_terminator="\r\n", quote_style="never")
+    body = buffer.getvalue()
+    line_bytes = fields.select(pl.sum_horizontal(pl.all().str.len_bytes()) + (fields.width - 1) + 2).to_series()
+    ends = line_bytes.cum_sum().gather(invoices.get_column("lines").cum_sum() - 1).to_list()
     files: dict[str, bytes] = {}
     start = 0
     names = invoices.get_column("bestand").to_list()
@@ -141,8 +144,9 @@ def invoice_files(result: BillingResult, numbers: dict[tuple[str, str, str], str
     return files
 
 
-def _csv_lines(result: BillingResult, invoices: pl.DataFrame) -> pl.Series:
-    """Each invoice line as CSV text with its line end, in the layout of :data:`INVOICE_COLUMNS`.
+def _csv_fields(result: BillingResult, invoices: pl.DataFrame) -> pl.DataFrame:
+    """The fields of each invoice line as CSV text, in the layout of :data:`INVOICE_COLUMNS` (the first
+    five columns in one field, as they are the same on every line of an invoice).
 
     What is the same on every line of an invoice (number, provider, municipality, period) is
     formatted once per invoice; amounts, dates and products once per distinct value. A million
@@ -165,8 +169,7 @@ def _csv_lines(result: BillingResult, invoices: pl.DataFrame) -> pl.Series:
         *(per_distinct(lines, pl.col(c), pl.col(c).cast(pl.String)) for c in ("first_day", "last_day")),
         lines.get_column("rows").cast(pl.String),
     ]
-    table = pl.DataFrame([f.alias(str(i)) for i, f in enumerate(fields)])
-    return table.select(pl.concat_str(pl.all(), separator=SEPARATOR) + "\r\n").to_series()
+    return pl.DataFrame([f.alias(str(i)) for i, f in enumerate(fields)])
 
 
 MONEY_COLUMNS = ("gross_cents", "revenue_cents", "netted_cents", "unnetted_cents", "amount_cents")
