@@ -22,6 +22,7 @@ import math
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -288,11 +289,11 @@ def _read_fast(info: _Csv, problems: _Problems) -> Table | None:
     """
     data = _drop_trailing_blank_lines(info.data)
     header = _first_line(data, info.offset).decode("utf-8").split(info.separator)
-    lines = _plain_lines(data, info.separator, len(header))
-    if lines is None:
-        return None
-    raw = _polars_read(data, info.separator, len(header))
-    if raw is None or raw.height != lines - 1 or _lone_cr_at_end(data, raw):
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mgr-read") as pool:
+        reading = pool.submit(_polars_read, data, info.separator, len(header))  # Polars reads while we count
+        lines = _plain_lines(data, info.separator, len(header))
+        raw = reading.result()
+    if lines is None or raw is None or raw.height != lines - 1 or _lone_cr_at_end(data, raw):
         return None
     names, header_ok = _header_names(header, info.header_line, problems)
     if not header_ok:
