@@ -8,12 +8,14 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
+import polars as pl
 from conftest import TARIFFS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference_billing import reference_bill
 
 from mgr_tariffs.billing import BillingResult, BillOptions, bill
+from mgr_tariffs.billing_output import _numbers, invoice_file_name, provisional_number
 from mgr_tariffs.catalogue import Lookup, load_catalogue
 from mgr_tariffs.hourlog import passes_elfproef
 
@@ -117,3 +119,15 @@ def test_the_written_out_elfproef_agrees_with_python_stdnum(bsn: str) -> None:
     from stdnum.nl import bsn as stdnum_bsn  # noqa: PLC0415 - the reference, only needed here
 
     assert passes_elfproef(bsn) == (stdnum_bsn.is_valid(bsn) and bsn != "000000000")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=150), min_size=1, max_size=5))
+def test_provisional_numbers_and_file_names_made_at_once_equal_one_by_one(providers: list[str]) -> None:
+    """``_numbers`` builds provisional numbers and file names for all invoices at once when it can; they are
+    exactly what ``provisional_number`` and ``invoice_file_name`` make for each."""
+    invoices = pl.DataFrame({"provider": providers, "gemeentecode": ["0889"] * len(providers),
+                             "period": ["2021-03"] * len(providers)})
+    named = _numbers(invoices, None)
+    assert named.get_column("factuurnummer").to_list() == [provisional_number(p, "0889", "2021-03") for p in providers]
+    assert named.get_column("bestand").to_list() == [invoice_file_name(p, "0889", "2021-03") for p in providers]

@@ -22,7 +22,7 @@ from .atomic import OutputSet, write_directory
 from .billing import BillingResult, per_distinct
 from .catalogue import Lookup
 from .documents import DocumentError, write_documents
-from .documents.naming import provisional_number, stem_of
+from .documents.naming import MAX_STEM, provisional_number, slug, stem_of
 from .invoices import Invoice
 from .money import from_cents, half_up_div, json_money
 
@@ -81,12 +81,29 @@ def invoice_file_name(provider: str, municipality_code: str, period: str, number
 
 
 def _numbers(invoices: pl.DataFrame, numbers: dict[tuple[str, str, str], str] | None) -> pl.DataFrame:
+    """The invoices with their number (``factuurnummer``: provisional until issued) and file name (``bestand``)."""
+    if not numbers and _short_provisional_names(invoices):
+        slugs = {p: slug(p) for p in invoices.get_column("provider").unique().to_list()}
+        provider = pl.col("provider").replace_strict(slugs, return_dtype=pl.String)
+        return invoices.with_columns(
+            factuurnummer=pl.format("CONCEPT-{}-{}-{}", provider, "gemeentecode", "period"),
+            bestand=pl.format("concept-{}-{}-{}.csv", provider, "gemeentecode", "period"))
     keys: list[tuple[str, str, str]] = list(invoices.select("provider", "gemeentecode", "period").iter_rows())
     given = numbers or {}
     return invoices.with_columns(
         factuurnummer=pl.Series([given.get(k) or provisional_number(*k) for k in keys], dtype=pl.String),
         bestand=pl.Series([invoice_file_name(p, m, d, given.get((p, m, d))) for p, m, d in keys], dtype=pl.String),
     )
+
+
+def _short_provisional_names(invoices: pl.DataFrame) -> bool:
+    """Provisional names (``concept-<slug>-<code>-<yyyy-mm>``, letters, digits and ``-`` only) that need no
+    shortening: then they are what :func:`stem_of` makes, built for all invoices at once."""
+    if invoices.is_empty():
+        return False
+    longest = max(len(slug(p)) for p in invoices.get_column("provider").unique().to_list())
+    plain = pl.col("gemeentecode").str.contains(r"^\d{4}$") & pl.col("period").str.contains(r"^\d{4}-\d{2}$")
+    return len(f"concept-{'x' * longest}-0000-0000-00") <= MAX_STEM and bool(invoices.select(plain.all()).item())
 
 
 def invoice_lines_frame(result: BillingResult, numbers: dict[tuple[str, str, str], str] | None = None,
