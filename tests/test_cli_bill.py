@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from conftest import ROOT, TARIFFS
@@ -115,3 +117,21 @@ def test_invoice_csvs_quote_awkward_names_and_check_clean(runner: CliRunner, tmp
     assert (line["aantal"], line["tarief"], line["bedrag"], line["regels"]) == ("3,5", "50,40", "176,40", "2")
     code, _, err = mgr(runner, "check", *map(str, invoices), "--hours", str(log), "--tariffs", str(TARIFFS))
     assert code == 0, err
+
+
+def test_console_script_exit_codes_and_output_survive_the_fast_exit(tmp_path: Path) -> None:
+    """The console script ends the process at once after flushing: the output and the exit code are intact."""
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", "from mgr_tariffs.entry import main; main()", *args],
+                              capture_output=True, text=True, check=False, cwd=ROOT)
+
+    ok = run("bill", str(EXAMPLE), "--json")
+    assert ok.returncode == 0 and json.loads(ok.stdout)["summary"]["total"] == "17847.21"
+    bad = run("bill", str(tmp_path / "missing.csv"))
+    assert bad.returncode == 2 and "no such file" in bad.stderr
+    usage = run("bill", "--no-such-option")
+    assert usage.returncode == 2
+    log = tmp_path / "bad.csv"
+    log.write_text(BAD, encoding="utf-8")
+    rejected = run("bill", str(log))
+    assert rejected.returncode == 1 and f"{log}:3:" in rejected.stderr
