@@ -25,9 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def say(phase: str) -> None:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     wall, cpu = time.perf_counter() - START, time.process_time() - START_CPU
-    print(f"{wall:7.2f} s  {cpu:7.2f} s cpu  {peak:5} MiB peak  {phase}", flush=True)
+    print(f"{wall:7.2f} s  {cpu:7.2f} s cpu ({usage.ru_stime:5.2f} sys, {usage.ru_minflt:7,} page faults)  "
+          f"{usage.ru_maxrss // 1024:5} MiB peak  {phase}", flush=True)
 
 
 def main() -> None:
