@@ -133,6 +133,8 @@ def _issue(result: BillingResult, ledger: Path | None, request: OutputRequest | 
     heads = issued.invoice_frame
     numbers = {} if heads.is_empty() else {
         (p, m, d): n for p, m, d, n in heads.select("provider", "gemeentecode", "period", "number").iter_rows()}
+    if issued.lines is result.lines:  # every row was new: the run as billed (its totals are worked out already)
+        return _Issued(result, issued, numbers)
     return _Issued(replace(result, lines=issued.lines if not issued.lines.is_empty() else result.lines.clear()),
                    issued, numbers)
 
