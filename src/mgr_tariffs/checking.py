@@ -23,6 +23,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -186,26 +187,35 @@ def check(paths: Sequence[Path], lookup: Lookup, hours: Sequence[Path] | None = 
     ``issued`` (from :func:`mgr_tariffs.ledger.issued_line_keys`) flags lines already on an issued invoice.
     """
     options = options or CheckOptions()
-    loaded = [_load(Path(path), options) for path in paths]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mgr-hours") as pool:
+        # the hour log is read, checked and summed on a second thread while the invoices are read and checked
+        logging = pool.submit(log_hours, hours, lookup, options) if hours else None
+        loaded = [_load(Path(path), options) for path in paths]
+        result = _check_loaded(loaded, lookup, options, issued, logging)
+    return result
+
+
+def _check_loaded(loaded: list[_Loaded], lookup: Lookup, options: CheckOptions, issued: pl.DataFrame | None,
+                  logging: Future[LoggedHours] | None) -> CheckResult:
     problems = [p for item in loaded for p in item.problems] + _nothing_to_check(loaded)
     frames = [item.frame for item in loaded if item.frame is not None]
     totals = [item.totals for item in loaded if item.totals is not None]
-    logged = log_hours(hours, lookup, options) if hours else None
     lines, rejected = parse_lines(_concat(frames), lookup)
     row_problems = rejection_problems(rejected)
     checked = run_rules(lines, lookup)
     found = line_findings(checked, lookup, options)
-    found += double_findings(checked, options, hours_given=logged is not None)
+    found += double_findings(checked, options, hours_given=logging is not None)
     if issued is not None:
         found += issued_findings(checked, issued, options)
     incomplete = set(rejected.get_column("invoice").drop_nulls().to_list())
     found += total_findings(checked.filter(~pl.col("invoice").is_in(list(incomplete))), _concat(totals))
+    logged = logging.result() if logging is not None else None
     if logged is not None:
         found += hour_findings(checked, logged, options)
         problems += logged.problems
     found = sorted(found, key=_order)
     invoices = invoice_infos(checked, lookup)
-    summary = summarise(found, checked, len(paths), len(rejected), invoices, logged)
+    summary = summarise(found, checked, len(loaded), len(rejected), invoices, logged)
     return CheckResult(found, problems + row_problems, invoices, summary)
 
 
