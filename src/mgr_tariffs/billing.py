@@ -269,27 +269,30 @@ def _describe(lines: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
     rates = {p.code: int(p.vat.rate) for p in catalogue.products}
     month = (pl.col("period_id") % 100).cast(pl.String).str.pad_start(2, "0")
     minutes = (pl.col("unit") == QuantityUnit.MINUTE.value).cast(pl.Int64)
+    code, period, quantity = per_distinct_many(lines, [
+        (pl.col("municipality_id"), pl.col("municipality_id").cast(pl.String).str.pad_start(4, "0")),
+        (pl.col("period_id"), pl.format("{}-{}", pl.col("period_id") // 100, month)),
+        (pl.col("ticks") * 2 + minutes, quantity_text())])
     return lines.with_columns(
-        gemeentecode=per_distinct(lines, pl.col("municipality_id"), pl.col("municipality_id").cast(pl.String)
-                                  .str.pad_start(4, "0")),
-        bsn=pl.col("bsn_id").cast(pl.String).str.pad_start(9, "0"),
-        period=per_distinct(lines, pl.col("period_id"), pl.format("{}-{}", pl.col("period_id") // 100, month)),
+        gemeentecode=code, bsn=pl.col("bsn_id").cast(pl.String).str.pad_start(9, "0"), period=period,
         municipality=pl.col("municipality_id").replace_strict(names, return_dtype=pl.String),
         product_name=pl.col("product").replace_strict(products, return_dtype=pl.String),
         vat_treatment=pl.col("product").replace_strict(treatments, return_dtype=pl.String),
-        vat_rate=pl.col("product").replace_strict(rates, return_dtype=pl.Int64),
-        quantity=per_distinct(lines, pl.col("ticks") * 2 + minutes, quantity_text()),
+        vat_rate=pl.col("product").replace_strict(rates, return_dtype=pl.Int64), quantity=quantity,
     )
 
 
-def per_distinct(frame: pl.DataFrame, key: pl.Expr, text: pl.Expr) -> pl.Series:
-    """``text`` (an expression of the frame's columns, equal for equal ``key``) worked out once per distinct
-    ``key`` and mapped onto every row. Lines have few distinct amounts, periods or quantities: this is a few
-    times faster than formatting every row."""
-    keys = frame.select(key.alias("_key")).get_column("_key")
-    distinct = frame.with_columns(_key=keys).unique("_key")
-    texts = distinct.select(text.alias("_text")).get_column("_text")
-    return keys.replace_strict(distinct.get_column("_key"), texts, return_dtype=texts.dtype)
+def per_distinct_many(frame: pl.DataFrame, specs: Sequence[tuple[pl.Expr, pl.Expr]]) -> list[pl.Series]:
+    """For each (key, text) pair: ``text`` (an expression of the frame's columns, equal for equal ``key``) worked
+    out once per distinct ``key`` and mapped onto every row. Lines have few distinct amounts, periods or quantities,
+    so this is a few times faster than formatting every row; the pairs are done in parallel."""
+    keyed = frame.lazy()
+    tables = pl.collect_all([keyed.with_columns(key.alias("_key")).unique("_key").select("_key", text.alias("_text"))
+                             for key, text in specs])
+    mapped = frame.select(
+        key.replace_strict(table.get_column("_key"), table.get_column("_text"), return_dtype=pl.String).alias(str(i))
+        for i, ((key, _), table) in enumerate(zip(specs, tables, strict=True)))
+    return mapped.get_columns()
 
 
 def quantity_text() -> pl.Expr:

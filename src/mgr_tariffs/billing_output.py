@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from .atomic import OutputSet, write_directory
-from .billing import BillingResult, per_distinct
+from .billing import BillingResult, per_distinct_many
 from .catalogue import Lookup
 from .documents import DocumentError, write_documents
 from .documents.naming import MAX_STEM, provisional_number, slug, stem_of
@@ -177,13 +177,14 @@ def _csv_fields(result: BillingResult, invoices: pl.DataFrame) -> pl.DataFrame:
                       .explode()).to_series()
     lines = result.lines
     product = pl.concat_str("product", csv_text("product_name"), separator=SEPARATOR)
+    product_text, price, quantity, *money, first_day, last_day = per_distinct_many(lines, [
+        (pl.col("product"), product), (pl.col("price_cents"), cents_text("price_cents")),
+        (pl.col("quantity"), pl.col("quantity").str.replace(".", ",", literal=True)),
+        *((pl.col(c), cents_text(c)) for c in MONEY_COLUMNS),
+        *((pl.col(c), pl.col(c).cast(pl.String)) for c in ("first_day", "last_day"))])
     fields = [
-        heads.gather(which), lines.get_column("bsn"), per_distinct(lines, pl.col("product"), product),
-        lines.get_column("unit"), per_distinct(lines, pl.col("price_cents"), cents_text("price_cents")),
-        per_distinct(lines, pl.col("quantity"), pl.col("quantity").str.replace(".", ",", literal=True)),
-        *(per_distinct(lines, pl.col(c), cents_text(c)) for c in MONEY_COLUMNS),
-        lines.get_column("vat_treatment"), lines.get_column("vat_rate").cast(pl.String),
-        *(per_distinct(lines, pl.col(c), pl.col(c).cast(pl.String)) for c in ("first_day", "last_day")),
+        heads.gather(which), lines.get_column("bsn"), product_text, lines.get_column("unit"), price, quantity, *money,
+        lines.get_column("vat_treatment"), lines.get_column("vat_rate").cast(pl.String), first_day, last_day,
         lines.get_column("rows").cast(pl.String),
     ]
     return pl.DataFrame([f.alias(str(i)) for i, f in enumerate(fields)])
