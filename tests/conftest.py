@@ -24,3 +24,9 @@ def lookup() -> Lookup:
 @pytest.fixture()
 def runner() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture()
+def book(tmp_path: Path) -> Path:
+    """Where a test's ledger goes (not created yet)."""
+    return tmp_path / "ledger.sqlite"

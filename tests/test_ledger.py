@@ -42,11 +42,6 @@ def billed(lookup: Lookup, *paths: Path) -> BillingResult:
     return result
 
 
-@pytest.fixture()
-def book(tmp_path: Path) -> Path:
-    return tmp_path / "ledger.sqlite"
-
-
 def test_issue_numbers_per_provider_gapless_in_year_of_issue(tmp_path: Path, book: Path, lookup: Lookup) -> None:
     result = ledger.issue(billed(lookup, write_log(tmp_path, "a.csv", ROWS)), book, issue_date=TODAY, lookup=lookup)
     assert [(i.provider, i.number, i.period) for i in result.invoices] == [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import sqlite3
 from collections.abc import Iterator
@@ -11,15 +10,16 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import test_ledger
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_ledger import TODAY, billed
 
 from mgr_tariffs import ledger, ledger_schema
-from mgr_tariffs.billing import BillingResult, BillOptions, bill
+from mgr_tariffs.billing import BillingResult
 from mgr_tariffs.catalogue import Lookup
 from mgr_tariffs.ledger import LedgerError
 
-TODAY = dt.date(2024, 3, 1)
 HEADER = "datum;bsn;aanbieder;gemeente;productcode;uren;opbrengst\n"
 ROWS = [
     "2021-07-01;111222333;Zorg BV;Gennep;LN034;1;1,50",
@@ -34,20 +34,7 @@ ROWS = [
 
 
 def write_log(folder: Path, name: str, rows: list[str]) -> Path:
-    path = folder / name
-    path.write_text(HEADER + "".join(row + "\n" for row in rows), encoding="utf-8")
-    return path
-
-
-def billed(lookup: Lookup, *paths: Path) -> BillingResult:
-    result = bill(list(paths), lookup, BillOptions(today=TODAY))
-    assert result.ok, result.errors
-    return result
-
-
-@pytest.fixture()
-def book(tmp_path: Path) -> Path:
-    return tmp_path / "ledger.sqlite"
+    return test_ledger.write_log(folder, name, rows, HEADER)  # with the opbrengst column
 
 
 @contextmanager
