@@ -152,10 +152,15 @@ def invoice_files(result: BillingResult, numbers: dict[tuple[str, str, str], str
     body = buffer.getvalue()
     line_bytes = fields.select(pl.sum_horizontal(pl.all().str.len_bytes()) + (fields.width - 1) + 2).to_series()
     ends = line_bytes.cum_sum().gather(invoices.get_column("lines").cum_sum() - 1).to_list()
+    return _cut(body, ends, invoices)
+
+
+def _cut(body: bytes, ends: list[int], invoices: pl.DataFrame) -> dict[str, bytes]:
+    """Each invoice's file: its header and its lines, the bytes of ``body`` up to its end offset."""
     files: dict[str, bytes] = {}
     start = 0
-    names = invoices.get_column("bestand").to_list()
-    for name, minutes_only, end in zip(names, invoices.get_column("minutes_only").to_list(), ends, strict=True):
+    names, minutes = invoices.get_column("bestand").to_list(), invoices.get_column("minutes_only").to_list()
+    for name, minutes_only, end in zip(names, minutes, ends, strict=True):
         files[name] = HEADERS[minutes_only] + body[start:end]
         start = end
     return files
