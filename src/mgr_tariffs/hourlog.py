@@ -310,7 +310,10 @@ def check_rows(typed: pl.DataFrame, rules: RowRules) -> pl.DataFrame:
     priced = typed.with_columns(price_cents=rules.price_cents(), client_day=client_day_key())
     shared = priced.filter(pl.col("client_day").is_in(_repeated(priced.get_column("client_day")).implode()))
     day = shared.group_by("client_day").agg(day_ticks=pl.col("ticks").sum(), day_rows=pl.len())
-    joined = priced.join(day, on="client_day", how="left", maintain_order="left")
+    keys = day.get_column("client_day")
+    joined = priced.with_columns(  # two columns looked up, not a join that may copy every column of the rows
+        pl.col("client_day").replace_strict(keys, day.get_column(c), default=None).alias(c)
+        for c in ("day_ticks", "day_rows"))
     flags = rules.flags()
     return joined.with_columns(*(expr.fill_null(False).alias(f"x_{name}") for name, expr in flags.items()))
 
