@@ -252,13 +252,12 @@ class _Orders:
 
 def _line_keys(grouped: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     """The key columns of each line, taken from its first row (all rows of a line share them)."""
-    first = rows.select("provider", "municipality_id", "date", "bsn_id", "product", "price_cents", "unit").gather(
-        grouped.get_column("_row"))
-    period = first.get_column("date").dt.year().cast(pl.Int64) * 100 + first.get_column("date").dt.month()
-    return grouped.drop("key", "_row").with_columns(
-        first.get_column("provider"), first.get_column("municipality_id").cast(pl.Int64), period.alias("period_id"),
-        first.get_column("bsn_id"), first.get_column("product"), first.get_column("price_cents"),
-        first.get_column("unit"))
+    period = pl.col("date").dt.year().cast(pl.Int64) * 100 + pl.col("date").dt.month()
+    keys = rows.select("provider", "municipality_id", "date", "bsn_id", "product", "price_cents", "unit")
+    first = keys.gather(grouped.get_column("_row")).select(
+        "provider", pl.col("municipality_id").cast(pl.Int64), period.alias("period_id"), "bsn_id", "product",
+        "price_cents", "unit")
+    return grouped.drop("key", "_row").hstack(first)
 
 
 def _describe(lines: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # the parties file is loaded only for documents
     from .parties import Parties
 
 __all__ = [
-    "FORMATS", "REJECTS_FILE", "SUMMARY_FILE", "OutputRequest", "invoice_files", "invoice_lines_frame",
+    "FORMATS", "REJECTS_FILE", "SUMMARY_FILE", "OutputRequest", "invoice_files",
     "neutralise", "output_files", "provisional_number", "rejects_csv", "result_json", "summary_csv", "write_outputs",
 ]
 
@@ -104,28 +104,6 @@ def _short_provisional_names(invoices: pl.DataFrame) -> bool:
     longest = max(len(slug(p)) for p in invoices.get_column("provider").unique().to_list())
     plain = pl.col("gemeentecode").str.contains(r"^\d{4}$") & pl.col("period").str.contains(r"^\d{4}-\d{2}$")
     return len(f"concept-{'x' * longest}-0000-0000-00") <= MAX_STEM and bool(invoices.select(plain.all()).item())
-
-
-def invoice_lines_frame(result: BillingResult, numbers: dict[tuple[str, str, str], str] | None = None,
-                        invoices: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Every invoice line in the CSV layout (text columns), in invoice order."""
-    named = invoices if invoices is not None else _numbers(result.invoice_frame, numbers)
-    # lines come in invoice order, so each invoice's number is repeated over its lines: no join needed
-    which = pl.select(pl.int_range(named.height).repeat_by(named.get_column("lines")).explode()).to_series()
-    lines = result.lines.with_columns(factuurnummer=named.get_column("factuurnummer").gather(which))
-    quantity = pl.col("quantity").str.replace(".", ",", literal=True)
-    return lines.select(
-        neutralised("factuurnummer"), neutralised("provider").alias("aanbieder"),
-        neutralised("municipality").alias("gemeente"), "gemeentecode", pl.col("period").alias("periode"), "bsn",
-        pl.col("product").alias("productcode"), neutralised("product_name").alias("product"),
-        pl.col("unit").alias("eenheid"), cents_text("price_cents").alias("tarief"), quantity.alias("quantity"),
-        cents_text("gross_cents").alias("bedrag_bruto"), cents_text("revenue_cents").alias("opbrengst"),
-        cents_text("netted_cents").alias("opbrengst_verrekend"),
-        cents_text("unnetted_cents").alias("opbrengst_niet_verrekend"), cents_text("amount_cents").alias("bedrag"),
-        pl.col("vat_treatment").alias("btw_behandeling"), pl.col("vat_rate").cast(pl.String).alias("btw_tarief"),
-        pl.col("first_day").cast(pl.String).alias("eerste_datum"),
-        pl.col("last_day").cast(pl.String).alias("laatste_datum"), pl.col("rows").cast(pl.String).alias("regels"),
-    )
 
 
 HEADERS = {
