@@ -20,10 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from mgr_tariffs.billing import bill
-from mgr_tariffs.billing_output import invoice_files
-from mgr_tariffs.catalogue import Lookup, load_catalogue
-from mgr_tariffs.checking import check
+from mgr_tariffs.billing.engine import bill
+from mgr_tariffs.billing.output import invoice_files
+from mgr_tariffs.catalogue.loader import Lookup, load_catalogue
+from mgr_tariffs.checking.engine import check
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent

@@ -32,9 +32,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from mgr_tariffs.billing import bill
-from mgr_tariffs.catalogue import Lookup, load_catalogue
-from mgr_tariffs.ledger import issue
+from mgr_tariffs.billing.engine import bill
+from mgr_tariffs.catalogue.loader import Lookup, load_catalogue
+from mgr_tariffs.ledger.store import issue
 
 ROOT = Path(__file__).resolve().parent.parent
 TARIFFS = ROOT / "data" / "tariffs.yaml"

@@ -16,10 +16,10 @@ from pathlib import Path
 START = time.perf_counter()
 START_CPU = time.process_time()
 
-from mgr_tariffs.atomic import write_directory  # noqa: E402 - imports are the first phase measured
-from mgr_tariffs.billing import bill  # noqa: E402
-from mgr_tariffs.billing_output import invoice_files, summary_csv  # noqa: E402
-from mgr_tariffs.catalogue import Lookup, load_catalogue  # noqa: E402
+from mgr_tariffs.billing.engine import bill  # noqa: E402
+from mgr_tariffs.billing.output import invoice_files, summary_csv  # noqa: E402
+from mgr_tariffs.catalogue.loader import Lookup, load_catalogue  # noqa: E402
+from mgr_tariffs.io.atomic import write_directory  # noqa: E402 - imports are the first phase measured
 
 ROOT = Path(__file__).resolve().parent.parent
 

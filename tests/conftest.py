@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mgr_tariffs.catalogue import Lookup, load_catalogue
+from mgr_tariffs.catalogue.loader import Lookup, load_catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
 TARIFFS = ROOT / "data" / "tariffs.yaml"

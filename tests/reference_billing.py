@@ -12,7 +12,7 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from mgr_tariffs.catalogue import Lookup
+from mgr_tariffs.catalogue.loader import Lookup
 
 Key = tuple[str, str, str, str, str, Decimal, str]  # provider, municipality code, period, bsn, product, price, unit
 

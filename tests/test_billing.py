@@ -9,8 +9,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from mgr_tariffs.billing import BillingResult, BillOptions, bill
-from mgr_tariffs.catalogue import Lookup, parse_catalogue
+from mgr_tariffs.billing.engine import BillingResult, BillOptions, bill
+from mgr_tariffs.catalogue.loader import Lookup, parse_catalogue
 
 TODAY = dt.date(2026, 11, 23)
 HEADER = "datum;bsn;aanbieder;gemeente;productcode;uren;opbrengst\n"

@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference_billing import reference_bill
 
-from mgr_tariffs.billing import BillingResult, BillOptions, bill
-from mgr_tariffs.billing_output import _numbers, invoice_file_name, provisional_number
-from mgr_tariffs.catalogue import Lookup, load_catalogue
-from mgr_tariffs.hourlog import passes_elfproef
+from mgr_tariffs.billing.engine import BillingResult, BillOptions, bill
+from mgr_tariffs.billing.hourlog import passes_elfproef
+from mgr_tariffs.billing.output import _numbers, invoice_file_name, provisional_number
+from mgr_tariffs.catalogue.loader import Lookup, load_catalogue
 
 LOOKUP = Lookup(load_catalogue(TARIFFS).catalogue)  # type: ignore[arg-type]
 TODAY = dt.date(2026, 11, 23)

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from mgr_tariffs.catalogue import Lookup, catalogue_schema, load_catalogue, parse_catalogue
-from mgr_tariffs.yamlsafe import load_yaml
+from mgr_tariffs.catalogue.loader import Lookup, catalogue_schema, load_catalogue, parse_catalogue
+from mgr_tariffs.io.yamlsafe import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 TARIFFS = ROOT / "data" / "tariffs.yaml"

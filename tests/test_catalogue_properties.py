@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mgr_tariffs.catalogue import CatalogueResult, parse_catalogue
+from mgr_tariffs.catalogue.loader import CatalogueResult, parse_catalogue
 
 TARIFFS = Path(__file__).resolve().parent.parent / "data" / "tariffs.yaml"
 SHIPPED = TARIFFS.read_text().splitlines(keepends=True)

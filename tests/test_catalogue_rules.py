@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mgr_tariffs.catalogue import load_catalogue
+from mgr_tariffs.catalogue.loader import load_catalogue
 from mgr_tariffs.problems import Severity
 
 FIXTURES = Path(__file__).parent / "data" / "catalogue"

@@ -12,8 +12,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from mgr_tariffs.catalogue import Lookup
-from mgr_tariffs.checking import (
+from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.checking.engine import (
     CheckOptions,
     CheckResult,
     check,

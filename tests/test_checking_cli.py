@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from rich.console import Console
 from typer.testing import CliRunner
 
-from mgr_tariffs.billing import bill
-from mgr_tariffs.billing_output import invoice_files
-from mgr_tariffs.catalogue import Lookup
-from mgr_tariffs.checking import check
+from mgr_tariffs.billing.engine import bill
+from mgr_tariffs.billing.output import invoice_files
+from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.checking.engine import check
 from mgr_tariffs.cli import app
 from mgr_tariffs.cli.cmd_check import render
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support.sample import example_invoice, negated
 
-from mgr_tariffs.atomic import OutputError, output_set
-from mgr_tariffs.catalogue import Lookup
+from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.documents import DocumentError, document_targets, write_documents
 from mgr_tariffs.documents.naming import document_stem, safe_filename, slug
-from mgr_tariffs.documents.sample import example_invoice, negated
+from mgr_tariffs.io.atomic import OutputError, output_set
 from mgr_tariffs.parties import Parties, load_parties
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "examples" / "parties.yaml"

@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
+from support.sample import example_invoice, large_invoice, make_invoice, make_line, negated
 
-from mgr_tariffs.catalogue import Lookup
+from mgr_tariffs.billing.invoices import Invoice
+from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.documents.pdf import build_pdf, pdf_text
 from mgr_tariffs.documents.prepare import prepare
-from mgr_tariffs.documents.sample import example_invoice, large_invoice, make_invoice, make_line, negated
-from mgr_tariffs.invoices import Invoice
 from mgr_tariffs.money import format_number
 from mgr_tariffs.parties import Parties, load_parties
 

@@ -10,14 +10,15 @@ from typing import Any
 
 import pytest
 from lxml import etree
+from support.sample import example_invoice, large_invoice, make_invoice, make_line, negated
 
-from mgr_tariffs.catalogue import Lookup
+from mgr_tariffs.billing.invoices import Invoice
+from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.documents import DocumentError
 from mgr_tariffs.documents.prepare import prepare
-from mgr_tariffs.documents.sample import example_invoice, large_invoice, make_invoice, make_line, negated
 from mgr_tariffs.documents.ubl import build_ubl
-from mgr_tariffs.invoices import Invoice, QuantityUnit
 from mgr_tariffs.parties import Parties, load_parties
+from mgr_tariffs.quantity import QuantityUnit
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "examples" / "parties.yaml"
 EINVOICE = Path(__file__).resolve().parents[2] / "shared" / "einvoice"

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from support.sample import example_invoice, large_invoice, make_invoice, make_line, negated
 
-from mgr_tariffs.catalogue import Lookup
+from mgr_tariffs.billing.invoices import Invoice
+from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.documents.naming import unique_stems
 from mgr_tariffs.documents.prepare import prepare
-from mgr_tariffs.documents.sample import example_invoice, large_invoice, make_invoice, make_line, negated
 from mgr_tariffs.documents.xlsx import EURO_FORMAT, build_workbook, neutralise
-from mgr_tariffs.invoices import Invoice
 from mgr_tariffs.parties import Parties, load_parties
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "examples" / "parties.yaml"

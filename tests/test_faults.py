@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from corpus.hostile import HEADER, ROW, mgr
 
-from mgr_tariffs import atomic
-from mgr_tariffs.atomic import OutputError, OutputSet, clean_stale, output_set, write_atomically, write_directory
+from mgr_tariffs.io import atomic
+from mgr_tariffs.io.atomic import OutputError, OutputSet, clean_stale, output_set, write_atomically, write_directory
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -15,12 +15,12 @@ from corpus.hostile import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mgr_tariffs import checking
-from mgr_tariffs.billing import BillOptions, bill
-from mgr_tariffs.catalogue import Lookup, parse_catalogue
+from mgr_tariffs.billing.engine import BillOptions, bill
+from mgr_tariffs.catalogue.loader import Lookup, parse_catalogue
+from mgr_tariffs.checking import engine as checking
+from mgr_tariffs.io.tables import read_table
 from mgr_tariffs.parties import parse_parties
 from mgr_tariffs.problems import InputError, Problem
-from mgr_tariffs.tables import read_table
 
 pytestmark = pytest.mark.timeout(240)
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,

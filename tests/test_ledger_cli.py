@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mgr_tariffs import ledger
-from mgr_tariffs.billing import BillOptions, bill
-from mgr_tariffs.catalogue import Lookup
+from mgr_tariffs.billing.engine import BillOptions, bill
+from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.cli import app
+from mgr_tariffs.ledger import store as ledger
 
 LOG = """datum;bsn;aanbieder;gemeente;productcode;uren
 2019-07-01;111222333;Zorg BV;Gennep;LN017;1,5

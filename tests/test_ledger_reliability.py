@@ -17,11 +17,11 @@ import pytest
 from conftest import TARIFFS
 from typer.testing import CliRunner
 
-from mgr_tariffs import ledger
-from mgr_tariffs.billing import BillOptions, bill
-from mgr_tariffs.catalogue import Lookup
+from mgr_tariffs.billing.engine import BillOptions, bill
+from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.cli import app
-from mgr_tariffs.ledger import LedgerError
+from mgr_tariffs.ledger import store as ledger
+from mgr_tariffs.ledger.store import LedgerError
 
 TODAY = dt.date(2024, 3, 1)
 
@@ -30,9 +30,9 @@ TODAY = dt.date(2024, 3, 1)
 DRIVER = '''
 import datetime as dt, json, random, sys
 from pathlib import Path
-from mgr_tariffs.billing import BillOptions, bill
-from mgr_tariffs.catalogue import Lookup, load_catalogue
-from mgr_tariffs import ledger
+from mgr_tariffs.billing.engine import BillOptions, bill
+from mgr_tariffs.catalogue.loader import Lookup, load_catalogue
+from mgr_tariffs.ledger import store as ledger
 
 tariffs, book, folder, seed, rows, rounds = sys.argv[1:7]
 rng = random.Random(int(seed))
@@ -72,9 +72,9 @@ print(json.dumps({"issued": issued, "already": already, "numbers": numbers}), fl
 SHARED_LOG = '''
 import datetime as dt, json, sys, time
 from pathlib import Path
-from mgr_tariffs.billing import BillOptions, bill
-from mgr_tariffs.catalogue import Lookup, load_catalogue
-from mgr_tariffs import ledger
+from mgr_tariffs.billing.engine import BillOptions, bill
+from mgr_tariffs.catalogue.loader import Lookup, load_catalogue
+from mgr_tariffs.ledger import store as ledger
 
 tariffs, book, log, go = sys.argv[1:5]
 lookup = Lookup(load_catalogue(Path(tariffs)).catalogue)

@@ -15,10 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_ledger import TODAY, billed
 
-from mgr_tariffs import ledger, ledger_schema
-from mgr_tariffs.billing import BillingResult
-from mgr_tariffs.catalogue import Lookup
-from mgr_tariffs.ledger import LedgerError
+from mgr_tariffs.billing.engine import BillingResult
+from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.ledger import schema as ledger_schema
+from mgr_tariffs.ledger import store as ledger
+from mgr_tariffs.ledger.store import LedgerError
 
 HEADER = "datum;bsn;aanbieder;gemeente;productcode;uren;opbrengst\n"
 ROWS = [

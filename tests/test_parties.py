@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mgr_tariffs.catalogue import Lookup
+from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.parties import load_parties, municipality_key, parse_parties
 from mgr_tariffs.problems import InputError
 

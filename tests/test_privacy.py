@@ -19,9 +19,9 @@ import openpyxl
 import pytest
 from corpus.hostile import BSN_RE, ROOT, mgr
 
-from mgr_tariffs.billing import BillOptions, bill
-from mgr_tariffs.catalogue import Lookup
-from mgr_tariffs.ledger import issue
+from mgr_tariffs.billing.engine import BillOptions, bill
+from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.ledger.store import issue
 
 pytestmark = pytest.mark.timeout(120)
 

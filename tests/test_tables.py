@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.styles import Font
 
+from mgr_tariffs.io.tables import MAX_COLUMNS, MAX_PROBLEMS, Column, Table, _cell_text, read_table, resolve_columns
 from mgr_tariffs.problems import InputError, Severity
-from mgr_tariffs.tables import MAX_COLUMNS, MAX_PROBLEMS, Column, Table, _cell_text, read_table, resolve_columns
 
 DATA = Path(__file__).parent / "data" / "tables"
 Write = Callable[..., Path]
@@ -640,7 +640,7 @@ def test_a_bad_quote_over_several_lines_costs_one_row(write: Write) -> None:
 
 
 def test_bad_quotes_beyond_the_budget_name_the_lines_they_skip(write: Write, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mgr_tariffs.tables.MAX_REQUOTES", 0)
+    monkeypatch.setattr("mgr_tariffs.io.tables.MAX_REQUOTES", 0)
     table = read_table(write('a;b;c\n"x;1;2\ny"z;3\n"p\nq"r;1;2\n4;5;6\n'))
     assert rows(table) == [(6, "4", "5", "6")]
     assert [(line, message.rsplit(";", 1)[-1]) for line, message in messages(table)] == [

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mgr_tariffs.catalogue import parse_catalogue
+from mgr_tariffs.catalogue.loader import parse_catalogue
+from mgr_tariffs.io.yamlsafe import MAX_BYTES, MAX_DEPTH, MAX_NODES, load_yaml, read_text
 from mgr_tariffs.problems import InputError
-from mgr_tariffs.yamlsafe import MAX_BYTES, MAX_DEPTH, MAX_NODES, load_yaml, read_text
 
 BILLION_LAUGHS = """\
 a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]

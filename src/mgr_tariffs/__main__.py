@@ -1,5 +1,5 @@
 """``python -m mgr_tariffs``: the same as the ``mgr`` command."""
 
-from .entry import main
+from mgr_tariffs.entry import main
 
 main()

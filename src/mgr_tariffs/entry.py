@@ -20,7 +20,7 @@ INTERRUPTED = 130
 
 def main() -> None:
     try:
-        from .cli import main as cli_main  # noqa: PLC0415 - imported here so Ctrl-C during start-up is caught
+        from mgr_tariffs.cli import main as cli_main  # noqa: PLC0415 - imported here so Ctrl-C during start-up is caught
 
         cli_main()
         code = 0

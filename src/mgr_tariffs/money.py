@@ -1,13 +1,22 @@
-"""Exact money: ``Decimal`` and integer cents, never float.
+"""Exact money: ``Decimal`` and integer cents, never float — and the rounding rules, defined once.
 
-Every amount the tool computes goes through these few functions, so the rounding rule
-(half-up, once per invoice line, to whole cents) lives in exactly one place.
+* A line's amount: quantity x the **unrounded** hourly price, rounded half away from zero **once per line**
+  to whole cents (:func:`gross_cents`; quantities are ticks of 1/3000 hour, :mod:`mgr_tariffs.quantity`).
+* LN034 netting: the line's revenue is taken off its amount, never below zero (:func:`net_cents`).
+* VAT: :mod:`mgr_tariffs.vat`, with the same half-up rounding (:func:`half_up_div`).
+
+The bulk path uses the column twins (:func:`gross_cents_expr`, :func:`net_cents_expr`); a property test
+holds each equal to its scalar function.
 """
 
 from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+import polars as pl
+
+from mgr_tariffs.quantity import TICKS_PER_HOUR
 
 CENT = Decimal("0.01")
 _PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
@@ -21,6 +30,35 @@ def round_cents(amount: Decimal) -> Decimal:
 def line_amount(quantity: Decimal, unit_price: Decimal, per: int = 1) -> Decimal:
     """Amount of one invoice line: quantity x unrounded unit price (/ per), rounded once."""
     return round_cents(quantity * unit_price / per)
+
+
+def gross_cents(ticks: int, price_cents: int) -> int:
+    """A line's amount in cents: ``ticks`` (1/3000 hour) x the hourly price in cents, rounded half-up once."""
+    return half_up_div(ticks * price_cents, TICKS_PER_HOUR)
+
+
+def net_cents(gross: int, revenue: int, nets: bool) -> tuple[int, int]:
+    """LN034 netting: (netted, unnetted) revenue of a line; the billed amount is ``gross - netted``.
+
+    Revenue is netted only on a product that nets revenue, and on a positive amount, never below zero;
+    what cannot be netted is reported, never dropped.
+    """
+    revenue = max(revenue, 0)
+    netted = min(gross, revenue) if nets and gross > 0 else 0
+    return netted, revenue - netted
+
+
+def gross_cents_expr(ticks: pl.Expr, price_cents: pl.Expr) -> pl.Expr:
+    """:func:`gross_cents` over columns (exact integer arithmetic, negative quantities rounded away from zero)."""
+    size = (2 * ticks.abs() * price_cents.abs() + TICKS_PER_HOUR) // (2 * TICKS_PER_HOUR)
+    negative = (ticks < 0) != (price_cents < 0)
+    return pl.when(negative).then(-size).otherwise(size)
+
+
+def net_cents_expr(gross: pl.Expr, revenue: pl.Expr, nets: pl.Expr) -> pl.Expr:
+    """The netted revenue of :func:`net_cents` over columns (the unnetted part is ``revenue - netted``)."""
+    revenue = revenue.fill_null(0).clip(0)
+    return pl.when(nets & (gross > 0)).then(pl.min_horizontal(gross, revenue)).otherwise(0)
 
 
 def to_cents(amount: Decimal) -> int:

@@ -16,16 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
+from pydantic import AfterValidator, StringConstraints, ValidationError, model_validator
 from stdnum import iban as std_iban
 from stdnum.exceptions import ValidationError as NumberError
 from stdnum.nl import btw as std_btw
 
-from .catalogue import Lookup
-from .models import Municipality
-from .problems import Problem, error, has_errors, sort_problems
-from .rules import normalise_name
-from .yamlsafe import Located, load_yaml, read_text
+from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.catalogue.models import Municipality
+from mgr_tariffs.catalogue.rules import normalise_name
+from mgr_tariffs.frozen import Frozen
+from mgr_tariffs.io.yamlsafe import Located, load_yaml, read_text
+from mgr_tariffs.problems import Problem, error, has_errors, sort_problems
 
 DEFAULT_PATH = Path("data/parties.yaml")
 SECTIONS = ("version", "providers", "municipalities")
@@ -79,10 +80,6 @@ Iban = Annotated[str, AfterValidator(_check_iban)]
 Postcode = Annotated[str, AfterValidator(_check_postcode)]
 Email = Annotated[str, AfterValidator(_check_email)]
 SchemeCode = Annotated[str, StringConstraints(pattern=r"^\d{4}$")]
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Address(Frozen):

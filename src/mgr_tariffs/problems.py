@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from mgr_tariffs.frozen import Frozen
 
 
 class Severity(StrEnum):
@@ -16,10 +16,8 @@ class Severity(StrEnum):
     WARNING = "warning"
 
 
-class Problem(BaseModel):
+class Problem(Frozen):
     """One thing wrong with an input, where it is and how bad it is."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     file: str
     line: int | None = None

@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from .. import __version__
+from mgr_tariffs import __version__
 
 app = typer.Typer(
     name="mgr",

@@ -15,14 +15,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..atomic import OutputError, OutputSet, write_atomically
-from ..billing import BillingResult, BillOptions, bill
-from ..billing_output import FORMATS, REJECTS_FILE, OutputRequest, rejects_csv, result_json, write_outputs
-from ..catalogue import Lookup
-from ..documents import DocumentError
-from ..money import format_euro, from_cents
-from ..problems import warning
-from .common import (
+from mgr_tariffs.billing.engine import BillingResult, BillOptions, bill
+from mgr_tariffs.billing.output import FORMATS, REJECTS_FILE, OutputRequest, rejects_csv, result_json, write_outputs
+from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.cli.common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
     EXIT_OK,
@@ -36,10 +32,14 @@ from .common import (
     stderr,
     stdout,
 )
+from mgr_tariffs.documents import DocumentError
+from mgr_tariffs.io.atomic import OutputError, OutputSet, write_atomically
+from mgr_tariffs.money import format_euro, from_cents
+from mgr_tariffs.problems import warning
 
 if TYPE_CHECKING:  # the ledger and the parties file are imported only when asked for: a faster start-up
-    from ..ledger import IssueResult
-    from ..parties import Parties
+    from mgr_tariffs.ledger.store import IssueResult
+    from mgr_tariffs.parties import Parties
 
 LARGE_INPUT = 10 * 1024 * 1024
 SHOWN_WARNINGS = 20
@@ -124,7 +124,7 @@ def _issue(result: BillingResult, ledger: Path | None, request: OutputRequest | 
            force: bool, day: dt.date) -> _Issued:
     if request is not None:
         _check_out_dir(request.out_dir, force)
-    from ..ledger import LedgerError, issue, ledger_path  # noqa: PLC0415
+    from mgr_tariffs.ledger.store import LedgerError, issue, ledger_path  # noqa: PLC0415
 
     try:
         issued = issue(result, ledger_path(ledger), issue_date=day, lookup=lookup)
@@ -160,8 +160,8 @@ def _request(out: Path | None, formats: str, parties: Path | None, invoice_date:
 
 
 def _load_parties(path: Path | None, lookup: Lookup) -> Parties:
-    from ..parties import DEFAULT_PATH as PARTIES_DEFAULT  # noqa: PLC0415
-    from ..parties import load_parties  # noqa: PLC0415
+    from mgr_tariffs.parties import DEFAULT_PATH as PARTIES_DEFAULT  # noqa: PLC0415
+    from mgr_tariffs.parties import load_parties  # noqa: PLC0415
 
     result = load_parties(path or PARTIES_DEFAULT, lookup)
     if result.parties is None:

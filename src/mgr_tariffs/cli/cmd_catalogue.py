@@ -13,11 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..catalogue import DEFAULT_PATH, catalogue_schema, load_catalogue
-from ..money import format_euro
-from ..pricing import PriceError, PriceRow, catalogue_rows, price_on
-from ..problems import InputError, Problem, errors_only, sort_problems
-from .common import (
+from mgr_tariffs.catalogue.loader import DEFAULT_PATH, catalogue_schema, load_catalogue
+from mgr_tariffs.catalogue.pricing import PriceError, PriceRow, catalogue_rows, price_on
+from mgr_tariffs.cli.common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
     EXIT_OK,
@@ -29,6 +27,8 @@ from .common import (
     print_json,
     print_problems,
 )
+from mgr_tariffs.money import format_euro
+from mgr_tariffs.problems import InputError, Problem, errors_only, sort_problems
 
 
 class ReportFormat(StrEnum):

@@ -11,8 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..money import format_euro
-from .common import (
+from mgr_tariffs.cli.common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
     EXIT_OK,
@@ -25,11 +24,12 @@ from .common import (
     print_problems,
     stdout,
 )
+from mgr_tariffs.money import format_euro
 
 if TYPE_CHECKING:  # the checking engine and the ledger are imported when the command runs: a faster start-up
     import polars as pl
 
-    from .. import checking
+    from mgr_tariffs.checking import engine as checking
 
 
 class CheckFormat(StrEnum):
@@ -61,7 +61,7 @@ def check(
 
     Exit 0 when every line is right, 1 when there are discrepancies or unreadable rows, 2 when a file cannot be read.
     """
-    from .. import checking  # noqa: PLC0415
+    from mgr_tariffs.checking import engine as checking  # noqa: PLC0415
 
     lookup = load_lookup(tariffs)
     as_json = output is CheckFormat.JSON
@@ -77,7 +77,7 @@ def check(
 
 
 def _issued(path: Path) -> pl.DataFrame:
-    from ..ledger import LedgerError, issued_line_keys  # noqa: PLC0415
+    from mgr_tariffs.ledger.store import LedgerError, issued_line_keys  # noqa: PLC0415
 
     if not path.exists():
         raise fail(f"{path}: no such ledger", EXIT_USAGE)

@@ -14,13 +14,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..atomic import OutputError, output_set
-from ..catalogue import Lookup
-from ..documents import FORMATS, DocumentError, write_documents
-from ..hourlog import mask_bsn
-from ..invoices import Invoice
-from ..money import format_euro, format_quantity
-from .common import (
+from mgr_tariffs.billing.hourlog import mask_bsn
+from mgr_tariffs.billing.invoices import Invoice
+from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.cli.common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
     EXIT_USAGE,
@@ -30,6 +27,9 @@ from .common import (
     print_json,
     print_problems,
 )
+from mgr_tariffs.documents import FORMATS, DocumentError, write_documents
+from mgr_tariffs.io.atomic import OutputError, output_set
+from mgr_tariffs.money import format_euro, format_quantity
 
 LEDGER_OPTION = typer.Option(
     None, "--ledger", help="The ledger of issued invoices (SQLite) (default: $MGR_LEDGER, else mgr-ledger.sqlite).")
@@ -37,8 +37,8 @@ PROVIDER_OPTION = typer.Option(None, "--provider", "-p", help="The provider (whe
 
 
 if TYPE_CHECKING:  # the ledger and the parties file are imported by the command that runs: a faster start-up
-    from ..ledger import IssuedInvoice
-    from ..parties import Parties
+    from mgr_tariffs.ledger.store import IssuedInvoice
+    from mgr_tariffs.parties import Parties
 
 
 class OutputFormat(StrEnum):
@@ -71,8 +71,8 @@ class _DocumentsRequest:
 def _documents_request(out: Path | None, documents: str, parties: Path | None,
                        tariffs: Path) -> _DocumentsRequest | None:
     """Everything documents need, checked before the ledger is touched."""
-    from ..parties import DEFAULT_PATH as PARTIES_DEFAULT  # noqa: PLC0415
-    from ..parties import load_parties  # noqa: PLC0415
+    from mgr_tariffs.parties import DEFAULT_PATH as PARTIES_DEFAULT  # noqa: PLC0415
+    from mgr_tariffs.parties import load_parties  # noqa: PLC0415
 
     if out is None:
         return None
@@ -113,7 +113,7 @@ def credit_command(
 ) -> None:
     """Credit an issued invoice: a credit note mirrors it with negative amounts and releases its rows,
     so they can be billed again after correction. An invoice is credited at most once."""
-    from ..ledger import LedgerError, credit, ledger_path  # noqa: PLC0415
+    from mgr_tariffs.ledger.store import LedgerError, credit, ledger_path  # noqa: PLC0415
 
     wanted = _documents_request(out, documents, parties, tariffs)
     day = date_option("--date", date) or dt.date.today()
@@ -139,7 +139,7 @@ def list_command(
     ledger: Path | None = LEDGER_OPTION,
 ) -> None:
     """List the issued invoices and credit notes, oldest first."""
-    from ..ledger import LedgerError, ledger_path, list_invoices  # noqa: PLC0415
+    from mgr_tariffs.ledger.store import LedgerError, ledger_path, list_invoices  # noqa: PLC0415
 
     try:
         items = list_invoices(ledger_path(ledger), provider, municipality, period)
@@ -176,7 +176,7 @@ def show_command(
 ) -> None:
     """Show one issued invoice with its lines (BSNs masked; full in --format json); --out writes its documents
     again (UBL, PDF, XLSX) exactly as issued."""
-    from ..ledger import LedgerError, ledger_path, show  # noqa: PLC0415
+    from mgr_tariffs.ledger.store import LedgerError, ledger_path, show  # noqa: PLC0415
 
     wanted = _documents_request(out, documents, parties, tariffs)
     try:
@@ -216,7 +216,7 @@ def export_command(
     ledger: Path | None = LEDGER_OPTION,
 ) -> None:
     """Export every issued invoice as CSV for the accounting system (one row per invoice, Dutch dialect)."""
-    from ..ledger import LedgerError, export_csv, ledger_path  # noqa: PLC0415
+    from mgr_tariffs.ledger.store import LedgerError, export_csv, ledger_path  # noqa: PLC0415
 
     buffer = io.StringIO(newline="")
     try:
@@ -233,7 +233,7 @@ def export_command(
 @ledger_app.command("verify")
 def verify_command(ledger: Path | None = LEDGER_OPTION) -> None:
     """Check the ledger: SQLite integrity, gapless numbers, every invoice complete. Exit 1 when unsound."""
-    from ..ledger import LedgerError, ledger_path, verify  # noqa: PLC0415
+    from mgr_tariffs.ledger.store import LedgerError, ledger_path, verify  # noqa: PLC0415
 
     path = ledger_path(ledger)
     try:

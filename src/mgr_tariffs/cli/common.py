@@ -13,8 +13,8 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from ..catalogue import DEFAULT_PATH, Lookup, load_catalogue, resolve_catalogue_path
-from ..problems import InputError, Problem
+from mgr_tariffs.catalogue.loader import DEFAULT_PATH, Lookup, load_catalogue, resolve_catalogue_path
+from mgr_tariffs.problems import InputError, Problem
 
 EXIT_OK = 0
 EXIT_INVALID = 1

@@ -12,15 +12,15 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 
-from .errors import DocumentError
-from .naming import document_id, document_stem, safe_filename, unique_stems
+from mgr_tariffs.documents.errors import DocumentError
+from mgr_tariffs.documents.naming import document_id, document_stem, safe_filename, unique_stems
 
 if TYPE_CHECKING:  # prepare (and with it the parties file's models) is imported when documents are made
-    from ..atomic import OutputSet
-    from ..catalogue import Lookup
-    from ..invoices import Invoice
-    from ..parties import Parties
-    from .prepare import Prepared
+    from mgr_tariffs.billing.invoices import Invoice
+    from mgr_tariffs.catalogue.loader import Lookup
+    from mgr_tariffs.documents.prepare import Prepared
+    from mgr_tariffs.io.atomic import OutputSet
+    from mgr_tariffs.parties import Parties
 
 DocumentFormat = Literal["ubl", "pdf", "xlsx"]
 FORMATS: tuple[str, ...] = get_args(DocumentFormat)
@@ -58,7 +58,7 @@ def write_documents(invoices: Sequence[Invoice], parties: Parties, lookup: Looku
     Raises :class:`DocumentError` when a provider or municipality is missing from the parties file
     or an invoice contradicts itself, before anything is written.
     """
-    from .prepare import prepare  # noqa: PLC0415
+    from mgr_tariffs.documents.prepare import prepare  # noqa: PLC0415
 
     wanted = check_formats(formats)
     documents = prepare(invoices, parties, lookup, issue_date)
@@ -70,7 +70,7 @@ def write_documents(invoices: Sequence[Invoice], parties: Parties, lookup: Looku
         for stem, data in zip(stems, files, strict=True):
             outputs.write_bytes(out_dir / f"{stem}{_SUFFIX[fmt]}", data)
     if "xlsx" in wanted:
-        from .xlsx import build_workbook  # noqa: PLC0415 - openpyxl is loaded only when a workbook is asked for
+        from mgr_tariffs.documents.xlsx import build_workbook  # noqa: PLC0415 - openpyxl is loaded only when a workbook is asked for
 
         outputs.write_bytes(out_dir / WORKBOOK_NAME, build_workbook(documents, stems))
     return targets
@@ -78,7 +78,7 @@ def write_documents(invoices: Sequence[Invoice], parties: Parties, lookup: Looku
 
 def _builders() -> dict[str, Callable[[Prepared], bytes]]:
     """The writers, imported when documents are asked for: fpdf2 and lxml slow down every start-up otherwise."""
-    from .pdf import build_pdf  # noqa: PLC0415
-    from .ubl import build_ubl  # noqa: PLC0415
+    from mgr_tariffs.documents.pdf import build_pdf  # noqa: PLC0415
+    from mgr_tariffs.documents.ubl import build_ubl  # noqa: PLC0415
 
     return {"ubl": build_ubl, "pdf": build_pdf}

@@ -16,9 +16,10 @@ from decimal import Decimal
 from fpdf import FPDF
 from fpdf.enums import WrapMode
 
-from ..invoices import InvoiceLine, QuantityUnit
-from ..money import format_euro, format_number, format_quantity
-from .prepare import Prepared, VatGroup
+from mgr_tariffs.billing.invoices import InvoiceLine
+from mgr_tariffs.documents.prepare import Prepared, VatGroup
+from mgr_tariffs.money import format_euro, format_number, format_quantity
+from mgr_tariffs.quantity import QuantityUnit
 
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
           "november", "december")

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..catalogue import Lookup
-from ..invoices import Invoice, InvoiceLine
-from ..models import Municipality
-from ..money import round_cents
-from ..parties import MunicipalityParty, Parties, Provider
-from .errors import DocumentError
-from .naming import document_id
+from mgr_tariffs.billing.invoices import Invoice, InvoiceLine
+from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.catalogue.models import Municipality
+from mgr_tariffs.documents.errors import DocumentError
+from mgr_tariffs.documents.naming import document_id
+from mgr_tariffs.money import round_cents
+from mgr_tariffs.parties import MunicipalityParty, Parties, Provider
 
 PAYMENT_DAYS = 30
 DEFAULT_EXEMPTION = "Vrijgesteld van btw op grond van artikel 11, lid 1, Wet op de omzetbelasting 1968"

@@ -17,10 +17,11 @@ from decimal import Decimal
 
 from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
-from ..invoices import InvoiceLine, QuantityUnit
-from ..money import json_decimal, json_money
-from .errors import DocumentError
-from .prepare import Prepared, VatGroup
+from mgr_tariffs.billing.invoices import InvoiceLine
+from mgr_tariffs.documents.errors import DocumentError
+from mgr_tariffs.documents.prepare import Prepared, VatGroup
+from mgr_tariffs.money import json_decimal, json_money
+from mgr_tariffs.quantity import QuantityUnit
 
 NS_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 NS_CREDIT = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"

@@ -17,8 +17,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from ..invoices import InvoiceLine
-from .prepare import Prepared
+from mgr_tariffs.billing.invoices import InvoiceLine
+from mgr_tariffs.documents.prepare import Prepared
 
 EURO_FORMAT = "€ #,##0.00"
 DATE_FORMAT = "DD-MM-YYYY"

@@ -31,15 +31,15 @@ from typing import Any
 
 import polars as pl
 
-from . import hourlog
-from .billing import BillOptions, check_tables
-from .catalogue import Lookup
-from .documents.naming import provisional_number
-from .hourlog import TICKS_PER_HOUR, TICKS_PER_MINUTE
-from .money import format_euro, format_number, format_quantity, from_cents, parse_decimal
-from .pricing import no_price_message
-from .problems import InputError, Problem, error
-from .tables import Column, Table, read_table, resolve_columns
+from mgr_tariffs.billing import hourlog
+from mgr_tariffs.billing.engine import BillOptions, check_tables
+from mgr_tariffs.billing.hourlog import TICKS_PER_HOUR, TICKS_PER_MINUTE
+from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.catalogue.pricing import no_price_message
+from mgr_tariffs.documents.naming import provisional_number
+from mgr_tariffs.io.tables import Column, Table, read_table, resolve_columns
+from mgr_tariffs.money import format_euro, format_number, format_quantity, from_cents, parse_decimal
+from mgr_tariffs.problems import InputError, Problem, error
 
 Parsed = tuple[Any, str | None]
 Mask = Callable[[str], str]

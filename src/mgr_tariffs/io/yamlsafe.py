@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from .problems import InputError, Problem, error
+from mgr_tariffs.problems import InputError, Problem, error
 
 MAX_BYTES = 2 * 1024 * 1024
 """Largest YAML file accepted (2 MiB); a tariff or parties file is a few kilobytes."""

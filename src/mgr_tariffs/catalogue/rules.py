@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Generic, Protocol, TypeVar
 
-from .models import Catalogue, Municipality, Product
-from .problems import Problem, error, warning
+from mgr_tariffs.catalogue.models import Catalogue, Municipality, Product
+from mgr_tariffs.problems import Problem, error, warning
 
 T = TypeVar("T")
 MAX_PRICE = Decimal(1_000_000)

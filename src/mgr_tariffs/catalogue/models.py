@@ -12,11 +12,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
+
+from mgr_tariffs.frozen import Frozen as BaseFrozen
 
 
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+class Frozen(BaseFrozen):
+    """A catalogue value: frozen and strict, and filled by field name as well as by its YAML alias."""
+
+    model_config = ConfigDict(populate_by_name=True)
 
 
 class Unit(StrEnum):

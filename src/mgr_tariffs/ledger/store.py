@@ -36,12 +36,14 @@ from typing import Any, Literal, TextIO, overload
 
 import polars as pl
 
-from . import __version__
-from .billing import INVOICE_KEYS, BillingResult, build_invoices, invoice_totals, price_lines
-from .catalogue import Lookup
-from .invoices import Frozen, Invoice, InvoiceLine, QuantityUnit, VatBreakdown
-from .ledger_schema import DEFAULT_TIMEOUT, LedgerError, opened, write_transaction
-from .money import from_cents, json_decimal, json_money
+from mgr_tariffs import __version__
+from mgr_tariffs.billing.engine import INVOICE_KEYS, BillingResult, build_invoices, invoice_totals, price_lines
+from mgr_tariffs.billing.invoices import Invoice, InvoiceLine, VatBreakdown
+from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.frozen import Frozen
+from mgr_tariffs.ledger.schema import DEFAULT_TIMEOUT, LedgerError, opened, write_transaction
+from mgr_tariffs.money import from_cents, json_decimal, json_money
+from mgr_tariffs.quantity import QuantityUnit
 
 __all__ = [
     "DEFAULT_LEDGER", "ROW_KEY", "BilledRow", "IssueResult", "IssuedInvoice", "IssuedInvoices", "LedgerError",

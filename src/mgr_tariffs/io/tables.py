@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from .problems import InputError, Problem, error, warning
+from mgr_tariffs.problems import InputError, Problem, error, warning
 
 __all__ = [
     "MAX_COLUMNS",

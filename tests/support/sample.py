@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from ..invoices import Invoice, InvoiceLine, QuantityUnit, VatBreakdown
-from ..money import line_amount, round_cents
+from mgr_tariffs.billing.invoices import Invoice, InvoiceLine, VatBreakdown
+from mgr_tariffs.money import line_amount, round_cents
+from mgr_tariffs.quantity import QuantityUnit
 
 ZERO = Decimal("0.00")
 EXEMPT = "vrijgesteld"

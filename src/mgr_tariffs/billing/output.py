@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from .atomic import OutputSet, write_directory
-from .billing import BillingResult, per_distinct_many
-from .catalogue import Lookup
-from .documents import DocumentError, write_documents
-from .documents.naming import MAX_STEM, provisional_number, slug, stem_of
-from .invoices import Invoice
-from .money import from_cents, half_up_div, json_money
+from mgr_tariffs.billing.engine import BillingResult, per_distinct_many
+from mgr_tariffs.billing.invoices import Invoice
+from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.documents import DocumentError, write_documents
+from mgr_tariffs.documents.naming import MAX_STEM, provisional_number, slug, stem_of
+from mgr_tariffs.io.atomic import OutputSet, write_directory
+from mgr_tariffs.money import from_cents, half_up_div, json_money
 
 if TYPE_CHECKING:  # the parties file is loaded only for documents
-    from .parties import Parties
+    from mgr_tariffs.parties import Parties
 
 __all__ = [
     "FORMATS", "REJECTS_FILE", "SUMMARY_FILE", "OutputRequest", "invoice_files",

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from .catalogue import Lookup, Quote
-from .models import Product
-from .money import format_euro, json_money
+from mgr_tariffs.catalogue.loader import Lookup, Quote
+from mgr_tariffs.catalogue.models import Product
+from mgr_tariffs.money import format_euro, json_money
 
 
 class PriceError(Exception):

@@ -24,10 +24,10 @@ from typing import Any
 
 import polars as pl
 
-from .catalogue import Lookup
-from .money import format_quantity, parse_decimal
-from .pricing import no_price_message
-from .tables import Column
+from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.catalogue.pricing import no_price_message
+from mgr_tariffs.io.tables import Column
+from mgr_tariffs.money import format_quantity, parse_decimal
 
 TICKS_PER_HOUR = 3000
 TICKS_PER_MINUTE = 50

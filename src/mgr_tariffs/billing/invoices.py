@@ -8,32 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from .money import json_decimal, json_money
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class QuantityUnit(StrEnum):
-    """The unit a log gives quantities in; the price is always per hour."""
-
-    HOUR = "uur"
-    MINUTE = "minuut"
-
-    @property
-    def per_hour(self) -> int:
-        return 60 if self is QuantityUnit.MINUTE else 1
-
-    @property
-    def un_ece_code(self) -> str:
-        """UN/ECE Recommendation 20 unit code, as UBL wants it."""
-        return "MIN" if self is QuantityUnit.MINUTE else "HUR"
+from mgr_tariffs.frozen import Frozen
+from mgr_tariffs.money import json_decimal, json_money
+from mgr_tariffs.quantity import QuantityUnit
 
 
 class InvoiceLine(Frozen):

@@ -19,13 +19,14 @@ from typing import Any
 
 import polars as pl
 
-from . import hourlog
-from .catalogue import Lookup
-from .hourlog import TICKS_PER_HOUR, TICKS_PER_MINUTE
-from .invoices import Invoice, InvoiceLine, QuantityUnit, VatBreakdown
-from .money import from_cents, half_up_div
-from .problems import InputError, Problem, error, warning
-from .tables import Table, read_table, resolve_columns
+from mgr_tariffs.billing import hourlog
+from mgr_tariffs.billing.hourlog import TICKS_PER_HOUR, TICKS_PER_MINUTE
+from mgr_tariffs.billing.invoices import Invoice, InvoiceLine, VatBreakdown
+from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.io.tables import Table, read_table, resolve_columns
+from mgr_tariffs.money import from_cents, half_up_div
+from mgr_tariffs.problems import InputError, Problem, error, warning
+from mgr_tariffs.quantity import QuantityUnit
 
 Progress = Callable[[str], None]
 LINE_KEYS = ["provider", "municipality_id", "period_id", "bsn_id", "product", "price_cents", "unit"]

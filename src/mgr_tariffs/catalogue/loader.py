@@ -16,10 +16,10 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from .models import Catalogue, Category, Municipality, Product, Source
-from .problems import Problem, error, has_errors, sort_problems
-from .rules import RULES, Context, Item, normalise_name
-from .yamlsafe import Located, load_yaml, read_text
+from mgr_tariffs.catalogue.models import Catalogue, Category, Municipality, Product, Source
+from mgr_tariffs.catalogue.rules import RULES, Context, Item, normalise_name
+from mgr_tariffs.io.yamlsafe import Located, load_yaml, read_text
+from mgr_tariffs.problems import Problem, error, has_errors, sort_problems
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
