@@ -71,3 +71,17 @@ def valid_expr(padded: pl.Expr) -> pl.Expr:
     number = padded.cast(pl.Int64, strict=False)
     checksum = pl.sum_horizontal([(number // 10 ** (LENGTH - 1 - i)) % 10 * w for i, w in enumerate(_WEIGHTS)])
     return ((checksum % 11 == 0) & (number != 0) & (padded.str.len_bytes() == LENGTH)).fill_null(False)
+
+
+def parse_many(texts: pl.Series, shown: Mask = mask) -> tuple[pl.Series, pl.Series]:
+    """:func:`parse` over a column: the BSNs as numbers and the reasons, the valid ones without Python per value.
+
+    Only the texts that are not valid BSNs (few, in a real log) go through :func:`parse` for their reason.
+    """
+    frame = pl.DataFrame({"text": texts.cast(pl.String)}).with_columns(padded=normalise_expr(pl.col("text")))
+    frame = frame.with_columns(ok=valid_expr(pl.col("padded")))
+    values = frame.select(pl.when("ok").then(pl.col("padded").cast(pl.Int64, strict=False))).to_series()
+    bad = frame.filter(~pl.col("ok") & pl.col("text").is_not_null()).get_column("text").unique()
+    why = pl.Series([parse(text, shown)[1] for text in bad.to_list()], dtype=pl.String)
+    reasons = frame.get_column("text").replace_strict(bad, why, default=None, return_dtype=pl.String)
+    return values.alias("bsn"), reasons.alias("reason")

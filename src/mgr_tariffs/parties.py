@@ -22,8 +22,8 @@ from stdnum.exceptions import ValidationError as NumberError
 from stdnum.nl import btw as std_btw
 
 from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.catalogue.membership import normalise_name
 from mgr_tariffs.catalogue.models import Municipality
-from mgr_tariffs.catalogue.rules import normalise_name
 from mgr_tariffs.frozen import Frozen
 from mgr_tariffs.io.yamlsafe import Located, load_yaml, read_text
 from mgr_tariffs.problems import Problem, error, has_errors, sort_problems

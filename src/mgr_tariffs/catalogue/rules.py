@@ -7,19 +7,18 @@ A rule gets the items that passed their shape check, each with its position in t
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Generic, Protocol, TypeVar
 
+from mgr_tariffs.catalogue.membership import normalise_name
 from mgr_tariffs.catalogue.models import Catalogue, Municipality, Product
 from mgr_tariffs.problems import Problem, error, warning
 
 T = TypeVar("T")
 MAX_PRICE = Decimal(1_000_000)
 """Prices must stay below this (a tariff of a million euros is a typing error, and keeps formatting exact)."""
-_SUFFIX_L = re.compile(r"\(\s*l(?:imburg)?\s*\.?\s*\)")
 Where = Callable[[tuple[str | int, ...]], int | None]
 
 
@@ -54,14 +53,6 @@ class Context:
 
 
 Rule = Callable[[Context], list[Problem]]
-
-
-def normalise_name(name: str) -> str:
-    """Municipality names compare without case, extra spaces or the ``(L.)`` suffix of Bergen.
-
-    ``Bergen (L.)``, ``bergen (l)``, ``BERGEN (Limburg)`` and ``Bergen`` all become ``bergen``.
-    """
-    return " ".join(_SUFFIX_L.sub(" ", name.lower()).split())
 
 
 def _duplicates(items: Iterable[Item[T]], key: Callable[[T], str]) -> list[tuple[Item[T], Item[T]]]:

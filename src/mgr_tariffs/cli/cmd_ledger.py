@@ -14,8 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mgr_tariffs.billing.hourlog import mask_bsn
 from mgr_tariffs.billing.invoices import Invoice
+from mgr_tariffs.bsn import mask as mask_bsn
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.cli.common import (
     CATALOGUE_OPTION,
