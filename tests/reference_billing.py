@@ -49,7 +49,7 @@ class Tariffs:
 
     @classmethod
     def read(cls, path: Path) -> Tariffs:
-        doc: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # noqa: S506
+        doc: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
         prices = {p["code"]: [(dt.date.fromisoformat(q["from"]),
                                dt.date.fromisoformat(q["until"]) if q.get("until") else None,
                                Fraction(q["amount"])) for q in p["prices"]] for p in doc["products"]}

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -89,9 +90,14 @@ def test_rows_of_several_logs_remember_their_log(tmp_path: Path, book: Path, loo
 
 def test_issued_invoices_are_built_only_when_used(tmp_path: Path, book: Path, lookup: Lookup,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = []
-    build = ledger.build_invoices
-    monkeypatch.setattr(ledger, "build_invoices", lambda *args: calls.append(1) or build(*args))
+    calls: list[int] = []
+    build = ledger.build_invoices  # type: ignore[attr-defined]
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return build(*args)
+
+    monkeypatch.setattr(ledger, "build_invoices", counted)
     result = ledger.issue(billed(lookup, write_log(tmp_path, "a.csv", ROWS)), book, issue_date=TODAY, lookup=lookup)
     invoices = result.invoices
     assert len(invoices) == len(result.numbers) == 3

@@ -57,7 +57,9 @@ def invalid_log(tmp_path: Path) -> Path:
 def test_bill_masks_every_bsn_on_the_terminal(invalid_log: Path, tmp_path: Path) -> None:
     bsns = input_bsns(invalid_log.read_text())
     assert len(bsns) >= 5
-    for args in ([], ["--skip-invalid", "--rejects", tmp_path / "r.csv"], ["--skip-invalid", "--out", tmp_path / "o"]):
+    arguments: tuple[list[str | Path], ...] = (
+        [], ["--skip-invalid", "--rejects", tmp_path / "r.csv"], ["--skip-invalid", "--out", tmp_path / "o"])
+    for args in arguments:
         run = mgr("bill", invalid_log, "--today", "2024-01-01", *args)
         assert run.code in (0, 1) and "*****" in run.output, run.output
         leaked = {b for b in bsns if b in run.output}

@@ -25,6 +25,7 @@ from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.catalogue.membership import normalise_name
 from mgr_tariffs.catalogue.models import Municipality
 from mgr_tariffs.frozen import Frozen
+from mgr_tariffs.identity import provider_key
 from mgr_tariffs.io.yamlsafe import Located, load_yaml, read_text
 from mgr_tariffs.problems import Problem, error, has_errors, sort_problems
 
@@ -175,8 +176,8 @@ class Parties(Frozen):
         found = self.providers.get(name)
         if found is not None:
             return found
-        wanted = " ".join(name.split()).casefold()
-        return next((p for key, p in self.providers.items() if " ".join(key.split()).casefold() == wanted), None)
+        wanted = provider_key(name)
+        return next((p for key, p in self.providers.items() if provider_key(key) == wanted), None)
 
     def municipality(self, municipality: Municipality) -> MunicipalityParty | None:
         for key in (municipality.code, municipality_key(municipality.name)):
@@ -297,7 +298,7 @@ def duplicate_providers(names: list[str], where: Where, file: str) -> list[Probl
     seen: dict[str, str] = {}
     problems = []
     for name in names:
-        key = " ".join(name.split()).casefold()
+        key = provider_key(name)
         if key in seen:
             problems.append(error(file, where(("providers", name)),
                                   f"provider {name!r} is listed twice (as {seen[key]!r} too)"))

@@ -32,7 +32,6 @@ from mgr_tariffs.quantity import QuantityUnit
 from mgr_tariffs.vat import vat_cents, vat_cents_expr
 
 Progress = Callable[[str], None]
-LINE_KEYS = ["provider", "municipality_id", "period_id", "bsn_id", "product", "price_cents", "unit"]
 INVOICE_KEYS = ["provider", "gemeentecode", "period"]
 ROW_COLUMNS = ["_file", "_line", "date", "bsn_id", "provider", "municipality_id", "product", "ticks", "unit",
                "revenue_cents", "price_cents"]

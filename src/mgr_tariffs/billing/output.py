@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,9 @@ from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.documents import DocumentError, write_documents
 from mgr_tariffs.documents.naming import MAX_STEM, provisional_number, slug, stem_of
 from mgr_tariffs.io.atomic import OutputSet, write_directory
-from mgr_tariffs.money import from_cents, half_up_div, json_money
+from mgr_tariffs.io.dialect import BOM, SEPARATOR, neutralise, neutralised
+from mgr_tariffs.money import from_cents, json_money
+from mgr_tariffs.vat import vat_cents
 
 if TYPE_CHECKING:  # the parties file is loaded only for documents
     from mgr_tariffs.parties import Parties
@@ -34,12 +35,9 @@ __all__ = [
     "neutralise", "output_files", "provisional_number", "rejects_csv", "result_json", "summary_csv", "write_outputs",
 ]
 
-BOM = "\ufeff"
 SUMMARY_FILE = "samenvatting.csv"
 REJECTS_FILE = "afgekeurd.csv"
 FORMATS = ("csv", "ubl", "pdf", "xlsx")
-SEPARATOR = ";"
-FORMULA_START = r"^[=+\-@\t\r]"
 
 INVOICE_COLUMNS = ["factuurnummer", "aanbieder", "gemeente", "gemeentecode", "periode", "bsn", "productcode",
                    "product", "eenheid", "tarief", "{quantity}", "bedrag_bruto", "opbrengst", "opbrengst_verrekend",
@@ -49,22 +47,12 @@ SUMMARY_COLUMNS = ["factuurnummer", "aanbieder", "gemeente", "gemeentecode", "pe
                    "totaal", "btw", "totaal_incl_btw", "opbrengst_niet_verrekend", "bestand"]
 
 
-def neutralised(column: str) -> pl.Expr:
-    """A text column as a spreadsheet may open it: formula-like text gets a leading apostrophe."""
-    text = pl.col(column).cast(pl.String)
-    return pl.when(text.str.contains(FORMULA_START)).then(pl.lit("'") + text).otherwise(text).alias(column)
-
-
 def csv_text(column: str) -> pl.Expr:
     """A text column as one CSV field: neutralised, and quoted (quotes doubled) when it holds ``;``, ``"`` or a
     line break, as Polars' ``write_csv`` quotes when necessary."""
     text = neutralised(column)
     quoted = pl.lit('"') + text.str.replace_all('"', '""', literal=True) + pl.lit('"')
     return pl.when(text.str.contains('[;"\r\n]')).then(quoted).otherwise(text).alias(column)
-
-
-def neutralise(text: str) -> str:
-    return f"'{text}" if re.match(FORMULA_START, text) else text
 
 
 def cents_text(column: str) -> pl.Expr:
@@ -248,7 +236,7 @@ def _vat_only(result: BillingResult) -> list[_Vat]:
                                    maintain_order=True).agg(base=pl.col("amount_cents").sum())
     found: dict[tuple[str, str, str], list[dict[str, str]]] = {}
     for g in groups.iter_rows(named=True):
-        amount = half_up_div(g["base"] * g["vat_rate"], 100)
+        amount = vat_cents(g["base"], g["vat_rate"])
         found.setdefault((g["provider"], g["gemeentecode"], g["period"]), []).append({
             "treatment": g["vat_treatment"], "rate": str(g["vat_rate"]), "base": json_money(from_cents(g["base"])),
             "amount": json_money(from_cents(amount))})

@@ -39,6 +39,7 @@ from mgr_tariffs.catalogue import membership, pricing
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.catalogue.pricing import no_price_message
 from mgr_tariffs.documents.naming import provisional_number
+from mgr_tariffs.io.dialect import unneutralised
 from mgr_tariffs.io.tables import Column, Table, read_table, resolve_columns
 from mgr_tariffs.money import (
     format_euro,
@@ -596,8 +597,8 @@ def _slow(frame: pl.DataFrame, spec: _Field) -> pl.DataFrame:
 
 
 def _unneutralised(column: str) -> pl.Expr:
-    """Text as written before ``mgr bill`` put an apostrophe before what a spreadsheet would run as a formula."""
-    return pl.col(column).str.replace(r"^'([=+\-@\t\r])", "$1")
+    """Text as written before ``mgr bill`` neutralised it (:func:`mgr_tariffs.io.dialect.unneutralised`)."""
+    return unneutralised(column)
 
 
 def _money_rule(name: str) -> Callable[[str], Parsed]:
@@ -688,8 +689,8 @@ def _period_wrong() -> pl.Expr:
 
 def line_findings(lines: pl.DataFrame, lookup: Lookup, options: CheckOptions) -> list[Discrepancy]:
     """Every per-line discrepancy; only the lines that break a rule are visited in Python."""
-    flags = [f"x_{k}" for k in KINDS if k not in ("amount", "netting", "double", "issued", "hours", "revenue", "total")] + [
-        "x_arithmetic"]
+    across = ("amount", "netting", "double", "issued", "hours", "revenue", "total")  # not per line, or x_arithmetic
+    flags = [f"x_{k}" for k in KINDS if k not in across] + ["x_arithmetic"]
     flagged = lines.filter(pl.any_horizontal(pl.col(flags).fill_null(False)))
     found: list[Discrepancy] = []
     for row in flagged.iter_rows(named=True):

@@ -41,9 +41,11 @@ from mgr_tariffs.billing.engine import INVOICE_KEYS, BillingResult, build_invoic
 from mgr_tariffs.billing.invoices import Invoice, InvoiceLine, VatBreakdown
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.frozen import Frozen
+from mgr_tariffs.io import dialect
 from mgr_tariffs.ledger.schema import DEFAULT_TIMEOUT, LedgerError, opened, write_transaction
 from mgr_tariffs.money import from_cents, json_decimal, json_money
 from mgr_tariffs.quantity import QuantityUnit
+from mgr_tariffs.vat import vat_cents_expr
 
 __all__ = [
     "DEFAULT_LEDGER", "ROW_KEY", "BilledRow", "IssueResult", "IssuedInvoice", "IssuedInvoices", "LedgerError",
@@ -471,8 +473,7 @@ def _vat_documents(lines: pl.DataFrame, owner: pl.Series) -> pl.Series:
     vat = lines.select(owner, "vat_treatment", "vat_rate", "amount_cents").group_by(
         "invoice", "vat_treatment", "vat_rate", maintain_order=True).agg(base=pl.col("amount_cents").sum())
     treatments = {t: json.dumps(t) for t in vat.get_column("vat_treatment").unique().to_list()}
-    product = pl.col("base") * pl.col("vat_rate")
-    amount = (product.abs() * 2 + 100) // 200 * pl.when(product < 0).then(-1).otherwise(1)
+    amount = vat_cents_expr(pl.col("base"), pl.col("vat_rate"))
     piece = pl.concat_str([
         pl.lit('{"treatment": '), pl.col("vat_treatment").replace_strict(treatments, return_dtype=pl.String),
         pl.lit(', "rate": '), pl.col("vat_rate").cast(pl.String), pl.lit(', "base_cents": '),
@@ -669,14 +670,11 @@ def _negated(lines: pl.DataFrame) -> pl.DataFrame:
 
 EXPORT_COLUMNS = ["aanbieder", "factuurnummer", "factuurdatum", "crediteert", "gemeente", "gemeentecode", "periode",
                   "bedrag_excl_btw", "btw", "bedrag_incl_btw", "regels", "uurregels", "gecrediteerd_door", "reden"]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(text: str | None) -> str:
-    """Text a spreadsheet would run as a formula gets a leading apostrophe (``=1+1`` -> ``'=1+1``)."""
-    if not text:
-        return ""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    """An export cell: empty for nothing, else :func:`mgr_tariffs.io.dialect.neutralise`."""
+    return dialect.neutralise(text) if text else ""
 
 
 def _amount(amount: Decimal) -> str:
