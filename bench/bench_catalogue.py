@@ -66,13 +66,13 @@ def large_catalogue(target: Path) -> None:
 
 def run(hours: Path, tariffs: Path) -> tuple[float, int, str]:
     command = ["/usr/bin/time", "-v", sys.executable, "-m", "mgr_tariffs", "bill", str(hours), "--tariffs",
-               str(tariffs), "--format", "json"]
+               str(tariffs)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     wall = re.search(r"Elapsed \(wall clock\) time .*: (?:(\d+):)?(\d+):([\d.]+)", done.stderr)
     peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
     assert wall and peak, done.stderr[-2000:]
     seconds = int(wall.group(1) or 0) * 3600 + int(wall.group(2)) * 60 + float(wall.group(3))
-    total = re.search(r'"summary": \{[^}]*?"total": "([\d.]+)"', done.stdout)
+    total = re.search(r"total (€ [\d.,]+) excl", done.stdout)
     return seconds, int(peak.group(1)) // 1024, total.group(1) if total else "?"
 
 
