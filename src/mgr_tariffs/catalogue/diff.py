@@ -278,10 +278,10 @@ def _protected(old: Snapshot, new: Snapshot, where: tuple[int, int], was: Price,
 
     if before_today(was.until) != before_today(price.until):
         problems.append(error(new.file, new.line("products", j, "prices", k, "until"),
-                              f"{code}: the price from {was.start} now ends {_ends(price.until)} (was "
+                              f"{code}: the price from {was.start} now runs {_ends(price.until)} (before: "
                               f"{_ends(was.until)}): days before today ({today}) would be priced differently"))
     return problems
 
 
 def _ends(day: dt.date | None) -> str:
-    return f"on {day}" if day else "never"
+    return f"until {day}" if day else "until further notice"
