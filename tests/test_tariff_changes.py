@@ -3,6 +3,7 @@ and the what-if ``mgr bill --compare-tariffs`` (issue 16)."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import io
@@ -97,6 +98,16 @@ def test_index_one_category_prints_the_changes_and_the_diff(copy: Path) -> None:
     text = copy.read_text(encoding="utf-8")  # the heading of the next section still follows LN018's prices
     assert "          precision: 2\n\n  # --- Maatwerkdiensten Participatie, perceel 2" in text
     assert mgr("price", "LN031", "--on", "2027-01-01", "--tariffs", copy).stdout.count("€ 50,40") == 1
+
+
+def test_windows_line_ends_and_a_byte_order_mark_are_kept(copy: Path) -> None:
+    old = codecs.BOM_UTF8 + TARIFFS.read_bytes().replace(b"\n", b"\r\n")
+    copy.write_bytes(old)
+    assert index(copy, "--from", "2027-01-01", "--percent", "3.42", "--category", "LN2").exit_code == 0
+    new = copy.read_bytes()
+    assert new.startswith(codecs.BOM_UTF8) and b"\n" not in new.replace(b"\r\n", b"")
+    added = only_insertions(old.decode("utf-8"), new.decode("utf-8"))
+    assert added[0] == "        until: 2026-12-31\r\n" and len(added) == 16
 
 
 def test_dry_run_prints_and_writes_nothing(copy: Path) -> None:

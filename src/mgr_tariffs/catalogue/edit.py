@@ -72,8 +72,9 @@ def _yaml() -> YAML:
 def apply_changes(text: str, changes: Sequence[PeriodChange]) -> str:
     """The text of the catalogue with ``changes`` made; everything else as it was."""
     yaml = _yaml()
+    windows = "\r\n" in text
     try:
-        document = yaml.load(text)
+        document = yaml.load(text.replace("\r\n", "\n") if windows else text)
     except YAMLError as exc:
         raise EditError(f"cannot be read for editing: {exc}") from None
     products = _products(document)
@@ -90,7 +91,8 @@ def apply_changes(text: str, changes: Sequence[PeriodChange]) -> str:
             _apply(prices, change)
     out = io.StringIO()
     yaml.dump(document, out)
-    return out.getvalue()
+    result = out.getvalue()
+    return result.replace("\n", "\r\n") if windows else result  # Windows line ends stay
 
 
 def _products(document: Any) -> dict[str, CommentedMap]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import difflib
@@ -285,7 +286,8 @@ def index_command(
         console.print(f"dry run: {tariffs} not changed", markup=False)
         return
     try:
-        write_atomically(tariffs.resolve(), outcome.text.encode("utf-8"), force=True)
+        bom = codecs.BOM_UTF8 if tariffs.read_bytes().startswith(codecs.BOM_UTF8) else b""
+        write_atomically(tariffs.resolve(), bom + outcome.text.encode("utf-8"), force=True)
     except OutputError as exc:
         raise fail(str(exc)) from None
     console.print(f"written: {tariffs} ({len(outcome.changes)} price(s) {'corrected' if replace else 'indexed'})",
