@@ -110,6 +110,47 @@ def test_windows_line_ends_and_a_byte_order_mark_are_kept(copy: Path) -> None:
     assert added[0] == "        until: 2026-12-31\r\n" and len(added) == 16
 
 
+COMPACT = """\
+# Lists written flush with their key.
+version: 1
+sources:
+  S1: {title: Test source, file: test.txt, date: juni 2019}
+categories:
+- code: LN2
+  name: Test category
+municipalities:
+- code: "0983"
+  name: Venlo
+  memberships:
+  - from: 2015-01-01
+products:
+- code: LN017
+  name: Test product
+  category: LN2
+  domain: Wmo
+  perceel: Test
+  unit: uur
+  vat: {treatment: vrijgesteld}
+  source: S1
+  prices:
+  - from: 2018-01-01
+    amount: 47.04   # the first tariff
+# the end
+"""
+
+
+def test_a_file_with_another_list_indentation_keeps_it(tmp_path: Path) -> None:
+    path = tmp_path / "tariffs.yaml"
+    path.write_text(COMPACT, encoding="utf-8")
+    assert mgr("validate", path).exit_code == 0
+    assert index(path, "--from", "2027-01-01", "--percent", "3.42").exit_code == 0
+    added = only_insertions(COMPACT, path.read_text(encoding="utf-8"))
+    assert added == ["    until: 2026-12-31\n", "  - from: 2027-01-01\n", "    amount: 48.65\n", "    indexation:\n",
+                     "      base: 47.04\n", "      percent: 3.42\n", "      rounding: half-up\n",
+                     "      precision: 2\n"]
+    assert path.read_text(encoding="utf-8").endswith("      precision: 2\n# the end\n")
+
+
 def test_dry_run_prints_and_writes_nothing(copy: Path) -> None:
     old = copy.read_bytes()
     result = index(copy, "--from", "2027-01-01", "--percent", "3.42", "--products", "LN017", "--dry-run")

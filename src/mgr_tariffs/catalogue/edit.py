@@ -29,6 +29,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.representer import RoundTripRepresenter
+from ruamel.yaml.util import load_yaml_guess_indent
 
 from mgr_tariffs.catalogue.indexation import IndexationError, IndexRequest, PeriodChange, plan_indexation
 from mgr_tariffs.catalogue.loader import parse_catalogue
@@ -60,21 +61,31 @@ def _represent_decimal(representer: RoundTripRepresenter, value: Decimal) -> Any
 _Representer.add_representer(Decimal, _represent_decimal)
 
 
-def _yaml() -> YAML:
+def _yaml(text: str) -> YAML:
+    """A round-trip YAML that writes lists indented as ``text`` does (the shipped file: ``  - `` under a key)."""
     yaml = YAML(typ="rt")
     yaml.Representer = _Representer
     yaml.preserve_quotes = True
     yaml.width = 4096  # never fold a long line that was not folded
-    yaml.indent(mapping=2, sequence=4, offset=2)
+    sequence, offset = 4, 2
+    try:
+        _, guessed, dash = load_yaml_guess_indent(text)
+    except YAMLError:
+        guessed = dash = None
+    if isinstance(guessed, int) and isinstance(dash, int):
+        sequence, offset = guessed, dash
+    yaml.indent(mapping=max(2, sequence - offset), sequence=sequence, offset=offset)
     return yaml
 
 
 def apply_changes(text: str, changes: Sequence[PeriodChange]) -> str:
     """The text of the catalogue with ``changes`` made; everything else as it was."""
-    yaml = _yaml()
     windows = "\r\n" in text
+    if windows:
+        text = text.replace("\r\n", "\n")
+    yaml = _yaml(text)
     try:
-        document = yaml.load(text.replace("\r\n", "\n") if windows else text)
+        document = yaml.load(text)
     except YAMLError as exc:
         raise EditError(f"cannot be read for editing: {exc}") from None
     products = _products(document)
