@@ -335,6 +335,11 @@ def test_diff_and_against_a_committed_version(repository: Path) -> None:
     assert unknown.exit_code == 2 and "git:nosuchrev:data/tariffs.yaml" in unknown.stderr
     bad = mgr("tariffs", "diff", "git:HEAD", "data/tariffs.yaml")
     assert bad.exit_code == 2 and "write a committed file as git:REV:path" in bad.stderr
+    for option in ("--output=pwned", "-p"):
+        injected = mgr("tariffs", "diff", f"git:{option}:data/tariffs.yaml", "data/tariffs.yaml")
+        assert injected.exit_code == 2 and "is not a git revision" in injected.stderr
+        assert mgr("validate", "--against", f"git:{option}", "data/tariffs.yaml").exit_code == 2
+    assert not (repository / "pwned").exists() and not list(repository.glob("pwned*"))
 
 
 def test_against_git_head_passes_a_new_file_and_an_indexation(repository: Path) -> None:

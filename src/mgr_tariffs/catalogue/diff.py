@@ -77,11 +77,19 @@ def read_source(spec: str) -> str:
     rev, colon, path = spec[len(GIT_PREFIX):].partition(":")
     if not rev or not colon or not path:
         raise InputError(spec, "write a committed file as git:REV:path, e.g. git:HEAD:data/tariffs.yaml")
+    _check_rev(spec, rev)
     return _git_show(spec, rev, path)
+
+
+def _check_rev(spec: str, rev: str) -> None:
+    """A revision is never read as an option of git (``--output=...``)."""
+    if rev.startswith("-") or any(c.isspace() for c in rev):
+        raise InputError(spec, f"{rev!r} is not a git revision")
 
 
 def exists_in_git(rev: str, path: str) -> bool:
     """Whether ``path`` is in commit ``rev``; :class:`InputError` when ``rev`` is not a commit of this repository."""
+    _check_rev(f"{GIT_PREFIX}{rev}", rev)
     _git(f"{GIT_PREFIX}{rev}", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
     try:
         _git(f"{GIT_PREFIX}{rev}:{path}", "cat-file", "-e", f"{rev}:{_relative(path)}")
