@@ -446,6 +446,8 @@ def test_what_if_on_the_command_line(indexed_2021: Path) -> None:
     text = mgr("bill", HOURS, "--compare-tariffs", indexed_2021)
     assert text.exit_code == 0
     assert "per gemeente" in text.stdout and "rows priced on their service date" in text.stdout
+    assert "per maand" in text.stdout and "│ 2021-03 " in text.stdout
+    assert sum(Decimal(v["difference"]) for v in data["by_period"].values()) == Decimal(data["total"]["difference"])
 
 
 def test_what_if_as_of_a_date_prices_every_row_at_that_dates_tariffs(copy: Path) -> None:

@@ -116,6 +116,7 @@ class WhatIf:
                 "by_municipality": {k: v.as_json() for k, v in self.totals_by("municipality").items()},
                 "by_provider": {k: v.as_json() for k, v in self.totals_by("provider").items()},
                 "by_product": {k: v.as_json() for k, v in self.totals_by("product").items()},
+                "by_period": {k: v.as_json() for k, v in self.totals_by("period").items()},
                 "total": self.total.as_json(),
                 "rows_billed": {"old": self.old.summary.rows_billed, "new": self.new.summary.rows_billed},
                 "errors": [p.model_dump(mode="json") for p in self.errors],

@@ -63,7 +63,8 @@ def _print_text(result: WhatIf, new_tariffs: Path, as_of: dt.date | None) -> Non
     total = result.total
     console.print(f"total {format_euro(from_cents(total.old_cents))} -> {format_euro(from_cents(total.new_cents))}: "
                   f"difference {format_euro(from_cents(total.difference_cents))}{_percent(total)}", markup=False)
-    for key, title in (("municipality", "gemeente"), ("provider", "aanbieder"), ("product", "product")):
+    for key, title in (("municipality", "gemeente"), ("provider", "aanbieder"), ("product", "product"),
+                       ("period", "maand")):
         console.print(_table(title, result.totals_by(key), total))
 
 
