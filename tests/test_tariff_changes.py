@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import difflib
 import io
 import json
@@ -15,12 +16,17 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from mgr_tariffs.billing.engine import bill
 from mgr_tariffs.billing.whatif import compare_tariffs
 from mgr_tariffs.catalogue.diff import ChangeKind, diff_catalogues, snapshot
-from mgr_tariffs.catalogue.loader import Lookup, load_catalogue
+from mgr_tariffs.catalogue.edit import index_text
+from mgr_tariffs.catalogue.indexation import Index, IndexRequest, indexed_amount
+from mgr_tariffs.catalogue.loader import Lookup, load_catalogue, parse_catalogue
+from mgr_tariffs.catalogue.models import Rounding
 from mgr_tariffs.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -484,3 +490,42 @@ def test_what_if_with_a_catalogue_that_rejects_rows(tmp_path: Path) -> None:
     assert skipped.exit_code == 0
     data = json.loads(skipped.stdout)
     assert data["rows_billed"]["old"] > data["rows_billed"]["new"] and data["errors"]
+
+
+# --- any selection: the products asked for change, the others keep every price --------------------------
+
+CODES = ("LN017", "LN018", "LN031", "LN032", "LN033", "LN034", "LN035", "LN036", "LN037")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(chosen=st.sets(st.sampled_from(CODES), min_size=1), percent=st.integers(-500, 1500),
+       rounding=st.sampled_from(list(Rounding)), precision=st.sampled_from([2, 3]))
+def test_any_selection_changes_exactly_the_products_asked_for(chosen: set[str], percent: int, rounding: Rounding,
+                                                              precision: int) -> None:
+    text = TARIFFS.read_text(encoding="utf-8")
+    request = IndexRequest(dt.date(2027, 1, 1), Index(Decimal(percent) / 100), dt.date(2026, 12, 2), rounding,
+                           precision, products=tuple(sorted(chosen)))
+    outcome = index_text(text, "tariffs.yaml", request)
+    assert outcome.ok and outcome.problems == [], outcome.problems
+    before, after = lookup_of_text(text), lookup_of_text(outcome.text)
+    for code in CODES:
+        for day in (dt.date(2019, 6, 30), dt.date(2021, 1, 1), dt.date(2026, 12, 31)):
+            assert price_at(before, code, day) == price_at(after, code, day)
+        old = price_at(before, code, dt.date(2027, 1, 1))
+        new = price_at(after, code, dt.date(2027, 1, 1))
+        assert old is not None
+        expected = indexed_amount(old, Decimal(percent) / 100, rounding, precision) if code in chosen else old
+        assert new == expected, code
+    anchors = set(re.findall(r"&(\w+)", outcome.text))
+    assert set(re.findall(r"\*(\w+)", outcome.text)) <= anchors  # every alias still has its anchor
+
+
+def lookup_of_text(text: str) -> Lookup:
+    loaded = parse_catalogue(text, "tariffs.yaml")
+    assert loaded.catalogue is not None
+    return Lookup(loaded.catalogue)
+
+
+def price_at(lookup: Lookup, code: str, day: dt.date) -> Decimal | None:
+    quote = lookup.price(code, day)
+    return quote.amount if quote else None
