@@ -157,6 +157,22 @@ def test_a_file_with_another_list_indentation_keeps_it(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8").endswith("      precision: 2\n# the end\n")
 
 
+def test_a_period_shared_through_an_anchor_is_split(tmp_path: Path) -> None:
+    text = COMPACT.replace("  - from: 2018-01-01\n    amount: 47.04   # the first tariff\n",
+                           "  - &first\n    from: 2018-01-01\n    amount: 47.04\n")
+    text += text[text.index("- code: LN017"):].replace("LN017", "LN018").replace("  - &first\n    from: 2018-01-01\n"
+                                                                                 "    amount: 47.04\n", "  - *first\n")
+    path = tmp_path / "tariffs.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert mgr("validate", path).exit_code == 0
+    assert index(path, "--from", "2027-01-01", "--percent", "3.42", "--products", "LN018").exit_code == 0
+    after = lookup_of(path)
+    assert [(str(p.start), str(p.until), str(p.amount)) for p in after.products["LN017"].prices] == [
+        ("2018-01-01", "None", "47.04")]
+    assert [(str(p.start), str(p.until), str(p.amount)) for p in after.products["LN018"].prices] == [
+        ("2018-01-01", "2026-12-31", "47.04"), ("2027-01-01", "None", "48.65")]
+
+
 def test_dry_run_prints_and_writes_nothing(copy: Path) -> None:
     old = copy.read_bytes()
     result = index(copy, "--from", "2027-01-01", "--percent", "3.42", "--products", "LN017", "--dry-run")

@@ -162,6 +162,9 @@ def _apply(prices: CommentedSeq, change: PeriodChange) -> None:
     if not isinstance(last, CommentedMap) or (expected is not None and _day(last.get("from")) != expected):
         raise EditError(f"{change.code}: the last price in the file is not the one the indexation was planned for")
     comment = _take_trailing_comment(last)
+    if last.anchor.value is not None:  # a period shared through an anchor: this list gets its own copy
+        last = _copy(last)
+        prices[-1] = last
     if change.replaces is not None:
         last["amount"] = change.amount
         last["indexation"] = _indexation_map(change.indexation)
