@@ -211,7 +211,8 @@ def test_pre_commit_config_for_contributors() -> None:
     (repo,) = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())["repos"]
     assert repo["repo"] == "local"
     hooks = {hook["id"]: hook for hook in repo["hooks"]}
-    assert set(hooks) == {"ruff", "mypy", "mgr-validate"}
+    assert set(hooks) == {"ruff", "mypy", "mgr-validate", "mgr-validate-history"}
+    assert hooks["mgr-validate-history"]["entry"] == "mgr validate --against git:HEAD"
     assert all(hook["language"] == "system" for hook in hooks.values())
     assert hooks["mgr-validate"]["entry"] == "mgr validate"
     assert re.search(hooks["mgr-validate"]["files"], "data/tariffs.yaml")
