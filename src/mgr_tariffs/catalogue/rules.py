@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Generic, Protocol, TypeVar
 
+from mgr_tariffs.catalogue.indexation import provenance_problems
 from mgr_tariffs.catalogue.membership import normalise_name
 from mgr_tariffs.catalogue.models import Catalogue, Municipality, Product
 from mgr_tariffs.problems import Problem, error, warning
@@ -167,6 +168,27 @@ def places(amount: Decimal) -> int:
     return -exponent - min(trailing_zeros, -exponent)
 
 
+def price_indexations(ctx: Context) -> list[Problem]:
+    """A recorded indexation must add up: its parts to its percent, its base and percent to the amount."""
+    return [
+        ctx.problem(("products", item.index, "prices", i, "indexation"), f"{item.value.code}: {message}")
+        for item in ctx.products
+        for i, price in enumerate(item.value.prices)
+        for message in provenance_problems(item.value.prices[i - 1] if i else None, price)
+    ]
+
+
+def month_starts(ctx: Context) -> list[Problem]:
+    """A price should start on the first of a month: iWmo declares one line per client, product and month."""
+    return [
+        ctx.warn(("products", item.index, "prices", i, "from"),
+                 f"{item.value.code}: the price from {price.start} does not start on the first of a month, so a "
+                 "line per client, product and month cannot carry one price (iWmo declares one line per month)")
+        for item in ctx.products
+        for i, price in enumerate(item.value.prices) if price.start.day != 1
+    ]
+
+
 def price_periods(ctx: Context) -> list[Problem]:
     return [
         problem
@@ -220,7 +242,9 @@ RULES: tuple[Rule, ...] = (
     unknown_sources,
     restrictions_name_members,
     price_amounts,
+    price_indexations,
     price_periods,
+    month_starts,
     membership_periods,
 )
 """Every rule, in the order their problems are reported."""

@@ -50,8 +50,9 @@ SHOWN_INVOICES = 60
 def bill_command(
     hours: list[Path] = typer.Argument(..., help="Hour logs: CSV (; , or tab, decimal comma or point) or .xlsx."),
     out: Path = typer.Option(None, "--out", "-o", help="Write the invoices into DIR (see --format)."),
-    formats: str = typer.Option("csv", "--format", "-f", help="With --out: any of csv,ubl,pdf,xlsx, comma-separated "
-                                "(ubl = SI-UBL 2.0 e-invoice; pdf and xlsx for people)."),
+    formats: str = typer.Option(None, "--format", "-f", help="With --out: any of csv,ubl,pdf,xlsx, comma-separated "
+                                "(ubl = SI-UBL 2.0 e-invoice; pdf and xlsx for people) \\[default: csv]; with "
+                                "--compare-tariffs: text, json or csv."),
     parties: Path = typer.Option(None, "--parties", envvar="MGR_PARTIES", help="Parties file (YAML) for ubl/pdf/xlsx "
                                  "(default: data/parties.yaml)."),
     invoice_date: str = typer.Option(None, "--invoice-date", help="Factuurdatum on documents, YYYY-MM-DD "
@@ -69,6 +70,11 @@ def bill_command(
                                         "in the ledger; rows billed before are skipped and reported."),
     ledger: Path = typer.Option(None, "--ledger", help="The ledger (SQLite) for --issue (default: $MGR_LEDGER, "
                                 "else mgr-ledger.sqlite here)."),
+    compare_tariffs: Path = typer.Option(None, "--compare-tariffs", metavar="NEW.yaml", help="What-if: bill the "
+                                         "logs under this catalogue too and show the difference per municipality, "
+                                         "provider, product and month (writes nothing)."),
+    as_of: str = typer.Option(None, "--as-of", help="With --compare-tariffs: price every row at the tariffs in "
+                              "force on this date, YYYY-MM-DD (what an indexation costs)."),
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
     """Bill hour logs: one invoice per provider, municipality and calendar month of the service date.
@@ -77,8 +83,17 @@ def bill_command(
     [bold]file:line: message[/] and the exit code is 1 (unless --skip-invalid).
     """
     lookup = load_lookup(tariffs)
-    request = _request(out, formats, parties, invoice_date, force, lookup)
     options = BillOptions(today=date_option("--today", today), show_bsn=show_bsn, sheet=sheet)
+    if compare_tariffs is not None:
+        if out is not None or issue_invoices:
+            raise fail("--compare-tariffs writes nothing: leave out --out and --issue", EXIT_USAGE)
+        from mgr_tariffs.cli.whatif import run_what_if  # noqa: PLC0415 - only for a what-if
+
+        run_what_if(hours, lookup, compare_tariffs, options, "json" if as_json else (formats or "text"),
+                    skip_invalid, date_option("--as-of", as_of))
+    elif as_of is not None:
+        raise fail("--as-of needs --compare-tariffs", EXIT_USAGE)
+    request = _request(out, formats or "csv", parties, invoice_date, force, lookup)
     with _progress(hours) as say:
         result = bill(hours, lookup, options, progress=say)
     strict_failure = bool(result.errors) and not skip_invalid
