@@ -29,6 +29,7 @@ from mgr_tariffs.cli.common import (
     stdout,
 )
 from mgr_tariffs.money import format_euro
+from mgr_tariffs.problems import warning
 
 subsidy_app = typer.Typer(help="Subsidies next to the hourly billing: ceiling, key, advances and settlement.",
                           no_args_is_help=True)
@@ -68,7 +69,7 @@ def status_command(
     file_errors = [p for p in report.errors if p.file == report.file]
     if file_errors or not report.statuses or (report.errors and not skip_invalid):
         _refuse(report, output)
-    warnings = [*(p.model_copy(update={"severity": "warning"}) for p in report.errors), *report.warnings]
+    warnings = [*(warning(p.file, p.line, p.message) for p in report.errors), *report.warnings]
     if output is OutputFormat.JSON:
         print_json({"subsidies": [status_json(s, f) for s, f in report.statuses],
                     "warnings": [p.model_dump(mode="json") for p in warnings]})
