@@ -28,7 +28,7 @@ from mgr_tariffs.catalogue.models import Norm, NormWindow
 from mgr_tariffs.identity import provider_key_expr
 from mgr_tariffs.io.tables import Column, Table, read_table, resolve_columns
 from mgr_tariffs.money import format_quantity
-from mgr_tariffs.problems import Problem, warning
+from mgr_tariffs.problems import Problem, Severity
 from mgr_tariffs.quantity import TICKS_PER_HOUR
 
 REQUEST_COLUMN = Column("traject", ("request", "aanvraag", "verzoek", "trajectnummer", "traject_id", "request_id"))
@@ -69,7 +69,9 @@ class Signal:
         return ""
 
     def problem(self, show: Callable[[str], str] = mask) -> Problem:
-        return warning(self.file, self.line, self.message(show))
+        """The signal as a warning with its place (built without re-validation: a large log may have many)."""
+        return Problem.model_construct(file=self.file, line=self.line, message=self.message(show),
+                                       severity=Severity.WARNING)
 
     def as_json(self) -> dict[str, str | int]:
         return {"file": self.file, "line": self.line, "provider": self.provider, "bsn": self.bsn,
@@ -110,32 +112,46 @@ def norm_signals(rows: pl.DataFrame, lookup: Lookup, requests: pl.DataFrame | No
     return sorted(signals, key=lambda s: (s.file, s.line))
 
 
-def _window_expr(norm: Norm, fallback: NormWindow) -> pl.Expr:
+def _period_expr(norm: Norm, fallback: NormWindow) -> pl.Expr:
+    """The calendar window of a row as one integer (2019 * 10 + quarter, 2019 * 100 + month, or the year);
+    -1 for a row counted by its request."""
     calendar = norm.per if norm.per in CALENDAR_WINDOWS else fallback
-    year = pl.col("date").dt.year().cast(pl.String)
-    labels = {NormWindow.YEAR: year, NormWindow.MONTH: pl.col("date").dt.strftime("%Y-%m"),
-              NormWindow.QUARTER: pl.format("{}-Q{}", year, pl.col("date").dt.quarter())}
-    by_calendar = labels[calendar]
+    year = pl.col("date").dt.year().cast(pl.Int64)
+    numbers = {NormWindow.YEAR: year, NormWindow.MONTH: year * 100 + pl.col("date").dt.month().cast(pl.Int64),
+               NormWindow.QUARTER: year * 10 + pl.col("date").dt.quarter().cast(pl.Int64)}
     if norm.per is NormWindow.REQUEST:
-        return pl.when(pl.col("traject").is_not_null()).then(pl.format("traject {}", pl.col("traject"))).otherwise(
-            by_calendar)
-    return by_calendar
+        return pl.when(pl.col("traject") != "").then(pl.lit(-1, pl.Int64)).otherwise(numbers[calendar])
+    return numbers[calendar]
+
+
+def _label(traject: str, period: int, norm: Norm, fallback: NormWindow) -> str:
+    if traject and norm.per is NormWindow.REQUEST:
+        return f"traject {traject}"
+    calendar = norm.per if norm.per in CALENDAR_WINDOWS else fallback
+    if calendar is NormWindow.QUARTER:
+        return f"{period // 10}-Q{period % 10}"
+    return f"{period // 100}-{period % 100:02d}" if calendar is NormWindow.MONTH else str(period)
 
 
 def _beyond(rows: pl.DataFrame, norm: Norm, fallback: NormWindow) -> list[Signal]:
+    """Totals per provider, client and window first (one pass); the running sum only for the windows beyond."""
     if rows.is_empty():
         return []
     limit = int(norm.hours * TICKS_PER_HOUR)
-    keys = ["who", "bsn_id", "window"]
-    keyed = rows.with_columns(who=provider_key_expr(pl.col("provider")), window=_window_expr(norm, fallback))
-    ordered = keyed.sort([*keys, "date", "_file", "_line"]).with_columns(
-        running=pl.col("ticks").cum_sum().over(keys), total=pl.col("ticks").sum().over(keys),
-        first_day=pl.col("date").min().over(keys), last_day=pl.col("date").max().over(keys))
-    over = ordered.filter((pl.col("total") > limit) & (pl.col("running") > limit)).unique(keys, keep="first",
-                                                                                        maintain_order=True)
+    keys = ["who", "bsn_id", "traject", "period"]
+    keyed = rows.with_columns(who=provider_key_expr(pl.col("provider")), traject=pl.col("traject").fill_null(""))
+    keyed = keyed.with_columns(period=_period_expr(norm, fallback))
+    beyond = keyed.group_by(keys).agg(total=pl.col("ticks").sum()).filter(pl.col("total") > limit)
+    if beyond.is_empty():
+        return []
+    ordered = keyed.join(beyond, on=keys, how="inner").sort([*keys, "date", "_file", "_line"]).with_columns(
+        running=pl.col("ticks").cum_sum().over(keys), first_day=pl.col("date").min().over(keys),
+        last_day=pl.col("date").max().over(keys))
+    over = ordered.filter(pl.col("running") > limit).unique(keys, keep="first", maintain_order=True)
     return [Signal(file=r["_file"], line=r["_line"], provider=r["provider"], bsn=str(r["bsn_id"]).zfill(9),
-                   product=r["product"], window=r["window"], first_day=r["first_day"].isoformat(),
-                   last_day=r["last_day"].isoformat(), ticks=r["total"], norm=norm)
+                   product=r["product"], window=_label(r["traject"], r["period"], norm, fallback),
+                   first_day=r["first_day"].isoformat(), last_day=r["last_day"].isoformat(), ticks=r["total"],
+                   norm=norm)
             for r in over.iter_rows(named=True)]
 
 
