@@ -133,7 +133,7 @@ def _render(console: Console, status: SubsidyStatus, found: list[Finding], file:
     if status.months:
         console.print(_month_table(status))
         console.print(_municipality_table(status))
-    if status.forecast_cents is not None:
+    if status.forecast_cents is not None and status.on < s.period.until:
         say(f"forecast (straight line, {status.elapsed_days} of {s.period.days} days): {status.grantor}'s part "
             f"{euro(status.forecast_cents)} by {s.period.until}")
     outcome = {"nabetaling": "still to pay to the recipient", "terugvordering": "to reclaim",
