@@ -45,15 +45,17 @@ def subsidy_report(path: Path, lookup: Lookup, on: dt.date, logs: Sequence[Path]
         return SubsidyReport(loaded.file, problems=[error(loaded.file, None, f"no subsidy {subsidy_id!r} "
                                                                             f"(the file has {known})")])
     tables = [read_table(log) for log in logs]
-    statuses, problems, warnings = [], list(loaded.problems), []
+    statuses = []
+    problems: dict[Problem, None] = dict.fromkeys(loaded.problems)  # each log problem once, however many subsidies
+    warnings: dict[Problem, None] = {}
     for index, subsidy in chosen:
         realised = realised_work(subsidy, tables, lookup, today) if tables else None
         if realised is not None:
-            problems += [p for p in realised.errors if p not in problems]
-            warnings += [p for p in realised.warnings if p not in warnings]
+            problems.update(dict.fromkeys(realised.errors))
+            warnings.update(dict.fromkeys(realised.warnings))
         status = subsidy_status(subsidy, lookup, on, realised)
         statuses.append((status, findings(status, loaded.where, index)))
-    return SubsidyReport(loaded.file, statuses, problems, warnings)
+    return SubsidyReport(loaded.file, statuses, list(problems), list(warnings))
 
 
 def money(cents: int) -> str:
