@@ -206,3 +206,37 @@ def test_forecast_from_a_log(runner: CliRunner) -> None:
 def test_forecast_bad_input(runner: CliRunner, args: tuple[str, ...], code: int, message: str) -> None:
     got, _, err = mgr(runner, "forecast", *args)
     assert got == code and message in err, err
+
+
+README_COMMANDS = [
+    "mgr subsidy status data/examples/subsidie-weert-2018.yaml --hours data/examples/hours-weert-2018.csv "
+    "--on 2018-07-01",
+    "mgr signals data/examples/hours-signals.csv",
+    "mgr forecast --requests 125 --hours-per-request 6-8 --extra-hours 325 --product LN018 --on 2018-06-01",
+]
+
+
+@pytest.mark.parametrize("command", README_COMMANDS)
+def test_readme_shows_the_real_output(runner: CliRunner, command: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index(f"$ {command}\n") + len(f"$ {command}\n")
+    shown = readme[start:readme.index("```", start)]
+    code, out, _ = mgr(runner, *command.split()[1:])
+    assert code == 0 and out == shown
+
+
+def test_two_subsidies_in_one_file_and_id(runner: CliRunner, tmp_path: Path) -> None:
+    text = Path(WEERT).read_text(encoding="utf-8")
+    body = text[text.index("  - id: weert-2018-clientondersteuning"):]
+    path = tmp_path / "twee.yaml"
+    path.write_text(text + body.replace("id: weert-2018-clientondersteuning", "id: weert-2018-kopie"),
+                    encoding="utf-8")
+    code, out, _ = mgr(runner, "subsidy", "status", str(path), "--on", "2018-01-01", "-f", "json")
+    assert code == 0 and [s["id"] for s in json.loads(out)["subsidies"]] == ["weert-2018-clientondersteuning",
+                                                                             "weert-2018-kopie"]
+    code, out, _ = mgr(runner, "subsidy", "status", str(path), "--on", "2018-01-01", "-f", "json", "--id",
+                       "weert-2018-kopie")
+    assert code == 0 and [s["id"] for s in json.loads(out)["subsidies"]] == ["weert-2018-kopie"]
+    code, _, err = mgr(runner, "subsidy", "status", str(path), "--id", "nope")
+    assert code == 1 and "no subsidy 'nope'" in err
