@@ -381,3 +381,23 @@ def test_hours_per_request_that_are_not_a_range(text: str) -> None:
 
 def test_range_with_decimal_commas() -> None:
     assert parse_range("6,5-8") == (Decimal("6.5"), Decimal(8)) and parse_range("7") == (7, 7)
+
+
+@given(st.integers(0, 10**9), st.decimals(0, 100, places=2, allow_nan=False, allow_infinity=False),
+       st.sampled_from(["quarterly", "monthly", "once"]), st.integers(1, 24))
+def test_advances_add_up_to_their_part_of_the_ceiling(cents: int, part: Decimal, schedule: str, months: int) -> None:
+    from mgr_tariffs.budgets.models import Subsidy  # noqa: PLC0415
+
+    until = dt.date(2019 + (months - 1) // 12, (months - 1) % 12 + 1, 28)
+    subsidy = Subsidy.model_validate({
+        "id": "p", "title": "p", "grantor": "Beesel", "recipient": {"name": "R"}, "source": "S",
+        "period": {"from": "2019-01-01", "until": until}, "ceiling": {"amount": from_cents(cents)},
+        "key": {"shares": [{"municipality": "Beesel", "percent": 100}]}, "valuation": {"hourly_rate": 1},
+        "advances": {"schedule": schedule, "part": part}})
+    advances = advance_schedule(subsidy)
+    amounts = [to_cents(a.amount) for a in advances]
+    assert sum(amounts) == share_cents(cents, part)
+    assert max(amounts) - min(amounts) <= 1
+    assert advances[0].date == subsidy.period.start and all(subsidy.period.covers(a.date) for a in advances)
+    expected = {"once": 1, "monthly": months, "quarterly": (months + 2) // 3}[schedule]
+    assert len(advances) == expected
