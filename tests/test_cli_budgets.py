@@ -42,7 +42,7 @@ def test_status_text_of_the_weert_example(runner: CliRunner) -> None:
                  "forecast (straight line, 182 of 365 days): Weert's part € 1.407,80 by 2018-12-31",
                  "to reclaim: € 41.222,20",
                  "next deadline: 2018-09-30 kwartaalrapportage Q3",
-                 "subsidie-weert-2018.yaml:47: warning: grant_vs_key:", "€ 870,00 unexplained"):
+                 "subsidie-weert-2018.yaml:49: warning: grant_vs_key:", "€ 870,00 unexplained"):
         assert text in out, text
 
 
@@ -240,3 +240,32 @@ def test_two_subsidies_in_one_file_and_id(runner: CliRunner, tmp_path: Path) -> 
     assert code == 0 and [s["id"] for s in json.loads(out)["subsidies"]] == ["weert-2018-kopie"]
     code, _, err = mgr(runner, "subsidy", "status", str(path), "--id", "nope")
     assert code == 1 and "no subsidy 'nope'" in err
+
+
+def test_the_subsidy_schema_file_is_up_to_date_and_accepts_the_example(runner: CliRunner) -> None:
+    import datetime as dt  # noqa: PLC0415
+
+    import yaml  # noqa: PLC0415
+
+    jsonschema = pytest.importorskip("jsonschema")
+    result = runner.invoke(app, ["subsidy", "schema"])
+    schema_file = ROOT / "docs" / "subsidies.schema.json"
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == json.loads(schema_file.read_text(encoding="utf-8")), (
+        "run `mgr subsidy schema > docs/subsidies.schema.json`")
+    text = Path(WEERT).read_text(encoding="utf-8")
+    assert text.splitlines()[0] == "# yaml-language-server: $schema=../../docs/subsidies.schema.json"
+
+    def as_json(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: as_json(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [as_json(v) for v in value]
+        return value.isoformat() if isinstance(value, dt.date) else value
+
+    document = as_json(yaml.safe_load(text))
+    validator = jsonschema.Draft202012Validator(json.loads(result.stdout))
+    assert [e.message for e in validator.iter_errors(document)] == []
+    assert isinstance(document, dict)
+    document["subsidies"][0]["colour"] = "blue"
+    assert len(list(validator.iter_errors(document))) == 1

@@ -169,6 +169,16 @@ def _municipality_problems(subsidy: Subsidy, lookup: Lookup,
     return found
 
 
+def subsidies_schema() -> dict[str, Any]:
+    """The JSON Schema of ``subsidies.yaml`` (draft 2020-12), for editors and yaml-language-server."""
+    document = SubsidyFile.model_json_schema(by_alias=True)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Subsidies next to the MGR tariffs (mgr-tariffs)",
+        **{key: value for key, value in document.items() if key != "title"},
+    }
+
+
 def grantor_share(subsidy: Subsidy, lookup: Lookup) -> int | None:
     """The index of the grantor's share in the key (``None`` when it is not there)."""
     grantor = normalise_name(subsidy.grantor)

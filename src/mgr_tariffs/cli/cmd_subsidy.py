@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mgr_tariffs.budgets.findings import Finding, euro, pct
+from mgr_tariffs.budgets.loader import subsidies_schema
 from mgr_tariffs.budgets.report import SubsidyReport, hours, status_csv_rows, status_json, subsidy_report
 from mgr_tariffs.budgets.status import SubsidyStatus
 from mgr_tariffs.cli.common import (
@@ -82,6 +83,12 @@ def status_command(
             _render(console, status, found, report.file)
     has_findings = any(found for _, found in report.statuses)
     raise typer.Exit(EXIT_INVALID if strict and has_findings else EXIT_OK)
+
+
+@subsidy_app.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of subsidies.yaml (also in docs/subsidies.schema.json)."""
+    print_json(subsidies_schema())
 
 
 def _refuse(report: SubsidyReport, output: OutputFormat) -> None:
