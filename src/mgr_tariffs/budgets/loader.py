@@ -1,11 +1,12 @@
 """Load ``subsidies.yaml`` into :class:`SubsidyFile` plus every problem found, each with its line.
 
 Checked like the catalogue: safe YAML with line marks (:func:`~mgr_tariffs.io.yamlsafe.load_yaml`), the shape
-of each subsidy on its own (one broken subsidy does not hide the problems of the others), then the rules that
-relate values: sources, municipalities and products known, the grantor in the key, a municipality once per
-key, the period the right way round, explicit advances and deadlines on real days, payments in cents.
-Consistency of the amounts (a key that does not add up to 100 %, advances above the ceiling, ...) is not a
-load error but a finding for the controller (:mod:`mgr_tariffs.budgets.findings`).
+of each subsidy on its own (frozen models: one broken subsidy does not hide the problems of the others; dates
+are days, money has at most two decimals), then the rules that relate values: sources, municipalities and
+products known, a municipality once per key, the grantor in the key, the period the right way round, listed
+advances in date order, every id once. Consistency of the amounts (a key that does not add up to 100 %,
+advances above the ceiling, ...) is not a load error but a finding for the controller
+(:mod:`mgr_tariffs.budgets.findings`).
 """
 
 from __future__ import annotations
