@@ -22,7 +22,6 @@ from mgr_tariffs.budgets.models import Subsidy, SubsidyFile
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.catalogue.loader import _validation_problems as validation_problems
 from mgr_tariffs.catalogue.models import Source
-from mgr_tariffs.catalogue.rules import normalise_name
 from mgr_tariffs.io.yamlsafe import Located, load_yaml, read_text
 from mgr_tariffs.problems import Problem, error, has_errors, sort_problems
 
@@ -179,12 +178,3 @@ def subsidies_schema() -> dict[str, Any]:
         **{key: value for key, value in document.items() if key != "title"},
     }
 
-
-def grantor_share(subsidy: Subsidy, lookup: Lookup) -> int | None:
-    """The index of the grantor's share in the key (``None`` when it is not there)."""
-    grantor = normalise_name(subsidy.grantor)
-    for i, share in enumerate(subsidy.key.shares):
-        found = lookup.municipality(share.municipality)
-        if found is not None and (normalise_name(found.name) == grantor or found.code == grantor.zfill(4)):
-            return i
-    return None
