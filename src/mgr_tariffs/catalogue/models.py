@@ -168,6 +168,29 @@ class Netting(Frozen):
     rule: Text
 
 
+NORM_HOURS_SCHEMA: dict[str, Any] = {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 10_000}
+
+
+class NormWindow(StrEnum):
+    """Over what a duration norm counts a client's hours."""
+
+    REQUEST = "request"
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+
+class Norm(Frozen):
+    """How long a product is expected to take: exceeding it is a signal to report, never a rejection."""
+
+    hours: Annotated[Decimal, Field(gt=0, lt=10_000, decimal_places=3), WithJsonSchema(NORM_HOURS_SCHEMA)] = Field(
+        description="Hours a client is expected to need at most within one window, e.g. 8.")
+    per: NormWindow = Field(description="The window: `request` (one request or traject) or a calendar period.")
+    text: Text = Field(description="The norm as the source words it.")
+    source: Text = Field(description="Key in `sources` of the document the norm comes from.")
+    assumption: Text | None = Field(None, description="What was assumed where the source is silent, and why.")
+
+
 class Product(Frozen):
     """One MGR product with its dated prices, oldest first."""
 
@@ -182,6 +205,7 @@ class Product(Frozen):
     not_for: tuple[Text, ...] = Field((), description="Member municipalities the product does not apply to.")
     netting: Netting | None = None
     source: Text = Field(description="Key in `sources` of the document the product comes from.")
+    norms: tuple[Norm, ...] = Field((), description="Duration norms: hours beyond them are reported as signals.")
     prices: tuple[Price, ...] = Field(min_length=1, description="Dated prices, oldest first, without overlaps.")
 
     @property

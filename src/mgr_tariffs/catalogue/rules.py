@@ -123,6 +123,9 @@ def unknown_sources(ctx: Context) -> list[Problem]:
     ] + [
         ctx.problem(("products", item.index, "prices", i, "source"), f"{item.value.code}: unknown source {p.source!r}")
         for item in ctx.products for i, p in enumerate(item.value.prices) if p.source and p.source not in known
+    ] + [
+        ctx.problem(("products", item.index, "norms", i, "source"), f"{item.value.code}: unknown source {n.source!r}")
+        for item in ctx.products for i, n in enumerate(item.value.norms) if n.source not in known
     ]
 
 

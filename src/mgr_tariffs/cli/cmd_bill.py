@@ -17,6 +17,7 @@ from rich.table import Table
 
 from mgr_tariffs.billing.engine import BillingResult, BillOptions, bill
 from mgr_tariffs.billing.output import FORMATS, REJECTS_FILE, OutputRequest, rejects_csv, result_json, write_outputs
+from mgr_tariffs.budgets.norms import with_norm_signals
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.cli.common import (
     CATALOGUE_OPTION,
@@ -96,6 +97,7 @@ def bill_command(
     request = _request(out, formats or "csv", parties, invoice_date, force, lookup)
     with _progress(hours) as say:
         result = bill(hours, lookup, options, progress=say)
+    result = with_norm_signals(result, hours, sheet, options.mask)  # duration norms (issue 17): warnings only
     strict_failure = bool(result.errors) and not skip_invalid
     if strict_failure:
         _refuse(result, as_json)
