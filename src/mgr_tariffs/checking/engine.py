@@ -33,11 +33,11 @@ import polars as pl
 
 from mgr_tariffs import bsn as bsn_
 from mgr_tariffs import identity
-from mgr_tariffs.billing import hourlog
 from mgr_tariffs.billing.engine import BillOptions, bill_tables
 from mgr_tariffs.catalogue import membership, pricing
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.catalogue.pricing import no_price_message
+from mgr_tariffs.dates import parse_date as parse_date_text
 from mgr_tariffs.documents.naming import provisional_number
 from mgr_tariffs.io.dialect import unneutralised
 from mgr_tariffs.io.tables import Column, Table, read_table, resolve_columns
@@ -444,8 +444,7 @@ def parse_period(text: str) -> Parsed:
 
 
 def parse_date(text: str, name: str) -> Parsed:
-    value, reason = hourlog.parse_service_date(text)
-    return value, None if reason is None else reason.replace("datum", name, 1)
+    return parse_date_text(text, name)
 
 
 def with_bsn(frame: pl.DataFrame, column: str = "bsn") -> pl.DataFrame:

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from mgr_tariffs.catalogue.loader import DEFAULT_PATH, Lookup, load_catalogue, resolve_catalogue_path
+from mgr_tariffs.dates import Period, parse_date, parse_period
 from mgr_tariffs.problems import InputError, Problem
 
 EXIT_OK = 0
@@ -61,13 +62,24 @@ def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
 
 
 def date_option(option: str, text: str | None) -> dt.date | None:
-    """A ``YYYY-MM-DD`` option's date (``None`` when not given); anything else is a usage error, exit 2."""
+    """An option's date, ``YYYY-MM-DD`` or ``DD-MM-YYYY`` as in the logs (``None`` when not given); anything else
+    is a usage error, exit 2."""
     if text is None:
         return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise fail(f"{option} {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2019-07-01", EXIT_USAGE) from None
+    day, reason = parse_date(text, option)
+    if day is None:
+        raise fail(f"{reason}, e.g. 2019-07-01 or 01-07-2019", EXIT_USAGE)
+    return day
+
+
+def period_option(text: str | None) -> Period | None:
+    """``--period``: a month, quarter, year or range (``None`` when not given); anything else exits 2."""
+    if text is None:
+        return None
+    period, reason = parse_period(text)
+    if period is None:
+        raise fail(f"--period: {reason}", EXIT_USAGE)
+    return period
 
 
 def guarded(func: Callable[P, R]) -> Callable[P, R]:
