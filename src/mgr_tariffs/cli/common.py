@@ -68,7 +68,7 @@ def date_option(option: str, text: str | None) -> dt.date | None:
         return None
     day, reason = parse_date(text, option)
     if day is None:
-        raise fail(f"{reason}, e.g. 2019-07-01 or 01-07-2019", EXIT_USAGE)
+        raise fail(str(reason), EXIT_USAGE)
     return day
 
 
