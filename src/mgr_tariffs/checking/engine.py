@@ -37,6 +37,7 @@ from mgr_tariffs.billing.hourlog import TICKS_PER_HOUR, TICKS_PER_MINUTE
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.catalogue.pricing import no_price_message
 from mgr_tariffs.documents.naming import provisional_number
+from mgr_tariffs.io.jsonsafe import read_json_text
 from mgr_tariffs.io.tables import Column, Table, read_table, resolve_columns
 from mgr_tariffs.money import format_euro, format_number, format_quantity, from_cents, parse_decimal
 from mgr_tariffs.problems import InputError, Problem, error
@@ -326,12 +327,7 @@ def _load_json(path: Path) -> _Loaded:
 
 
 def _json_text(path: Path, file: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(file, "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(file, f"cannot be read: {exc}") from None
+    return read_json_text(path, file)  # bounded in size and nesting (mgr_tariffs.io.jsonsafe)
 
 
 def _json_records(invoices: list[Any], places: list[int], file: str) -> tuple[list[list[Any]], list[Problem]]:

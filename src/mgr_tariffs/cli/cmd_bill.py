@@ -85,6 +85,8 @@ def bill_command(
     strict_failure = bool(result.errors) and not skip_invalid
     if strict_failure:
         _refuse(result, as_json, options.mask)
+    if result.unusable and issue_invoices:
+        _refuse_issue(result, options.mask)
     day = date_option("--invoice-date", invoice_date) or dt.date.today()
     issued = _issue(result, ledger, request, lookup, force, day) if issue_invoices else None
     shown = issued.billed if issued else result
@@ -96,7 +98,17 @@ def bill_command(
         _render(shown, issued, reveal=options.mask)
         for line in written:
             stdout().print(line, markup=False)
+    if result.unusable:  # --skip-invalid billed the other files, but a whole file was left out
+        raise fail(f"{', '.join(result.unusable)}: could not be used at all (see the errors); the other files "
+                   "were billed")
     raise typer.Exit(EXIT_OK)
+
+
+def _refuse_issue(result: BillingResult, reveal: Mask) -> None:
+    """With --issue a file that cannot be used stops the run before the ledger is touched."""
+    print_problems(result.errors, shown=reveal)
+    raise fail(f"{', '.join(result.unusable)}: could not be used at all; nothing was issued or written "
+               "(correct the file or leave it out)")
 
 
 def _refuse(result: BillingResult, as_json: bool, reveal: Mask) -> None:
@@ -104,6 +116,11 @@ def _refuse(result: BillingResult, as_json: bool, reveal: Mask) -> None:
         print_json(_failed_json(result))
         raise typer.Exit(EXIT_INVALID)
     _render(result, None, strict_failure=True, reveal=reveal)
+    if result.unusable:
+        stderr().print(f"nothing written: {', '.join(result.unusable)} could not be used at all; correct or leave "
+                       "out the file (--skip-invalid bills the other files and still exits 1)", style="red",
+                       markup=False)
+        raise typer.Exit(EXIT_INVALID)
     stderr().print(f"nothing written: {result.summary.rows_rejected} row(s) rejected; correct them, or bill "
                    "the valid rows with --skip-invalid", style="red", markup=False)
     raise typer.Exit(EXIT_INVALID)

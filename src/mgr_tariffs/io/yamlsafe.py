@@ -5,9 +5,10 @@ PyYAML's loaders keep the last of two equal keys without a word and build floats
 plain value by hand, and each value's line is remembered by its path, so later rules can say
 ``tariffs.yaml:12: ...``. Scalars tagged as floats become ``Decimal`` straight from their text.
 
-Hostile input is bounded: at most :data:`MAX_BYTES` of text, :data:`MAX_DEPTH` levels of nesting
-and :data:`MAX_NODES` values (aliases counted every time they are used), so neither a deeply
-nested file nor an alias bomb ("billion laughs") can exhaust the stack, the memory or the clock.
+Hostile input is bounded: at most :data:`MAX_BYTES` of text, :data:`MAX_DEPTH` levels of nesting,
+:data:`MAX_NODES` values (aliases counted every time they are used) and :data:`MAX_TEXT` characters
+in one key or value, so neither a deeply nested file, an alias bomb ("billion laughs") nor a name of
+150,000 characters can exhaust the stack, the memory or the clock.
 Only the standard tags (str, int, float, bool, null, timestamp, map, seq) are accepted.
 """
 
@@ -30,6 +31,8 @@ MAX_NODES = 100_000
 """Most values one document may expand to, aliases counted each time they are used."""
 MAX_DEPTH = 64
 """Deepest nesting of mappings and sequences accepted (the tariff file needs 5)."""
+MAX_TEXT = 10_000
+"""Longest key or value accepted, in characters (the longest text of the tariff file has about 260)."""
 
 Path_ = tuple[str | int, ...]
 _TAG = "tag:yaml.org,2002:"
@@ -112,6 +115,8 @@ class _Builder:
         if len(path) > MAX_DEPTH:
             raise _too_deep(line)
         self.lines.setdefault(path, line)
+        if isinstance(node, yaml.ScalarNode):
+            _check_length(node)
         if node.tag not in _SAFE_TAGS:
             self.problems.append(error(self.file, line, f"tag {_short_tag(node.tag)} is not allowed"))
             return None
@@ -138,6 +143,8 @@ class _Builder:
 
     def _key(self, node: yaml.Node) -> str | None:
         line = node.start_mark.line + 1
+        if isinstance(node, yaml.ScalarNode):
+            _check_length(node)
         if not isinstance(node, yaml.ScalarNode) or node.tag == f"{_TAG}merge":
             self.problems.append(error(self.file, line, "keys must be plain text (no merge keys or complex keys)"))
             return None
@@ -156,6 +163,13 @@ class _Builder:
         except (ValueError, InvalidOperation):
             self.problems.append(error(self.file, node.start_mark.line + 1, f"{text!r} is not a valid {kind}"))
         return text
+
+
+def _check_length(node: yaml.ScalarNode) -> None:
+    size = len(node.value)
+    if size > MAX_TEXT:
+        raise _Limit(node.start_mark.line + 1, f"a key or value of {size:,} characters; at most {MAX_TEXT:,} are "
+                     "accepted")
 
 
 class _Refused(ValueError):
