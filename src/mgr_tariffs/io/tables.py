@@ -32,6 +32,7 @@ from xml.etree import ElementTree
 import polars as pl
 
 from mgr_tariffs.problems import InputError, Problem, error, warning
+from mgr_tariffs.text import FORBIDDEN_CHARACTERS, describe, forbidden_character
 
 __all__ = [
     "MAX_COLUMNS",
@@ -72,8 +73,6 @@ _LEADING_BLANK = re.compile(rb"(?:[ \t\x0b\x0c]*(?:\r\n|\n|\r))*")
 _QUOTED = re.compile(r'"[^"]*"?')
 _SLOW_CHUNK = 50_000
 _PARALLEL_NORMALISE_BYTES = 256 * 1024**2
-FORBIDDEN_CHARACTERS = "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"  # XML 1.0 cannot hold them
-_FORBIDDEN = re.compile(FORBIDDEN_CHARACTERS)
 MAX_RESTARTS = 20  # re-reads after an unbalanced quote swallowed the rest of the file
 MAX_REQUOTES = 10_000  # re-reads of the further lines of a record refused for bad quoting
 
@@ -419,9 +418,8 @@ def _drop_control_fields(frame: pl.DataFrame, problems: _Problems) -> pl.DataFra
 
 
 def _control_message(values: Sequence[str | None]) -> str:
-    found = next(match.group() for v in values if v is not None and (match := _FORBIDDEN.search(v)) is not None)
-    return (f"a field holds the control character U+{ord(found):04X}, which no invoice can carry; the row is "
-            "skipped (remove it in the source system)")
+    found = next(char for v in values if v is not None and (char := forbidden_character(v)) is not None)
+    return f"a field holds {describe(found)}, which no invoice can carry; the row is skipped"
 
 
 def _huge_message() -> str:

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from mgr_tariffs.problems import InputError, Problem, error
+from mgr_tariffs.text import describe, forbidden_character
 
 MAX_BYTES = 2 * 1024 * 1024
 """Largest YAML file accepted (2 MiB); a tariff or parties file is a few kilobytes."""
@@ -116,7 +117,7 @@ class _Builder:
             raise _too_deep(line)
         self.lines.setdefault(path, line)
         if isinstance(node, yaml.ScalarNode):
-            _check_length(node)
+            _check_scalar(node)
         if node.tag not in _SAFE_TAGS:
             self.problems.append(error(self.file, line, f"tag {_short_tag(node.tag)} is not allowed"))
             return None
@@ -144,7 +145,7 @@ class _Builder:
     def _key(self, node: yaml.Node) -> str | None:
         line = node.start_mark.line + 1
         if isinstance(node, yaml.ScalarNode):
-            _check_length(node)
+            _check_scalar(node)
         if not isinstance(node, yaml.ScalarNode) or node.tag == f"{_TAG}merge":
             self.problems.append(error(self.file, line, "keys must be plain text (no merge keys or complex keys)"))
             return None
@@ -165,11 +166,17 @@ class _Builder:
         return text
 
 
-def _check_length(node: yaml.ScalarNode) -> None:
+def _check_scalar(node: yaml.ScalarNode) -> None:
+    """A key or value over :data:`MAX_TEXT` characters, or one holding a character no document can carry
+    (a double-quoted ``"\\0"``, ``"\\x1b"`` or ``"\\uFFFE"`` escape), stops the document at its line."""
     size = len(node.value)
     if size > MAX_TEXT:
         raise _Limit(node.start_mark.line + 1, f"a key or value of {size:,} characters; at most {MAX_TEXT:,} are "
                      "accepted")
+    char = forbidden_character(node.value)
+    if char is not None:
+        raise _Limit(node.start_mark.line + 1, f"a key or value holds {describe(char)}, which no document can "
+                     "carry")
 
 
 class _Refused(ValueError):
