@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from corpus.hostile import HEADER, ROW, TARIFFS, assert_refused, mgr
+from hypothesis import given
+from hypothesis import strategies as st
 from support.sample import example_invoice, fake_bsn
 
 from mgr_tariffs.catalogue.loader import Lookup
@@ -250,6 +252,26 @@ def test_json_depth_is_counted_outside_strings() -> None:
     assert depth(b"[" * 65 + b"]" * 65) == 65
 
 
+def nesting(value: object) -> int:
+    """The reference: the depth of a decoded JSON value, by its structure."""
+    if isinstance(value, dict):
+        return 1 + max(map(nesting, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(nesting, value), default=0)
+    return 0
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ax\n'),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(alphabet='[]{}"\\k'), inner, max_size=4),
+    max_leaves=30)
+
+
+@given(JSON_VALUES, st.booleans())
+def test_json_depth_equals_the_depth_of_the_decoded_value(value: object, ascii_only: bool) -> None:
+    assert depth(json.dumps(value, ensure_ascii=ascii_only).encode()) == nesting(value)
+
+
 def test_json_nested_100_000_levels_is_refused_by_check(tmp_path: Path) -> None:
     path = tmp_path / "factuur.json"
     path.write_text('{"invoices": ' + "[" * 100_000 + "]" * 100_000 + "}")
@@ -315,6 +337,19 @@ def test_terminal_text_escapes_what_could_steer_a_terminal() -> None:
     assert terminal_text("x\r\x08\x7f\x9b") == "x\\r\\x08\\x7f\\x9b"
     assert terminal_text("evil\u202etxt.exe\u2066") == "evil\\u202etxt.exe\\u2066"
     assert terminal_text("Cliëntondersteuning € 1.234,56") == "Cliëntondersteuning € 1.234,56"
+
+
+@given(st.text())
+def test_terminal_text_leaves_nothing_that_steers_a_terminal(text: str) -> None:
+    shown = terminal_text(text)
+    assert not any((ord(c) < 0x20 and c not in "\t\n") or 0x7F <= ord(c) <= 0x9F or c in "\u202e\u2066\u2028"
+                   for c in shown)
+    assert terminal_text(shown) == shown  # the escapes are plain text themselves
+
+
+@given(st.text(st.characters(blacklist_categories=("Cc", "Cf", "Zl", "Zp", "Cs", "Cn"))))
+def test_terminal_text_leaves_ordinary_text_alone(text: str) -> None:
+    assert terminal_text(text) == text
 
 
 ESCAPES = "\x1b]2:pwned\x07\x1b[2J\x9b31m\u202e"  # no ";": that is the separator
