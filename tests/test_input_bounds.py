@@ -13,8 +13,10 @@ import datetime as dt
 import io
 import json
 import sqlite3
+import time
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from corpus.hostile import HEADER, ROW, TARIFFS, assert_refused, mgr
@@ -22,6 +24,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support.sample import example_invoice, fake_bsn
 
+from mgr_tariffs import entry
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.cli.common import terminal_text
 from mgr_tariffs.documents.pdf import FONT, InvoicePdf, pdf_text
@@ -448,3 +451,17 @@ def test_skip_invalid_with_issue_issues_nothing_while_a_file_is_unusable(tmp_pat
         with sqlite3.connect(ledger) as db:
             assert not [n for (n,) in db.execute("select name from sqlite_master where type='table'")
                         if db.execute(f'select count(*) from "{n}"').fetchone()[0]]
+
+
+# ---------------------------------------------------------------------------------------------------- start-up
+
+
+def test_a_ctrl_c_python_cannot_raise_is_raised_again_quietly(capsys: pytest.CaptureFixture[str]) -> None:
+    """The flaky "Exception ignored in ... KeyboardInterrupt" of a Ctrl-C during the imports of start-up."""
+    unraisable = SimpleNamespace(exc_type=KeyboardInterrupt, exc_value=KeyboardInterrupt(), exc_traceback=None,
+                                 err_msg=None, object=None)
+    with pytest.raises(KeyboardInterrupt):
+        entry._quiet_interrupt(unraisable)
+        for _ in range(1_000):  # the interrupt arrives at the next check of the main thread
+            time.sleep(0.001)
+    assert capsys.readouterr().err == ""

@@ -32,7 +32,9 @@ CATALOGUE_OPTION = typer.Option(
 )
 
 
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff\ufff9-\uffff]")
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f"  # C0 but tab and LF, DEL, C1
+                     r"\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"  # bidi marks, separators
+                     r"\ufeff\ufff9-\ufffb\ufffe\uffff]")
 """What must never reach a terminal as it is: C0 controls but tab and line feed (ESC, CR, BEL, backspace), DEL,
 the C1 controls (CSI U+009B), line and paragraph separators, the bidirectional marks and overrides (U+202E turns
 text around), the byte order mark and the noncharacters U+FFFE/U+FFFF."""
