@@ -409,9 +409,11 @@ def test_check_masks_a_bsn_in_the_wrong_column(tmp_path: Path) -> None:
 
 def test_digit_runs_that_cannot_be_a_bsn_are_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "uren.csv"
-    path.write_text(HEADER + ROW.replace("LN035", "123456").replace("Venlo", "1234567890"), encoding="utf-8")
+    row = ROW.replace("LN035", "LN034").replace(";1;", ";1;12345678,50")
+    path.write_text(HEADER + ROW.replace("LN035", "123456").replace("Venlo", "1234567890") + row, encoding="utf-8")
     run = mgr("bill", path, "--today", "2024-01-01")
     assert "unknown product code '123456'" in run.stderr and "unknown municipality '1234567890'" in run.stderr
+    assert f"{path}:3: error: opbrengst '12345678,50' is more than € 1.000.000,00 for one row" in run.stderr
 
 
 # ------------------------------------------------------------------------------------------------ --skip-invalid

@@ -42,13 +42,14 @@ def mask(bsn: str) -> str:
     return f"*****{bsn[-4:]}" if len(bsn) >= 4 else "*****"
 
 
-_BSN_SHAPED = re.compile(r"(?<![0-9])[0-9]{7,9}(?![0-9])")
+_BSN_SHAPED = re.compile(r"(?<![0-9])(?<![0-9][.,])[0-9]{7,9}(?![0-9])(?![.,][0-9])")
 
 
 def mask_in(text: str, shown: Mask = mask) -> str:
     """``text`` with every run of seven to nine digits (what may be a BSN, also one typed into another
     column) shown as ``shown`` shows a BSN: ``unknown product code '123456782'`` becomes
-    ``unknown product code '*****6782'``. Longer and shorter runs of digits are left alone."""
+    ``unknown product code '*****6782'``. Longer and shorter runs of digits are left alone, and so are the
+    parts of a decimal number (``12345678,50``)."""
     return _BSN_SHAPED.sub(lambda m: shown(m.group()), text)
 
 
