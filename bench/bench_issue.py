@@ -3,7 +3,7 @@
 
 Usage: python bench/bench_issue.py [HOURS.csv] [--repeat N] [--work DIR] [--no-command]
 
-Prepare the log once with ``python /work/shared/bench/gen_hours.py 1000000 /tmp/bench/h1m.csv``.
+Prepare the log once, from the project root, with ``python ../shared/bench/gen_hours.py 1000000 /tmp/bench/h1m.csv``.
 Run by hand, never in CI. Two measurements, each the median over ``--repeat`` rounds:
 
 * library: each round bills the log (``billing.bill``: reading, checking, pricing, grouping), issues

@@ -41,6 +41,7 @@ from mgr_tariffs.checking import sent
 from mgr_tariffs.dates import parse_date as parse_date_text
 from mgr_tariffs.documents.naming import provisional_number
 from mgr_tariffs.io.dialect import unneutralised
+from mgr_tariffs.io.jsonsafe import read_json_text
 from mgr_tariffs.io.tables import Column, Table, read_table, resolve_columns
 from mgr_tariffs.money import (
     format_euro,
@@ -387,12 +388,7 @@ def _load_json(path: Path) -> _Loaded:
 
 
 def _json_text(path: Path, file: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(file, "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(file, f"cannot be read: {exc}") from None
+    return read_json_text(path, file)  # bounded in size and nesting (mgr_tariffs.io.jsonsafe)
 
 
 def _json_records(invoices: list[Any], places: list[int], file: str) -> tuple[list[list[Any]], list[Problem]]:

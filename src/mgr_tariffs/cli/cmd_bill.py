@@ -17,6 +17,7 @@ from rich.table import Table
 
 from mgr_tariffs.billing.engine import BillingResult, BillOptions, bill
 from mgr_tariffs.billing.output import FORMATS, REJECTS_FILE, OutputRequest, rejects_csv, result_json, write_outputs
+from mgr_tariffs.bsn import Mask, mask
 from mgr_tariffs.budgets.norms import with_norm_signals
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.cli.common import (
@@ -100,7 +101,9 @@ def bill_command(
     result = with_norm_signals(result, hours, sheet, options.mask)  # duration norms (issue 17): warnings only
     strict_failure = bool(result.errors) and not skip_invalid
     if strict_failure:
-        _refuse(result, as_json)
+        _refuse(result, as_json, options.mask)
+    if result.unusable and issue_invoices:
+        _refuse_issue(result, options.mask)
     day = date_option("--invoice-date", invoice_date) or dt.date.today()
     issued = _issue(result, ledger, request, lookup, force, day) if issue_invoices else None
     shown = issued.billed if issued else result
@@ -109,17 +112,32 @@ def bill_command(
     if as_json:
         print_json(result_json(shown, issued.numbers if issued else None, issued.summary() if issued else None))
     else:
-        _render(shown, issued)
+        _render(shown, issued, reveal=options.mask)
         for line in written:
             stdout().print(line, markup=False)
+    if result.unusable:  # --skip-invalid billed the other files, but a whole file was left out
+        raise fail(f"{', '.join(result.unusable)}: could not be used at all (see the errors); the other files "
+                   "were billed")
     raise typer.Exit(EXIT_OK)
 
 
-def _refuse(result: BillingResult, as_json: bool) -> None:
+def _refuse_issue(result: BillingResult, reveal: Mask) -> None:
+    """With --issue a file that cannot be used stops the run before the ledger is touched."""
+    print_problems(result.errors, shown=reveal)
+    raise fail(f"{', '.join(result.unusable)}: could not be used at all; nothing was issued or written "
+               "(correct the file or leave it out)")
+
+
+def _refuse(result: BillingResult, as_json: bool, reveal: Mask) -> None:
     if as_json:
         print_json(_failed_json(result))
         raise typer.Exit(EXIT_INVALID)
-    _render(result, None, strict_failure=True)
+    _render(result, None, strict_failure=True, reveal=reveal)
+    if result.unusable:
+        stderr().print(f"nothing written: {', '.join(result.unusable)} could not be used at all; correct or leave "
+                       "out the file (--skip-invalid bills the other files and still exits 1)", style="red",
+                       markup=False)
+        raise typer.Exit(EXIT_INVALID)
     stderr().print(f"nothing written: {result.summary.rows_rejected} row(s) rejected; correct them, or bill "
                    "the valid rows with --skip-invalid", style="red", markup=False)
     raise typer.Exit(EXIT_INVALID)
@@ -233,12 +251,13 @@ def _write(result: BillingResult, request: OutputRequest | None, lookup: Lookup,
     return told
 
 
-def _render(result: BillingResult, issued: _Issued | None, strict_failure: bool = False) -> None:
-    print_problems(result.errors)
+def _render(result: BillingResult, issued: _Issued | None, strict_failure: bool = False,
+            reveal: Mask = mask) -> None:
+    print_problems(result.errors, shown=reveal)
     if issued is not None:
         _render_already_billed(issued.result)
     warnings = result.warnings
-    print_problems(warnings[:SHOWN_WARNINGS])
+    print_problems(warnings[:SHOWN_WARNINGS], shown=reveal)
     if len(warnings) > SHOWN_WARNINGS:
         stderr().print(f"... and {len(warnings) - SHOWN_WARNINGS} more warning(s) (see --json)", style="yellow")
     s = result.summary

@@ -36,6 +36,7 @@ from mgr_tariffs.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
+    console,
     date_option,
     fail,
     guarded,
@@ -161,8 +162,7 @@ def _count(number: int, noun: str) -> str:
 
 def _plain_console(width: int | None = None) -> Console:
     """Rich for stdout that shows text as it is: no emoji codes, no markup, no highlighting."""
-    tty = sys.stdout.isatty()
-    return Console(highlight=False, emoji=False, soft_wrap=not tty, width=None if tty else width)
+    return console(width=width)
 
 
 def schema() -> None:
