@@ -172,16 +172,18 @@ class _Builder:
 
 
 def _check_scalar(node: yaml.ScalarNode) -> None:
+    _check_text(str(node.value), node.start_mark.line + 1)
+
+
+def _check_text(text: str, line: int) -> None:
     """A key or value over :data:`MAX_TEXT` characters, or one holding a character no document can carry
     (a double-quoted ``"\\0"``, ``"\\x1b"`` or ``"\\uFFFE"`` escape), stops the document at its line."""
-    size = len(node.value)
+    size = len(text)
     if size > MAX_TEXT:
-        raise _Limit(node.start_mark.line + 1, f"a key or value of {size:,} characters; at most {MAX_TEXT:,} are "
-                     "accepted")
-    char = forbidden_character(node.value)
+        raise _Limit(line, f"a key or value of {size:,} characters; at most {MAX_TEXT:,} are accepted")
+    char = forbidden_character(text)
     if char is not None:
-        raise _Limit(node.start_mark.line + 1, f"a key or value holds {describe(char)}, which no document can "
-                     "carry")
+        raise _Limit(line, f"a key or value holds {describe(char)}, which no document can carry")
 
 
 class _Refused(ValueError):
@@ -333,6 +335,7 @@ class _Events:
         b.lines.setdefault(path, line)
         if isinstance(event, yaml.ScalarEvent):
             self.at += 1
+            _check_text(event.value, line)
             tag = self._tag(event)
             if tag not in _SAFE_TAGS:
                 b.problems.append(error(b.file, line, f"tag {_short_tag(tag)} is not allowed"))
@@ -389,6 +392,8 @@ class _Events:
 
     def _key(self, event: yaml.Event, line: int) -> str | None:
         b = self.builder
+        if isinstance(event, yaml.ScalarEvent):
+            _check_text(event.value, line)
         tag = self._tag(event) if isinstance(event, yaml.ScalarEvent) else None
         if tag is None or tag == f"{_TAG}merge" or isinstance(event, yaml.AliasEvent):
             b.problems.append(error(b.file, line, "keys must be plain text (no merge keys or complex keys)"))
