@@ -598,6 +598,8 @@ def _unique_name(text: str, number: int, seen: set[str], line: int, problems: _P
     elif text in seen:
         problems.add(line, f"header column {number} {text!r} appears more than once in the header")
         base = f"{text}_{number}"
+    elif _is_pattern(text):  # Polars reads "*" and "^...$" as patterns of column names, not as a name
+        base = f"{text}_{number}"
     else:
         base = text
     name = base
@@ -605,6 +607,11 @@ def _unique_name(text: str, number: int, seen: set[str], line: int, problems: _P
         name += "_"
     seen.add(name)
     return name
+
+
+def _is_pattern(name: str) -> bool:
+    """A column name Polars' ``pl.col`` would take as a wildcard or a regular expression."""
+    return name == "*" or (name.startswith("^") and name.endswith("$"))
 
 
 # --------------------------------------------------------------------------------------------------------- XLSX
