@@ -149,7 +149,7 @@ def test_verify_finds_rows_billed_twice_or_by_no_invoice(tmp_path: Path, book: P
     assert "billed rows of run 1: 4 rows stored, 7 recorded" in problems
     assert "4 hour-log rows are billed by more than one live invoice" in problems
     assert "run 4: 4 billed rows belong to no invoice of the run" in problems
-    assert any("(not gapless)" in p for p in problems)
+    assert any("(not gapless" in p for p in problems)
 
 
 def test_a_new_migration_upgrades_a_ledger_in_one_transaction(tmp_path: Path, book: Path, lookup: Lookup,
@@ -159,14 +159,16 @@ def test_a_new_migration_upgrades_a_ledger_in_one_transaction(tmp_path: Path, bo
     broken = (*ledger_schema.MIGRATIONS, "CREATE TABLE note (text TEXT NOT NULL);\nSELECT * FROM no_such_table;")
     monkeypatch.setattr(ledger_schema, "MIGRATIONS", broken)
     monkeypatch.setattr(ledger_schema, "LATEST_VERSION", len(broken))
-    with pytest.raises(LedgerError, match="no such table"):
-        ledger.list_invoices(book)
+    with pytest.raises(LedgerError, match="no such table"), ledger_schema.opened(book):  # writing opens migrate
+        pass
     with closing(sqlite3.connect(book)) as connection:  # the failed migration left nothing behind
         assert connection.execute("PRAGMA user_version").fetchone() == (len(broken) - 1,)
         assert connection.execute("SELECT count(*) FROM sqlite_master WHERE name = 'note'").fetchone() == (0,)
     working = (*broken[:-1], "CREATE TABLE note (text TEXT NOT NULL);")
     monkeypatch.setattr(ledger_schema, "MIGRATIONS", working)
-    assert [i.number for i in ledger.list_invoices(book)] == before
+    assert [i.number for i in ledger.list_invoices(book)] == before  # reading an older version as it is
+    with ledger_schema.opened(book):
+        pass
     with closing(sqlite3.connect(book)) as connection:
         assert connection.execute("PRAGMA user_version").fetchone() == (len(working),)
         assert connection.execute("SELECT count(*) FROM note").fetchone() == (0,)
