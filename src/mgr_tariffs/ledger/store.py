@@ -146,18 +146,18 @@ class Damaged(Exception):
 
 def _from_parquet(blob: bytes, what: str = "a stored blob") -> pl.DataFrame:
     if not isinstance(blob, bytes):
-        raise Damaged(f"{what} is not a blob")
+        raise Damaged(f"{what}: not a blob")
     try:
         return pl.read_parquet(io.BytesIO(blob))
     except Exception as exc:  # Polars raises several kinds for bytes that are not Parquet
-        raise Damaged(f"{what} is not Parquet ({type(exc).__name__})") from None
+        raise Damaged(f"{what}: not Parquet ({type(exc).__name__})") from None
 
 
 def _json(text: Any, what: str) -> Any:
     try:
         return json.loads(text)
     except (TypeError, ValueError):
-        raise Damaged(f"{what} is not JSON") from None
+        raise Damaged(f"{what}: not JSON") from None
 
 
 @contextlib.contextmanager
@@ -167,7 +167,7 @@ def _reading(path: Path) -> Iterator[None]:
         yield
     except Damaged as exc:
         raise LedgerError(f"{path}: ledger damaged: {exc}; the file was left untouched") from None
-    except (TypeError, ValueError, KeyError, IndexError, OverflowError, pl.exceptions.PolarsError) as exc:
+    except (TypeError, ValueError, KeyError, IndexError, ArithmeticError, pl.exceptions.PolarsError) as exc:
         text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise LedgerError(f"{path}: ledger damaged: a stored value has the wrong type or form ({text}); "
                           "the file was left untouched") from None
@@ -197,7 +197,7 @@ def _run_rows(run_id: int, files_json: str, blob: bytes) -> pl.DataFrame:
     """The rows one run billed (a ``billed_rows`` record): ``billed_file, billed_line`` and the key."""
     files = _json(files_json, f"the hour logs of run {run_id}")
     if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-        raise Damaged(f"the hour logs of run {run_id} are not a list of names")
+        raise Damaged(f"the hour logs of run {run_id}: not a list of names")
     name = (pl.lit(files[0] if files else "", pl.String) if len(files) <= 1
             else pl.col("file").replace_strict(dict(enumerate(files)), return_dtype=pl.String))
     return _from_parquet(blob, f"the billed rows of run {run_id}").select(
@@ -545,7 +545,7 @@ def _canonical_rows(connection: sqlite3.Connection, frame: pl.DataFrame,
                     kvk: Mapping[str, str] | None = None) -> pl.DataFrame:
     if frame.is_empty():
         return frame
-    mapping = _spelling_map(connection, frame.get_column("provider").unique().to_list(), kvk or {})
+    mapping = _spelling_map(connection, frame.get_column("provider").unique(maintain_order=True).to_list(), kvk or {})
     if all(k == v for k, v in mapping.items()):
         return frame
     return frame.with_columns(pl.col("provider").replace_strict(mapping, return_dtype=pl.String))
@@ -555,7 +555,7 @@ def _canonical(connection: sqlite3.Connection, result: BillingResult, kvk: dict[
                lookup: Lookup) -> tuple[BillingResult, dict[str, str]]:
     """The run with the ledger's spelling of every supplier (invoices of one supplier merged), and
     the KvK number of each (canonical) provider that has one."""
-    providers = result.invoice_frame.get_column("provider").unique().to_list()
+    providers = result.invoice_frame.get_column("provider").unique(maintain_order=True).to_list()
     mapping = _spelling_map(connection, providers, kvk)
     suppliers = {mapping[p]: kvk[p] for p in providers if kvk.get(p)}
     if all(k == v for k, v in mapping.items()):
@@ -879,6 +879,7 @@ def credit(path: Path, number: str, *, reason: str | None, issue_date: dt.date, 
         try:
             with write_transaction(connection):
                 original = _find(connection, path, number, provider)
+                _issued(original)  # a record of the wrong types is damage, never credited
                 _check_creditable(path, original)
                 kvk = _kvk_of(connection, original["id"])
                 seq = _next_seqs(connection, [original["provider"]], issue_date.year,
