@@ -261,7 +261,7 @@ def test_a_kill_at_each_step_of_bill_issue_leaves_the_old_or_the_new_state(tmp_p
                        "--today", "2024-09-01", "--out", tmp_path / "again", "--force")
     assert code == 0, err
     assert ("published the files of an interrupted earlier run" in err) == (step in ("committed", "mid-publish"))
-    assert verify(book) == (0, f"{book}: ok\n")
+    assert verify(book) == (0, f"{book}: ok (chain head {ledger.chain_head(book)})\n")
     assert numbers(book) == ISSUED
     written = tmp_path / "again" if step == "staged" else out  # staged: the rerun issued them, into its folder
     assert sorted(p.name for p in written.iterdir()) == ["factuur-2024-000001-hulp-co.csv",
@@ -284,7 +284,7 @@ def test_a_kill_during_a_credit_leaves_the_old_or_the_new_state(tmp_path: Path, 
         assert code == 1 and "already credited by 2024-000003" in err, err
     else:
         assert code == 0, err
-    assert verify(book) == (0, f"{book}: ok\n")
+    assert verify(book) == (0, f"{book}: ok (chain head {ledger.chain_head(book)})\n")
     assert sorted(p.name for p in out.iterdir()) == ["creditnota-2024-000003-zorg-bv.pdf",
                                                      "creditnota-2024-000003-zorg-bv.xml"]
 
@@ -423,7 +423,7 @@ def test_verify_finds_what_was_changed_behind_mgrs_back(tmp_path: Path, kind: st
     later = LOG.splitlines()[0] + "\n2019-09-02;111222333;Zorg BV;Gennep;LN017;1\n"
     assert issue(tmp_path, log=write_log(tmp_path, later, "september.csv"))[0] == 0
     book = tmp_path / "ledger.sqlite"
-    assert verify(book) == (0, f"{book}: ok\n")
+    assert verify(book) == (0, f"{book}: ok (chain head {ledger.chain_head(book)})\n")
     statements, expected = TAMPER[kind]
     for statement in statements.split("; "):
         unguarded_edit(book, statement)
@@ -460,4 +460,24 @@ def test_the_example_issues_and_verifies(tmp_path: Path) -> None:
     code, _, err = mgr("bill", ROOT / "data" / "examples" / "hours.csv", "--issue", "--ledger", tmp_path / "l.sqlite",
                        "--tariffs", TARIFFS, "--invoice-date", "2024-09-02")
     assert code == 0, err
-    assert verify(tmp_path / "l.sqlite") == (0, f"{tmp_path / 'l.sqlite'}: ok\n")
+    book = tmp_path / "l.sqlite"
+    assert verify(book) == (0, f"{book}: ok (chain head {ledger.chain_head(book)})\n")
+
+
+def test_a_noted_chain_head_proves_that_nothing_was_removed_since(tmp_path: Path) -> None:
+    """Deleting the newest records and SQLite's memory of them leaves a consistent chain: the head noted
+    after the run (printed by verify) is what shows it."""
+    assert issue(tmp_path)[0] == 0
+    book = tmp_path / "ledger.sqlite"
+    noted = ledger.chain_head(book)
+    later = LOG.splitlines()[0] + "\n2019-09-02;111222333;Zorg BV;Gennep;LN017;1\n"
+    assert issue(tmp_path, log=write_log(tmp_path, later, "september.csv"))[0] == 0
+    assert verify(book)[0] == 0
+    assert mgr("ledger", "verify", "--ledger", book, "--head", noted)[0] == 0
+    newest = ledger.chain_head(book)
+    for statement in [*TAMPER["a deleted last run"][0].split("; "), "UPDATE sqlite_sequence SET seq = 3"]:
+        unguarded_edit(book, statement)
+    assert verify(book)[0] == 0  # consistent in itself: only the noted head can tell
+    code, out, _ = mgr("ledger", "verify", "--ledger", book, "--head", newest)
+    assert code == 1 and f"chain head {newest} is not in this ledger" in out, out
+    assert mgr("ledger", "verify", "--ledger", book, "--head", noted)[0] == 0

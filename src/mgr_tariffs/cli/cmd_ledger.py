@@ -263,20 +263,29 @@ def export_command(
 
 
 @ledger_app.command("verify")
-def verify_command(ledger: Path | None = LEDGER_OPTION) -> None:
-    """Check the ledger: SQLite integrity, gapless numbers, every invoice complete. Exit 1 when unsound."""
-    from mgr_tariffs.ledger.store import LedgerError, ledger_path, verify  # noqa: PLC0415
+def verify_command(
+    ledger: Path | None = LEDGER_OPTION,
+    head: str | None = typer.Option(None, "--head", help="A chain head noted earlier (printed by verify): check that "
+                                    "everything the ledger held then is still there."),
+) -> None:
+    """Check the ledger: SQLite integrity, the hash chain of every supplier, gapless numbers, every invoice
+    complete, files published. Exit 1 when unsound. Prints the chain head to note (see --head)."""
+    from mgr_tariffs.ledger.store import LedgerError, chain_head, head_is_known, ledger_path, verify  # noqa: PLC0415
 
     path = ledger_path(ledger)
     try:
         problems = verify(path)
+        if head is not None and not head_is_known(path, head.strip().lower()):
+            problems.append(f"chain head {head} is not in this ledger: invoices recorded up to then were removed "
+                            "(or it is the head of another ledger)")
+        now = chain_head(path)
     except LedgerError as exc:
         raise fail(str(exc), EXIT_INVALID) from None
     for problem in problems:
         _console().print(f"{path}: error: {problem}", markup=False)
     if problems:
         raise typer.Exit(EXIT_INVALID)
-    _console().print(f"{path}: ok", markup=False)
+    _console().print(f"{path}: ok (chain head {now})", markup=False)
 
 
 def register(app: typer.Typer) -> None:
