@@ -42,12 +42,16 @@ def _digest(blob: Any) -> str | None:
     return hashlib.sha256(data).hexdigest()
 
 
+_CONTENT = _FIELDS[1:]  # the invoice id is where the record points, not what it says
+
+
 def record_hash(previous: str, record: Mapping[str, Any], blobs: tuple[str | None, str | None],
                 supplier: str, kvk: str | None) -> str:
-    """The hash of one chain record: SHA-256 of the previous hash and the canonical JSON of the record."""
-    content = {k: record[k] for k in _FIELDS if k != "id"}
-    content.update(lines_sha256=blobs[0], rows_sha256=blobs[1], supplier=supplier, kvk=kvk)
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
+    """The hash of one chain record: SHA-256 of the previous hash and the canonical text of the record,
+    a JSON array of the fields in :data:`_CONTENT` order, then the blobs' hashes, supplier and KvK."""
+    content = [record[k] for k in _CONTENT]
+    content += [blobs[0], blobs[1], supplier, kvk]
+    text = json.dumps(content, separators=(",", ":"), ensure_ascii=False, default=repr)
     return hashlib.sha256((previous + "\n" + text).encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -82,10 +86,11 @@ def seal(connection: sqlite3.Connection, run_id: int, kvk: Mapping[str, str] | N
 
 def _seal(connection: sqlite3.Connection, records: list[dict[str, Any]], kvk: Mapping[str, str]) -> None:
     blobs = _run_blobs(connection, (r["run_id"] for r in records))
-    heads = _heads(connection, (provider_key(str(r["provider"])) for r in records))
+    keys = {p: provider_key(str(p)) for p in {r["provider"] for r in records}}
+    heads = _heads(connection, keys.values())
     rows = []
     for record in records:
-        supplier = provider_key(str(record["provider"]))
+        supplier = keys[record["provider"]]
         number = kvk.get(str(record["provider"]))
         digest = record_hash(heads[supplier], record, blobs[record["run_id"]], supplier, number)
         rows.append((record["id"], supplier, number, heads[supplier], digest))
