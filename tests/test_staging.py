@@ -61,3 +61,14 @@ def test_staged_leftovers_are_removed_only_when_no_ledger_waits_for_them(tmp_pat
     assert clean_stale(tmp_path) == []  # the cleaning every write does never touches staged files
     assert clean_stale(tmp_path, lambda token: token == staged.token) == []  # a ledger still waits for it
     assert clean_stale(tmp_path, lambda token: False) == [dead]  # its run died before the commit
+
+
+def test_rollback_into_an_existing_folder_removes_only_the_files_it_added(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "other.txt").write_text("mine")
+    staged = stage({out: {"a.csv": b"a"}}, {tmp_path / "afgekeurd.csv": b"r"})
+    (tmp_path / "afgekeurd.csv").write_text("appeared meanwhile")
+    with pytest.raises(OutputError):
+        staged.publish(rollback=True)
+    assert sorted(p.name for p in out.iterdir()) == ["other.txt"] and hidden(tmp_path) == []

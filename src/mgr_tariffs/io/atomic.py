@@ -427,47 +427,53 @@ class Staged:
         published is removed again (for runs without a ledger, which have nothing to recover from).
         Raises :class:`OutputError`; what was not moved stays staged.
         """
-        done: list[tuple[StagedEntry, bool]] = []
+        created: list[Path] = []
         entry = self.entries[0] if self.entries else None
         try:
             for entry in self.entries:
                 if entry.staging.exists():
-                    done.append((entry, self._move(entry)))
+                    self._move(entry, created)
         except OSError as exc:
             if rollback:
-                self._undo(done)
+                self._undo(created)
                 self.discard()
             assert entry is not None
             raise OutputError(_describe(exc, entry.target).replace("nothing was written", (
                 "nothing was written" if rollback else f"the rest waits in {entry.staging}"))) from None
         return self.targets
 
-    def _move(self, entry: StagedEntry) -> bool:
-        """Publish one entry; True when its target was created by this move (a new folder or file)."""
+    def _move(self, entry: StagedEntry, created: list[Path]) -> None:
+        """Publish one entry; adds to ``created`` what did not exist before (a new folder, or new files)."""
         if not entry.folder:
-            created = not entry.target.exists()
+            new = not entry.target.exists()
             _publish_again(entry.staging, entry.target, self.force)
-            return created
+            if new:
+                created.append(entry.target)
+            return
         if not entry.target.exists():
             try:
                 os.rename(entry.staging, entry.target)
-                return True
+                created.append(entry.target)
+                return
             except OSError as exc:
                 if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not entry.target.is_dir():
                     raise
         for item in sorted(entry.staging.iterdir()):
-            _publish_again(item, entry.target / item.name, self.force)
+            target = entry.target / item.name
+            new = not target.exists()
+            _publish_again(item, target, self.force)
+            if new:
+                created.append(target)
         os.rmdir(entry.staging)
-        return False
 
     @staticmethod
-    def _undo(done: list[tuple[StagedEntry, bool]]) -> None:
-        for entry, created in done:
-            if created and entry.folder:
-                shutil.rmtree(entry.target, ignore_errors=True)
-            elif created:
+    def _undo(created: list[Path]) -> None:
+        for path in reversed(created):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
                 with contextlib.suppress(OSError):
-                    entry.target.unlink()
+                    path.unlink()
 
     def discard(self) -> None:
         """Remove whatever is still staged (the run failed before its commit)."""
