@@ -506,8 +506,10 @@ def _check_staging_targets(folders: Mapping[Path, Mapping[str, bytes]], files: M
         if out_dir.is_dir():
             OutputSet(force=force).check_targets([out_dir / name for name in named])
     OutputSet(force=force).check_targets(list(files))
-    targets = [t.absolute() for t in [*files, *(d / n for d, named in folders.items() for n in named)]]
-    if len(set(targets)) != len(targets):
+    singles = [t.absolute() for t in files]
+    inside = {d.absolute(): named for d, named in folders.items()}
+    if len(set(singles)) != len(singles) or len(inside) != len(folders) or any(
+            t.name in inside.get(t.parent, ()) or t in inside for t in singles):
         raise OutputError("two outputs of this run have the same name; nothing was written")
 
 

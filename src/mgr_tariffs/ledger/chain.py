@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from mgr_tariffs.identity import provider_key
@@ -55,14 +55,23 @@ def record_hash(previous: str, record: Mapping[str, Any], blobs: tuple[str | Non
     return hashlib.sha256((previous + "\n" + text).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _run_blobs(connection: sqlite3.Connection, run_ids: Iterable[int]) -> dict[int, tuple[str | None, str | None]]:
-    """Per run: SHA-256 of its stored lines and billed rows (``None`` where it has none)."""
-    found: dict[int, tuple[str | None, str | None]] = {}
+def _run_blob_bytes(connection: sqlite3.Connection, run_ids: Iterable[int]) -> dict[int, tuple[Any, Any]]:
+    """Per run: its stored lines and billed rows (``None`` where it has none)."""
+    found: dict[int, tuple[Any, Any]] = {}
     for run_id in set(run_ids):
         lines = connection.execute("SELECT lines_parquet FROM invoice_lines WHERE run_id = ?", (run_id,)).fetchone()
         rows = connection.execute("SELECT rows_parquet FROM billed_rows WHERE run_id = ?", (run_id,)).fetchone()
-        found[run_id] = (_digest(lines[0]) if lines else None, _digest(rows[0]) if rows else None)
+        found[run_id] = (lines[0] if lines else None, rows[0] if rows else None)
     return found
+
+
+def _digests(blobs: dict[int, tuple[Any, Any]]) -> dict[int, tuple[str | None, str | None]]:
+    return {run_id: (_digest(lines), _digest(rows)) for run_id, (lines, rows) in blobs.items()}
+
+
+def _run_blobs(connection: sqlite3.Connection, run_ids: Iterable[int]) -> dict[int, tuple[str | None, str | None]]:
+    """Per run: SHA-256 of its stored lines and billed rows (``None`` where it has none)."""
+    return _digests(_run_blob_bytes(connection, run_ids))
 
 
 def _records(connection: sqlite3.Connection, where: str = "", values: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
@@ -79,29 +88,47 @@ def _heads(connection: sqlite3.Connection, suppliers: Iterable[str]) -> dict[str
     return heads
 
 
+Sealing = Callable[[], list[tuple[Any, ...]]]
+
+
 def seal(connection: sqlite3.Connection, run_id: int, kvk: Mapping[str, str] | None = None) -> None:
     """Add the chain records of the invoices of run ``run_id`` (inside the run's transaction)."""
-    _seal(connection, _records(connection, " WHERE i.run_id = ?", (run_id,)), kvk or {})
+    insert(connection, sealing(connection, run_id, kvk)())
 
 
-def _seal(connection: sqlite3.Connection, records: list[dict[str, Any]], kvk: Mapping[str, str]) -> None:
-    blobs = _run_blobs(connection, (r["run_id"] for r in records))
-    keys = {p: provider_key(str(p)) for p in {r["provider"] for r in records}}
-    heads = _heads(connection, keys.values())
-    rows = []
-    for record in records:
-        supplier = keys[record["provider"]]
-        number = kvk.get(str(record["provider"]))
-        digest = record_hash(heads[supplier], record, blobs[record["run_id"]], supplier, number)
-        rows.append((record["id"], supplier, number, heads[supplier], digest))
-        heads[supplier] = digest
+def sealing(connection: sqlite3.Connection, run_id: int, kvk: Mapping[str, str] | None = None) -> Sealing:
+    """Read what the records of run ``run_id`` need; returns the hashing, which touches no connection (it may
+    run on another thread while the run's files are made) and gives the rows for :func:`insert`."""
+    return _sealing(connection, _records(connection, " WHERE i.run_id = ?", (run_id,)), kvk or {})
+
+
+def insert(connection: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
     connection.executemany("INSERT INTO chain (invoice_id, supplier, kvk, previous, hash) VALUES (?, ?, ?, ?, ?)",
                            rows)
 
 
+def _sealing(connection: sqlite3.Connection, records: list[dict[str, Any]], kvk: Mapping[str, str]) -> Sealing:
+    stored = _run_blob_bytes(connection, (r["run_id"] for r in records))
+    keys = {p: provider_key(str(p)) for p in {r["provider"] for r in records}}
+    heads = _heads(connection, keys.values())
+
+    def compute() -> list[tuple[Any, ...]]:
+        blobs = _digests(stored)
+        rows = []
+        for record in records:
+            supplier = keys[record["provider"]]
+            number = kvk.get(str(record["provider"]))
+            digest = record_hash(heads[supplier], record, blobs[record["run_id"]], supplier, number)
+            rows.append((record["id"], supplier, number, heads[supplier], digest))
+            heads[supplier] = digest
+        return rows
+
+    return compute
+
+
 def seal_existing(connection: sqlite3.Connection) -> None:
     """The migration to version 2: records for every invoice issued before, oldest first."""
-    _seal(connection, _records(connection), {})
+    insert(connection, _sealing(connection, _records(connection), {})())
 
 
 def has_chain(connection: sqlite3.Connection) -> bool:

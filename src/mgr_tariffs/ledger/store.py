@@ -440,11 +440,15 @@ def issue(result: BillingResult, path: Path, *, issue_date: dt.date, lookup: Loo
                         heads = invoice_totals(recording.lines)
                     heads = _numbered(connection, heads, issue_date, suppliers)
                     run_id = _record(connection, heads, recording, issue_date)
-                    chain.seal(connection, run_id, suppliers)
+                    sealed = pool.submit(chain.sealing(connection, run_id, suppliers))  # hashed while files are made
                     issued = IssueResult(recording.lines, heads, reported, recording.stored.height, issue_date,
                                          billed=result)
                     waiting = publish.pending_tokens(connection).__contains__
-                    staged = outputs(issued, waiting) if outputs is not None else None
+                    try:
+                        staged = outputs(issued, waiting) if outputs is not None else None
+                    finally:
+                        rows_sealed = sealed.result()
+                    chain.insert(connection, rows_sealed)
                     if staged is not None:
                         publication = publish.record(connection, run_id, staged)
         except BaseException:
