@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from mgr_tariffs.identity import provider_key
@@ -45,14 +45,54 @@ def _digest(blob: Any) -> str | None:
 _CONTENT = _FIELDS[1:]  # the invoice id is where the record points, not what it says
 
 
-def record_hash(previous: str, record: Mapping[str, Any], blobs: tuple[str | None, str | None],
-                supplier: str, kvk: str | None) -> str:
-    """The hash of one chain record: SHA-256 of the previous hash and the canonical text of the record,
-    a JSON array of the fields in :data:`_CONTENT` order, then the blobs' hashes, supplier and KvK."""
-    content = [record[k] for k in _CONTENT]
-    content += [blobs[0], blobs[1], supplier, kvk]
-    text = json.dumps(content, separators=(",", ":"), ensure_ascii=False, default=repr)
-    return hashlib.sha256((previous + "\n" + text).encode("utf-8", "surrogatepass")).hexdigest()
+def record_text(record: Mapping[str, Any] | Sequence[Any]) -> str:
+    """The canonical text of what was issued: a JSON array of the fields in :data:`_CONTENT` order
+    (``record`` as a mapping, or a sequence in :data:`_FIELDS` order)."""
+    values = [record[k] for k in _CONTENT] if isinstance(record, Mapping) else list(record[1:])
+    return json.dumps(values, separators=(",", ":"), ensure_ascii=False, default=repr)
+
+
+def record_hash(previous: str, text: str, blobs: tuple[str | None, str | None], supplier: str,
+                kvk: str | None) -> str:
+    """The hash of one chain record: SHA-256 of the previous hash, the record's text, and a JSON array of
+    the run's blob hashes, the supplier and its KvK number, one per line."""
+    return _hash(previous, text, _tail(blobs, supplier, kvk))
+
+
+def _tail(blobs: tuple[str | None, str | None], supplier: str, kvk: str | None) -> str:
+    return json.dumps([blobs[0], blobs[1], supplier, kvk], separators=(",", ":"), ensure_ascii=False)
+
+
+def _hash(previous: str, text: str, tail: str) -> str:
+    return hashlib.sha256(f"{previous}\n{text}\n{tail}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+Texts = list[tuple[int, str, int, str]]
+"""Per record: invoice id, provider, run id, :func:`record_text`."""
+
+
+def link(connection: sqlite3.Connection, texts: Texts, blobs: Mapping[int, tuple[str | None, str | None]],
+         kvk: Mapping[str, str]) -> list[tuple[Any, ...]]:
+    """The chain rows of these records, after the last record of each supplier in the ledger."""
+    keys = {p: provider_key(str(p)) for p in {t[1] for t in texts}}
+    heads = _heads(connection, keys.values())
+    rows = []
+    tails: dict[tuple[str, int], str] = {}
+    for invoice_id, provider, run_id, text in texts:
+        supplier = keys[provider]
+        number = kvk.get(str(provider))
+        tail = tails.get((provider, run_id))
+        if tail is None:
+            tail = tails[provider, run_id] = _tail(blobs[run_id], supplier, number)
+        digest = _hash(heads[supplier], text, tail)
+        rows.append((invoice_id, supplier, number, heads[supplier], digest))
+        heads[supplier] = digest
+    return rows
+
+
+def digest(blob: Any) -> str | None:
+    """SHA-256 of a stored blob as the chain records it."""
+    return _digest(blob)
 
 
 def _run_blob_bytes(connection: sqlite3.Connection, run_ids: Iterable[int]) -> dict[int, tuple[Any, Any]]:
@@ -88,18 +128,9 @@ def _heads(connection: sqlite3.Connection, suppliers: Iterable[str]) -> dict[str
     return heads
 
 
-Sealing = Callable[[], list[tuple[Any, ...]]]
-
-
 def seal(connection: sqlite3.Connection, run_id: int, kvk: Mapping[str, str] | None = None) -> None:
     """Add the chain records of the invoices of run ``run_id`` (inside the run's transaction)."""
-    insert(connection, sealing(connection, run_id, kvk)())
-
-
-def sealing(connection: sqlite3.Connection, run_id: int, kvk: Mapping[str, str] | None = None) -> Sealing:
-    """Read what the records of run ``run_id`` need; returns the hashing, which touches no connection (it may
-    run on another thread while the run's files are made) and gives the rows for :func:`insert`."""
-    return _sealing(connection, _records(connection, " WHERE i.run_id = ?", (run_id,)), kvk or {})
+    _seal(connection, _records(connection, " WHERE i.run_id = ?", (run_id,)), kvk or {})
 
 
 def insert(connection: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -107,28 +138,15 @@ def insert(connection: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
                            rows)
 
 
-def _sealing(connection: sqlite3.Connection, records: list[dict[str, Any]], kvk: Mapping[str, str]) -> Sealing:
-    stored = _run_blob_bytes(connection, (r["run_id"] for r in records))
-    keys = {p: provider_key(str(p)) for p in {r["provider"] for r in records}}
-    heads = _heads(connection, keys.values())
-
-    def compute() -> list[tuple[Any, ...]]:
-        blobs = _digests(stored)
-        rows = []
-        for record in records:
-            supplier = keys[record["provider"]]
-            number = kvk.get(str(record["provider"]))
-            digest = record_hash(heads[supplier], record, blobs[record["run_id"]], supplier, number)
-            rows.append((record["id"], supplier, number, heads[supplier], digest))
-            heads[supplier] = digest
-        return rows
-
-    return compute
+def _seal(connection: sqlite3.Connection, records: list[dict[str, Any]], kvk: Mapping[str, str]) -> None:
+    blobs = _run_blobs(connection, (r["run_id"] for r in records))
+    texts = [(r["id"], r["provider"], r["run_id"], record_text(r)) for r in records]
+    insert(connection, link(connection, texts, blobs, kvk))
 
 
 def seal_existing(connection: sqlite3.Connection) -> None:
     """The migration to version 2: records for every invoice issued before, oldest first."""
-    insert(connection, _sealing(connection, _records(connection), {})())
+    _seal(connection, _records(connection), {})
 
 
 def has_chain(connection: sqlite3.Connection) -> bool:
@@ -159,7 +177,8 @@ def verify_chain(connection: sqlite3.Connection) -> list[str]:
         if previous != heads.get(supplier, ""):
             problems.append(f"{where}: the record before it in the chain of {supplier!r} is missing or changed")
             broken.add(supplier)
-        elif record_hash(previous, record, blobs.get(record["run_id"], (None, None)), supplier, kvk) != stored:
+        elif record_hash(previous, record_text(record), blobs.get(record["run_id"], (None, None)), supplier,
+                         kvk) != stored:
             problems.append(f"{where}: no longer matches what was issued (changed after it was issued)")
             broken.add(supplier)
         heads[supplier] = stored

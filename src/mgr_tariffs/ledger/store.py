@@ -439,16 +439,11 @@ def issue(result: BillingResult, path: Path, *, issue_date: dt.date, lookup: Loo
                         recording = _Recording.of(pool, price_lines(rows.filter(~done), lookup), keyed.filter(~done))
                         heads = invoice_totals(recording.lines)
                     heads = _numbered(connection, heads, issue_date, suppliers)
-                    run_id = _record(connection, heads, recording, issue_date)
-                    sealed = pool.submit(chain.sealing(connection, run_id, suppliers))  # hashed while files are made
+                    run_id = _record(connection, heads, recording, issue_date, suppliers)
                     issued = IssueResult(recording.lines, heads, reported, recording.stored.height, issue_date,
                                          billed=result)
                     waiting = publish.pending_tokens(connection).__contains__
-                    try:
-                        staged = outputs(issued, waiting) if outputs is not None else None
-                    finally:
-                        rows_sealed = sealed.result()
-                    chain.insert(connection, rows_sealed)
+                    staged = outputs(issued, waiting) if outputs is not None else None
                     if staged is not None:
                         publication = publish.record(connection, run_id, staged)
         except BaseException:
@@ -642,11 +637,13 @@ def _numbered(connection: sqlite3.Connection, heads: pl.DataFrame, issue_date: d
     ).with_columns(number=pl.format("{}-{}", pl.lit(year), pl.col("seq").cast(pl.String).str.pad_start(6, "0")))
 
 
-def _record(connection: sqlite3.Connection, heads: pl.DataFrame, recording: _Recording, issue_date: dt.date) -> int:
-    """Insert the run, its invoices, its lines and its billed rows (the caller holds the transaction);
-    returns the run's id.
+def _record(connection: sqlite3.Connection, heads: pl.DataFrame, recording: _Recording, issue_date: dt.date,
+            kvk: Mapping[str, str] | None = None) -> int:
+    """Insert the run, its invoices, their chain records, its lines and its billed rows (the caller holds
+    the transaction); returns the run's id.
 
-    The blobs are encoded on worker threads (Polars releases the GIL) while the invoices go in.
+    The blobs are encoded on worker threads (Polars releases the GIL) while the invoices go in and
+    the texts of their chain records are made.
     """
     lines, stored = recording.lines, recording.stored
     first_lines, owner = _line_owners(lines, heads)
@@ -654,10 +651,17 @@ def _record(connection: sqlite3.Connection, heads: pl.DataFrame, recording: _Rec
         raise LedgerError("internal error: the invoices do not add up to the rows billed; nothing was recorded")
     run_id = _insert_run(connection, "issue", issue_date, stored.height, recording.files)
     invoices = heads.with_columns(first_lines, _vat_documents(lines, owner))
-    connection.executemany(_INSERT_INVOICE, _invoice_records(invoices, run_id, issue_date))
+    records = _invoice_records(invoices, run_id, issue_date)
+    connection.executemany(_INSERT_INVOICE, records)
+    run = ("issue", issue_date.isoformat(), stored.height, json.dumps(recording.files))
+    texts = [(r[0], r[2], run_id, chain.record_text((*r[:16], None, None, *run))) for r in records]
+    blobs = []
     for table, count, blob in (("invoice_lines", lines.height, recording.lines_blob),
                                ("billed_rows", stored.height, recording.rows_blob)):
-        connection.execute(f"INSERT INTO {table} VALUES (?, ?, ?)", (run_id, count, blob.result()))
+        blobs.append(blob.result())
+        connection.execute(f"INSERT INTO {table} VALUES (?, ?, ?)", (run_id, count, blobs[-1]))
+    chain.insert(connection, chain.link(connection, texts, {run_id: (chain.digest(blobs[0]), chain.digest(blobs[1]))},
+                                        kvk or {}))
     return run_id
 
 
