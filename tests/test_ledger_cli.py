@@ -75,7 +75,7 @@ def test_export_to_file_and_verify(book: Path, tmp_path: Path) -> None:
     assert data.count(b"\r\n") == 3
     code, out = run("ledger", "export", "--ledger", str(book), "--out", str(target))
     assert code == 1 and "--force" in out
-    assert run("ledger", "verify", "--ledger", str(book)) == (0, f"{book}: ok\n")
+    assert run("ledger", "verify", "--ledger", str(book)) == (0, f"{book}: ok (chain head {ledger.chain_head(book)})\n")
 
 
 def test_unknown_number_and_missing_ledger(book: Path, tmp_path: Path) -> None:
