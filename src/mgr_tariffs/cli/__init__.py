@@ -11,11 +11,29 @@ import pkgutil
 import sys
 
 import typer
+from typer.core import TyperArgument, TyperOption
 
 from mgr_tariffs import __version__
 
+
+def _metavar(self: TyperOption | TyperArgument, ctx: typer.Context) -> str | None:
+    """How an option's value is shown in help: its own metavar, nothing for a flag or an argument (whose name is
+    shown), else its type in capitals (``PATH``, ``TEXT``) or its choices (``text|json|csv``) — not typer's
+    ``<list[Path]>`` and ``<bool>``."""
+    if self.metavar is not None:
+        return str(self.metavar)
+    if isinstance(self, TyperArgument) or getattr(self, "is_flag", False):
+        return None
+    shown = str(TyperOption.display_type(self, ctx)).strip("<>")
+    return shown if "|" in shown else {"str": "TEXT", "int": "N"}.get(shown, shown.upper())
+
+
+TyperOption.display_type_rich = _metavar  # type: ignore[method-assign, assignment]
+TyperArgument.display_type_rich = _metavar  # type: ignore[method-assign, assignment]
+
 app = typer.Typer(
     name="mgr",
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Price, bill and check the care products of the MGR Sociaal Domein Limburg-Noord.",
     no_args_is_help=True,
     add_completion=False,

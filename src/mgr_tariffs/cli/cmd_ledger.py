@@ -24,10 +24,12 @@ from mgr_tariffs.cli.common import (
     EXIT_USAGE,
     date_option,
     fail,
+    fit,
     guarded,
     load_lookup,
     print_json,
     print_problems,
+    table,
 )
 from mgr_tariffs.documents import FORMATS, DocumentError, write_documents
 from mgr_tariffs.io.atomic import Collected, OutputError, Staged, output_set, stage
@@ -110,7 +112,8 @@ def credit_command(
     number: str = typer.Argument(..., help="The number of the invoice to credit, e.g. 2024-000012."),
     provider: str | None = PROVIDER_OPTION,
     reason: str | None = typer.Option(None, "--reason", "-r", help="Why (recorded with the credit note)."),
-    date: str | None = typer.Option(None, "--date", help="Issue date of the credit note (default: today)."),
+    date: str | None = typer.Option(None, "--invoice-date", "--date", metavar="DATE", help="Issue date of the credit "
+                                    "note, YYYY-MM-DD or DD-MM-YYYY (default: today)."),
     output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text or json."),
     ledger: Path | None = LEDGER_OPTION,
     out: Path | None = OUT_OPTION,
@@ -171,19 +174,19 @@ def list_command(
     if output is OutputFormat.JSON:
         print_json([item.as_json() for item in items])
         return
-    table = Table(title=f"{len(items)} issued invoice(s)")
-    for column in ("number", "provider", "municipality", "period", "issued", "total incl. VAT", "note"):
-        table.add_column(column, justify="right" if column == "total incl. VAT" else "left")
+    shown = table("factuurnummer", "aanbieder", "gemeente", "periode", "factuurdatum", "totaal incl. btw", "opmerking",
+                  title=f"{len(items)} uitgereikte factu{'ur' if len(items) == 1 else 'ren'}",
+                  right=("totaal incl. btw",), keep=("factuurnummer", "periode", "factuurdatum", "totaal incl. btw"))
     for item in items:
-        table.add_row(item.number, item.provider, item.municipality, item.period, item.issue_date.isoformat(),
+        shown.add_row(item.number, item.provider, item.municipality, item.period, item.issue_date.isoformat(),
                       format_euro(item.total_incl_vat), _note(item))
-    _console().print(table)
+    _console().print(fit(shown))
 
 
 def _note(item: IssuedInvoice) -> str:
     if item.credits:
-        return f"credits {item.credits}" + (f": {item.reason}" if item.reason else "")
-    return f"credited by {item.credited_by}" if item.credited_by else ""
+        return f"crediteert {item.credits}" + (f": {item.reason}" if item.reason else "")
+    return f"gecrediteerd door {item.credited_by}" if item.credited_by else ""
 
 
 @ledger_app.command("show")
@@ -231,28 +234,39 @@ def show_command(
 
 
 def _lines_table(invoice: Invoice) -> Table:
-    table = Table()
-    for column in ("client", "product", "quantity", "unit", "price", "revenue netted", "amount"):
-        table.add_column(column, justify="left" if column in ("client", "product", "unit") else "right")
+    money = ("aantal", "tarief", "opbrengst verrekend", "bedrag")
+    shown = table("cliënt", "product", "aantal", "eenheid", "tarief", "opbrengst verrekend", "bedrag", right=money,
+                  keep=("cliënt", *money))
     for line in invoice.lines:
-        table.add_row(mask_bsn(line.bsn), f"{line.product} {line.product_name}", format_quantity(line.quantity),
+        shown.add_row(mask_bsn(line.bsn), f"{line.product} {line.product_name}", format_quantity(line.quantity),
                       line.unit.value, format_euro(line.unit_price), format_euro(line.revenue_netted),
                       format_euro(line.amount))
-    return table
+    return fit(shown)
 
 
 @ledger_app.command("export")
 def export_command(
-    out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file (default: standard output)."),
-    force: bool = typer.Option(False, "--force", help="Overwrite --out when it exists."),
+    out: Path | None = typer.Option(None, "--out", "-o", metavar="DIR", help="Write grootboek.csv into DIR (a path "
+                                    "ending in .csv: that file) \\[default: standard output]."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the file when it exists."),
     ledger: Path | None = LEDGER_OPTION,
 ) -> None:
-    """Export every issued invoice as CSV for the accounting system (one row per invoice, Dutch dialect)."""
+    """Export every issued invoice as CSV for the accounting system (one row per invoice, Dutch dialect: ``;``,
+    decimal comma, UTF-8 with BOM — on standard output too, so a redirected export opens right in Excel).
+
+    Examples:
+
+      mgr ledger export > grootboek.csv
+
+      mgr ledger export --out boekhouding --ledger mgr-ledger.sqlite
+    """
     from mgr_tariffs.ledger.store import LedgerError, export_csv, ledger_path  # noqa: PLC0415
 
+    if out is not None and out.suffix.lower() != ".csv":
+        out = out / EXPORT_FILE
     buffer = io.StringIO(newline="")
     try:
-        export_csv(ledger_path(ledger), buffer, bom=out is not None)
+        export_csv(ledger_path(ledger), buffer, bom=True)
         if out is None:
             sys.stdout.write(buffer.getvalue())
             return
@@ -260,6 +274,9 @@ def export_command(
             outputs.write_text(out, buffer.getvalue())
     except (LedgerError, OutputError) as exc:
         raise fail(str(exc), EXIT_INVALID) from None
+
+
+EXPORT_FILE = "grootboek.csv"
 
 
 @ledger_app.command("verify")

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from mgr_tariffs.bsn import Mask, mask_in
@@ -65,6 +67,31 @@ def console(*, width: int | None = 160, stderr: bool = False) -> Console:
     tty = stream.isatty()
     return SafeConsole(stderr=stderr, highlight=False, soft_wrap=stderr or not tty, width=None if tty else width,
                        no_color=not tty, emoji=False)
+
+
+def table(*columns: str, title: str | None = None, right: Iterable[str] = (), keep: Iterable[str] = ()) -> Table:
+    """A table for people: drawn on a terminal, plain columns (no box drawing) when piped.
+
+    ``right`` columns are right-aligned (money, counts); ``keep`` columns identify something (numbers, dates,
+    codes, amounts) and are never cut or wrapped, however narrow the terminal: the other columns give way.
+    """
+    tty = sys.stdout.isatty()
+    shown = Table(title=title, title_justify="left", box=box.HEAVY_HEAD if tty else None, show_edge=tty,
+                  pad_edge=tty, header_style="bold" if tty else "")
+    aligned, kept = set(right), set(keep)
+    for name in columns:
+        shown.add_column(name, justify="right" if name in aligned else "left", no_wrap=name in kept,
+                         overflow="fold")
+    return shown
+
+
+def fit(shown: Table) -> Table:
+    """Give every never-cut column (``no_wrap``) the width of its widest cell, once its rows are added."""
+    for column in shown.columns:
+        if column.no_wrap:
+            cells = [len(str(cell)) for cell in column._cells]
+            column.min_width = max([len(str(column.header)), *cells])
+    return shown
 
 
 def stdout() -> Console:

@@ -65,10 +65,32 @@ from mgr_tariffs.quantity import QuantityUnit
 from mgr_tariffs.vat import vat_cents_expr
 
 __all__ = [
-    "DEFAULT_LEDGER", "ROW_KEY", "BilledRow", "IssueResult", "IssuedInvoice", "IssuedInvoices", "LedgerError",
-    "Outputs", "PublishPending", "StillPending", "chain_head", "credit", "export_csv", "find_billed", "fingerprints",
-    "head_is_known", "issue", "issue_date_problem", "issued_line_keys", "ledger_path", "list_invoices",
-    "pending_tokens", "recover", "show", "verify",
+    "DEFAULT_LEDGER",
+    "ROW_KEY",
+    "BilledRow",
+    "IssueResult",
+    "IssuedInvoice",
+    "IssuedInvoices",
+    "LedgerError",
+    "Outputs",
+    "PublishPending",
+    "StillPending",
+    "chain_head",
+    "credit",
+    "export_csv",
+    "find_billed",
+    "fingerprints",
+    "head_is_known",
+    "issue",
+    "issue_date_problem",
+    "issued_line_keys",
+    "last_issue_dates",
+    "ledger_path",
+    "list_invoices",
+    "pending_tokens",
+    "recover",
+    "show",
+    "verify",
 ]
 
 DEFAULT_LEDGER = Path("mgr-ledger.sqlite")
@@ -380,6 +402,21 @@ Outputs = Callable[["IssueResult", StillPending], Staged | None]
 argument tells ``stage`` which staged leftovers the ledger still waits for."""
 EARLIEST_ISSUE_DATE = dt.date(2000, 1, 1)
 LATEST_AHEAD = dt.timedelta(days=366)
+
+
+def last_issue_dates(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> dict[str, dt.date]:
+    """Per supplier (:func:`provider_key`) the issue date of its last invoice or credit note; read only.
+
+    An invoice dated before the last one of its supplier would break the order of its numbers (EN 16931 BT-2:
+    numbers follow the issue dates), so ``mgr bill --issue`` and ``mgr credit`` refuse such a date.
+    """
+    with opened(path, readonly=True, timeout=timeout) as connection, _reading(path):
+        rows = connection.execute("SELECT provider, max(issue_date) FROM invoice GROUP BY provider").fetchall()
+    found: dict[str, dt.date] = {}
+    for provider, day in rows:
+        key, when = provider_key(str(provider)), dt.date.fromisoformat(str(day))
+        found[key] = max(found.get(key, when), when)
+    return found
 
 
 def issue_date_problem(day: dt.date, today: dt.date | None = None) -> str | None:
