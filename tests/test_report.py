@@ -20,6 +20,7 @@ from mgr_tariffs.billing.whatif import priced_as_of
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.cli import app
 from mgr_tariffs.report import ReportRequest, build_report, render_html
+from mgr_tariffs.report.charts import euro_axis
 from mgr_tariffs.report.gather import allocation_section, mask_text, problem_kind
 from mgr_tariffs.report.model import AllocationUse, Report
 from mgr_tariffs.report.render import euro
@@ -135,6 +136,11 @@ def test_problem_kinds_leave_out_the_particulars() -> None:
     assert problem_kind("norm: client *****9301 has 9 hours") == "norm"
     assert problem_kind("possible duplicate of line 12 (same client, date, product and quantity)") == \
         "possible duplicate of line #"
+    assert problem_kind("Nederweert was not a member of the MGR on 2018-06-18", ["Nederweert", "Weert"]) == \
+        problem_kind("Weert was not a member of the MGR on 2018-07-01", ["Weert", "Nederweert"]) == \
+        "… was not a member of the MGR on …"
+    assert problem_kind("LN017 is not bought for Bergen", ["LN017", "Bergen"]) == "… is not bought for …"
+    assert euro_axis(-0.2) == "€ 0" and euro_axis(1234.0) == "€ 1.234"
     assert mask_text("bsn 123456782 and 1234567890") == "bsn *****6782 and 1234567890"
 
 

@@ -36,7 +36,8 @@ def display_number(cents: int, per: int = 100) -> float:
 
 def euro_axis(value: float, _position: object = None) -> str:
     """An axis tick in whole euros, Dutch style (``€ 1.200``); display only."""
-    return f"€ {value:,.0f}".replace(",", ".")
+    shown = f"{value:,.0f}".replace(",", ".")
+    return "€ 0" if shown in ("0", "-0") else f"€ {shown}"
 
 
 def stacked_bars(categories: Sequence[str], series: Sequence[tuple[str, Sequence[int]]], title: str) -> str:

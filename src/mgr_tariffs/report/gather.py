@@ -9,6 +9,7 @@ to the cent. Pure functions: nothing is written and nothing is formatted.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -121,6 +122,7 @@ def gather_report(billed: Billed, lookup: Lookup, *, inputs: Sequence[Input], ca
     """The report of one billing run (and its optional sections)."""
     extras = extras or Extras()
     lines = billed.lines
+    names = _names(lookup, lines)
     cells = lines.group_by("municipality", "period").agg(cents=pl.col("amount_cents").sum()).sort(
         "period", "municipality")
     return Report(
@@ -131,12 +133,21 @@ def gather_report(billed: Billed, lookup: Lookup, *, inputs: Sequence[Input], ca
         by_month=tuple(MonthCell(municipality=m, period=p, cents=c) for m, p, c in cells.iter_rows()),
         by_municipality=_amounts(lines, "municipality"), by_provider=_amounts(lines, "provider"),
         by_product=_amounts(lines, "product", "product_name"),
-        price_changes=tuple(price_changes(lines, lookup)), rejected=tuple(problem_kinds(billed.errors)),
-        warnings=tuple(problem_kinds(billed.warnings)),
+        price_changes=tuple(price_changes(lines, lookup)), rejected=tuple(problem_kinds(billed.errors, names)),
+        warnings=tuple(problem_kinds(billed.warnings, names)),
         what_if=what_if_section(extras.what_if, extras.new_tariffs or "") if extras.what_if else None,
         subsidies=tuple(subsidy_section(s) for s in extras.subsidies), subsidy_note=extras.subsidy_note,
         ledger=None if extras.ledger is None else tuple(ledger_section(extras.ledger)),
         allocations=None if extras.allocations is None else allocation_section(extras.allocations))
+
+
+def _names(lookup: Lookup, lines: pl.DataFrame) -> list[str]:
+    """What a problem message may name: municipalities (also without "(L.)"), product codes and billed providers."""
+    catalogue = lookup.catalogue
+    municipalities = [m.name for m in catalogue.municipalities]
+    short = [n.removesuffix(" (L.)") for n in municipalities if n.endswith(" (L.)")]
+    return [*municipalities, *short, *(p.code for p in catalogue.products),
+            *lines.get_column("provider").unique().to_list()]
 
 
 def _amounts(lines: pl.DataFrame, key: str, name: str | None = None) -> tuple[Amount, ...]:
@@ -194,23 +205,37 @@ def mask_text(text: str) -> str:
     return _NINE_DIGITS.sub(lambda m: bsn_.mask(m.group(0)), text)
 
 
-def problem_kind(message: str) -> str:
-    """The kind of a problem: its ``prefix:`` (``norm``), else the message without its particulars
-    (quoted values, BSNs, dates, numbers, remarks in brackets), up to the first ``;``."""
+@functools.lru_cache(maxsize=8)
+def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not names:
+        return None
+    alternatives = "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+
+def problem_kind(message: str, names: Sequence[str] = ()) -> str:
+    """The kind of a problem: its ``prefix:`` (``norm``), else the message without its particulars (quoted values,
+    BSNs, dates, numbers, remarks in brackets and the ``names`` of municipalities, products or providers), up to
+    the first ``;``."""
     prefix = _PREFIX.match(message)
     if prefix:
         return prefix.group(1)
     kind = message.split(";", maxsplit=1)[0]
+    pattern = _names_pattern(tuple(names))
+    if pattern is not None:
+        kind = pattern.sub("…", kind)
     for pattern, replacement in _PARTICULARS:
         kind = pattern.sub(replacement, kind)
     return kind.strip(" ,")
 
 
-def problem_kinds(problems: Iterable[Problem]) -> list[ProblemKind]:
-    """Problems counted per kind, most frequent first, each with its first occurrence as an example."""
+def problem_kinds(problems: Iterable[Problem], names: Iterable[str] = ()) -> list[ProblemKind]:
+    """Problems counted per kind (:func:`problem_kind`), most frequent first, each with its first occurrence as an
+    example."""
+    known = tuple(names)
     counts: dict[str, list[Any]] = {}
     for problem in problems:
-        entry = counts.setdefault(problem_kind(problem.message), [0, problem])
+        entry = counts.setdefault(problem_kind(problem.message, known), [0, problem])
         entry[0] += 1
     ordered = sorted(counts.items(), key=lambda item: (-item[1][0], item[0]))
     return [ProblemKind(kind=mask_text(kind), count=n, example=mask_text(_where(first)))
