@@ -181,15 +181,25 @@ def test_ledger_section_shows_what_was_issued(tmp_path: Path, lookup: Lookup) ->
     assert sum(m.invoices for m in report.ledger) == 39 and not any(m.credit_notes for m in report.ledger)
 
 
-def test_allocations_fullest_first() -> None:
-    def use(number: str, allowed: str, used: str) -> AllocationUse:
-        return AllocationUse(allocation=number, client="*****2333", provider="Zorg BV", product="LN017", unit="uur",
-                             allowed=Decimal(allowed), used=Decimal(used))
+def test_allocations_fullest_first(lookup: Lookup, tmp_path: Path) -> None:
+    def use(number: str, allowed: str | None, used: str, unit: str = "uur") -> AllocationUse:
+        return AllocationUse(allocation=number, client="*****2333", provider="Zorg BV", product="LN017", unit=unit,
+                             allowed=None if allowed is None else Decimal(allowed), used=Decimal(used))
 
-    ordered = allocation_section([use("A", "10", "2"), use("B", "10", "12"), use("C", "10", "8.5")])
-    assert [a.allocation for a in ordered] == ["B", "C", "A"]
-    assert [a.remaining for a in ordered] == [Decimal(-2), Decimal("1.5"), Decimal(8)]
-    assert ordered[0].percent_used == Decimal(120)
+    uses = [use("A", "10", "2"), use("B", "10", "12"), use("C", "10", "7.99"), use("D", None, "3"),
+            use("E", "1200.00", "1000.00", "euro")]
+    ordered = allocation_section(uses)
+    assert [a.allocation for a in ordered] == ["B", "E", "C", "A", "D"]
+    assert [a.remaining for a in ordered] == [Decimal(-2), Decimal("200.00"), Decimal("2.01"), Decimal(8), None]
+    assert [a.percent_used for a in ordered] == [Decimal(120), Decimal(83), Decimal(79), Decimal(20), None]
+    assert [a.status for a in ordered] == ["overschreden", "bijna op", "ruim", "ruim", "ruim"]
+    outcome = build_report(ReportRequest(logs=[EXAMPLE], lookup=lookup, catalogue=TARIFFS, run_date=DAY,
+                                         allocations=uses, allocation_register=Path("toewijzingen.csv")))
+    assert outcome.report is not None and outcome.report.allocations == ordered
+    html = render_html(outcome.report)
+    assert "Toewijzingen: toegestaan, gebruikt, resterend" in html and "toewijzingen.csv" in html
+    assert "-2 uur" in html and "€ 200,00" in html and "geen limiet" in html
+    assert html.index(">B</th>") < html.index(">E</th>") < html.index(">C</th>") < html.index(">A</th>")
 
 
 # --- the command ---------------------------------------------------------------------------------

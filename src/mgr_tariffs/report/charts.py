@@ -59,8 +59,9 @@ def stacked_bars(categories: Sequence[str], series: Sequence[tuple[str, Sequence
 
 
 def horizontal_bars(labels: Sequence[str], values: Sequence[int], title: str, *, money: bool = True,
-                    per: int = 100) -> str:
-    """One horizontal bar per label, the first on top; values in cents (``money``) or plain counts."""
+                    per: int = 100, limit: int | None = None) -> str:
+    """One horizontal bar per label, the first on top; values in cents (``money``) or plain numbers (then
+    ``limit`` draws a dashed line at that value, e.g. 100 %)."""
     with rc_context(_SVG_RC):
         figure = Figure(figsize=(WIDTH, 0.9 + 0.32 * max(1, len(labels))))
         axes = figure.add_subplot()
@@ -71,6 +72,8 @@ def horizontal_bars(labels: Sequence[str], values: Sequence[int], title: str, *,
         axes.axvline(0, color="#333333", linewidth=0.6)
         if money:
             axes.xaxis.set_major_formatter(FuncFormatter(euro_axis))
+        elif limit is not None:
+            axes.axvline(display_number(limit, 1), color=PALETTE[5], linestyle="--", linewidth=1)
         return _svg(figure, title)
 
 

@@ -282,13 +282,16 @@ def ledger_section(invoices: Iterable[Any]) -> list[LedgerMonth]:
 
 
 def allocation_section(uses: Iterable[AllocationUse]) -> tuple[AllocationUse, ...]:
-    """Allocations fullest first (over their limit, then near it), ties by allocation number.
+    """Allocations fullest first (over their limit, then near it; those without a total limit last), ties by
+    allocation number.
 
-    The hook for the allocation register (issue 14): whoever reads a register passes one
+    The hook for an allocation register (issue 14): whoever evaluates a register passes one
     :class:`AllocationUse` per allocation (allowed / used in its unit); the report sorts and draws them.
     """
-    def fullness(use: AllocationUse) -> tuple[Decimal, str]:
-        share = use.used / use.allowed if use.allowed else Decimal(10**9) if use.used else Decimal(0)
-        return -share, use.allocation
+    def fullness(use: AllocationUse) -> tuple[int, Decimal, str]:
+        if use.allowed is None:
+            return 1, Decimal(0), use.allocation
+        share = use.used / use.allowed if use.allowed else Decimal(1 if use.used else 0)
+        return 0, -share, use.allocation
 
     return tuple(sorted(uses, key=fullness))

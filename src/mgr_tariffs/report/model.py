@@ -7,9 +7,12 @@ it. Nothing here is formatted: money is whole cents, dates are dates, BSNs are a
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from mgr_tariffs.frozen import Frozen
+
+NEAR_PERCENT = 80
+"""An allocation is nearly used from this share of its total (the allocation checks' default warning threshold)."""
 
 
 class Input(Frozen):
@@ -122,23 +125,35 @@ class LedgerMonth(Frozen):
 
 
 class AllocationUse(Frozen):
-    """One allocation's use: allowed, used and remaining in its unit (``uur`` or ``euro``)."""
+    """One allocation's use in its unit (``uur``, ``minuut`` or ``euro``): allowed over the whole allocation
+    (``None``: no total limit), used, and what remains."""
 
     allocation: str
     client: str  # masked BSN
     provider: str
     product: str
     unit: str
-    allowed: Decimal
+    allowed: Decimal | None
     used: Decimal
 
     @property
-    def remaining(self) -> Decimal:
-        return self.allowed - self.used
+    def remaining(self) -> Decimal | None:
+        return None if self.allowed is None else self.allowed - self.used
 
     @property
     def percent_used(self) -> Decimal | None:
-        return None if not self.allowed else (self.used * 100 / self.allowed).quantize(Decimal(1))
+        """Whole percent of the allowed total used, rounded down (79,9 % is not yet 80 %)."""
+        if not self.allowed:
+            return None
+        return (self.used * 100 / self.allowed).quantize(Decimal(1), rounding=ROUND_DOWN)
+
+    @property
+    def status(self) -> str:
+        """``overschreden`` above the total, ``bijna op`` from :data:`NEAR_PERCENT` %, else ``ruim``."""
+        percent = self.percent_used
+        if self.remaining is not None and self.remaining < 0:
+            return "overschreden"
+        return "bijna op" if percent is not None and percent >= NEAR_PERCENT else "ruim"
 
 
 class Report(Frozen):

@@ -42,12 +42,20 @@ def quantity(value: Decimal) -> str:
     return format_quantity(value)
 
 
+def measure(value: Decimal | None, unit: str) -> str:
+    """An allocation's amount: ``€ 1.200,00`` for euros, ``12,5 uur`` for time; ``geen limiet`` for none."""
+    if value is None:
+        return "geen limiet"
+    return format_euro(value) if unit == "euro" else f"{format_quantity(value)} {unit}"
+
+
 def _environment() -> Environment:
     environment = Environment(loader=PackageLoader("mgr_tariffs.report", "templates"),
                               autoescape=select_autoescape(["html", "j2"], default_for_string=True),
                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     environment.filters.update(euro=euro, count=count, month_name=month_name, long_date=long_date,
-                               quantity=quantity, money=format_euro)
+                               quantity=quantity)
+    environment.globals["measure"] = measure
     return environment
 
 
@@ -76,10 +84,11 @@ def chart_svgs(report: Report) -> dict[str, Markup]:
         svgs["ledger"] = charts.paired_bars(
             [m.period for m in report.ledger], ("gefactureerd", [m.issued_cents for m in report.ledger]),
             ("gecrediteerd", [m.credited_cents for m in report.ledger]), "Grootboek per maand")
-    if report.allocations:
+    limited = [a for a in report.allocations or () if a.percent_used is not None]
+    if limited:
         svgs["allocations"] = charts.horizontal_bars(
-            [a.allocation for a in report.allocations],
-            [int(a.percent_used or 0) for a in report.allocations], "Gebruik per toewijzing (%)", money=False)
+            [a.allocation for a in limited], [int(a.percent_used or 0) for a in limited],
+            "Gebruik per toewijzing (% van het totaal)", money=False, limit=100)
     return {name: Markup(svg) for name, svg in svgs.items()}  # drawn here; matplotlib escapes the labels
 
 
