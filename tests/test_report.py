@@ -22,8 +22,8 @@ from mgr_tariffs.cli import app
 from mgr_tariffs.report import ReportRequest, build_report, render_html
 from mgr_tariffs.report.charts import euro_axis
 from mgr_tariffs.report.gather import allocation_section, mask_text, problem_kind
-from mgr_tariffs.report.model import AllocationUse, Report
-from mgr_tariffs.report.render import euro
+from mgr_tariffs.report.model import AllocationUse, Amount, Report
+from mgr_tariffs.report.render import euro, largest
 
 EXAMPLE = ROOT / "data" / "examples" / "hours.csv"
 DAY = dt.date(2026, 12, 2)
@@ -179,6 +179,14 @@ def test_ledger_section_shows_what_was_issued(tmp_path: Path, lookup: Lookup) ->
     assert report.ledger is not None
     assert sum(m.issued_cents for m in report.ledger) == 1784721
     assert sum(m.invoices for m in report.ledger) == 39 and not any(m.credit_notes for m in report.ledger)
+
+
+def test_a_chart_shows_the_largest_totals_and_the_rest_as_one_bar() -> None:
+    amounts = [Amount(label=f"Aanbieder {i:02d}", cents=1000 - i) for i in range(25)]
+    labels, cents = largest(amounts, "aanbieders")
+    assert len(labels) == 20 and labels[-1] == "overige 6 aanbieders" and labels[0] == "Aanbieder 00"
+    assert sum(cents) == sum(a.cents for a in amounts) and cents[-1] == sum(1000 - i for i in range(19, 25))
+    assert largest(amounts[:20], "aanbieders")[0] == [a.label for a in amounts[:20]]
 
 
 def test_allocations_fullest_first(lookup: Lookup, tmp_path: Path) -> None:

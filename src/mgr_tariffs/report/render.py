@@ -4,6 +4,7 @@ SVG charts, inline CSS, no scripts, a Content-Security-Policy that forbids every
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -11,7 +12,7 @@ from markupsafe import Markup
 
 from mgr_tariffs.money import format_euro, format_number, format_quantity, from_cents
 from mgr_tariffs.report import charts
-from mgr_tariffs.report.model import Report
+from mgr_tariffs.report.model import Amount, Report
 
 MONTHS = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
           "november", "december")
@@ -59,6 +60,19 @@ def _environment() -> Environment:
     return environment
 
 
+SHOWN_BARS = 20
+"""A chart of totals shows the largest this many; the rest is one bar "overige" (the table lists them all)."""
+
+
+def largest(amounts: Sequence[Amount], what: str, shown: int = SHOWN_BARS) -> tuple[list[str], list[int]]:
+    """Labels and cents of the ``shown`` largest totals, the rest summed into one last bar."""
+    if len(amounts) <= shown:
+        return [a.label for a in amounts], [a.cents for a in amounts]
+    top, rest = amounts[: shown - 1], amounts[shown - 1:]
+    return ([a.label for a in top] + [f"overige {len(rest)} {what}"],
+            [a.cents for a in top] + [sum(a.cents for a in rest)])
+
+
 def chart_svgs(report: Report) -> dict[str, Markup]:
     """Every chart of the report as inline SVG, by name."""
     svgs: dict[str, str] = {}
@@ -67,10 +81,8 @@ def chart_svgs(report: Report) -> dict[str, Markup]:
         cells = {(c.municipality, c.period): c.cents for c in report.by_month}
         series = [(name, [cells.get((name, month), 0) for month in report.months]) for name in names]
         svgs["months"] = charts.stacked_bars(report.months, series, "Gefactureerd per maand en gemeente")
-        svgs["providers"] = charts.horizontal_bars([a.label for a in report.by_provider],
-                                                   [a.cents for a in report.by_provider], "Totaal per aanbieder")
-        svgs["products"] = charts.horizontal_bars([a.label for a in report.by_product],
-                                                  [a.cents for a in report.by_product], "Totaal per product")
+        svgs["providers"] = charts.horizontal_bars(*largest(report.by_provider, "aanbieders"), "Totaal per aanbieder")
+        svgs["products"] = charts.horizontal_bars(*largest(report.by_product, "producten"), "Totaal per product")
     if report.what_if is not None and report.what_if.rows:
         rows = report.what_if.rows
         svgs["what_if"] = charts.horizontal_bars([r.municipality for r in rows], [r.difference_cents for r in rows],
