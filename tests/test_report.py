@@ -19,11 +19,11 @@ from typer.testing import CliRunner
 from mgr_tariffs.billing.whatif import priced_as_of
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.cli import app
-from mgr_tariffs.report import ReportRequest, build_report, render_html
+from mgr_tariffs.report import ReportRequest, build_report
 from mgr_tariffs.report.charts import euro_axis
 from mgr_tariffs.report.gather import allocation_section, mask_text, problem_kind
 from mgr_tariffs.report.model import AllocationUse, Amount, Report
-from mgr_tariffs.report.render import euro, largest
+from mgr_tariffs.report.render import euro, largest, render_html
 
 EXAMPLE = ROOT / "data" / "examples" / "hours.csv"
 DAY = dt.date(2026, 12, 2)
