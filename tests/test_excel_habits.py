@@ -56,8 +56,9 @@ def test_a_duration_cell_is_hours(tmp_path: Path, lookup: Lookup) -> None:
             for line in inv.lines] == [("uur", "1.833", "89.10")]
 
 
-@pytest.mark.parametrize(("duration", "reason"), [("0:00", "must be more than zero"), ("25:00", "is more than 24 hours"),
-                                                  ("1:30:15", "is not a whole number of minutes")])
+@pytest.mark.parametrize(("duration", "reason"), [
+    ("0:00", "must be more than zero"), ("25:00", "is more than 24 hours"),
+    ("1:30:15", "is not a whole number of minutes")])
 def test_durations_that_are_not_hours_of_care(tmp_path: Path, lookup: Lookup, duration: str, reason: str) -> None:
     log = tmp_path / "uren.csv"
     log.write_text("datum;bsn;aanbieder;gemeente;productcode;uren\n"

@@ -112,8 +112,9 @@ def credit_command(
     number: str = typer.Argument(..., help="The number of the invoice to credit, e.g. 2024-000012."),
     provider: str | None = PROVIDER_OPTION,
     reason: str | None = typer.Option(None, "--reason", "-r", help="Why (recorded with the credit note)."),
-    date: str | None = typer.Option(None, "--invoice-date", "--date", metavar="DATE", help="Issue date of the credit "
-                                    "note, YYYY-MM-DD or DD-MM-YYYY (default: today)."),
+    date: str | None = typer.Option(None, "--invoice-date", metavar="DATE", help="Issue date of the credit note, "
+                                    "YYYY-MM-DD or DD-MM-YYYY (default: today)."),
+    old_date: str | None = typer.Option(None, "--date", hidden=True, help="The same as --invoice-date."),
     output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text or json."),
     ledger: Path | None = LEDGER_OPTION,
     out: Path | None = OUT_OPTION,
@@ -126,10 +127,11 @@ def credit_command(
     from mgr_tariffs.ledger.store import LedgerError, credit, issue_date_problem, ledger_path  # noqa: PLC0415
 
     wanted = _documents_request(out, documents, parties, tariffs)
-    day = date_option("--date", date) or dt.date.today()
+    date = date or old_date
+    day = date_option("--invoice-date", date) or dt.date.today()
     problem = issue_date_problem(day)
     if problem:
-        raise fail(f"--date {date}: {problem}", EXIT_USAGE)
+        raise fail(f"--invoice-date {date}: {problem}", EXIT_USAGE)
     counted: list[tuple[Staged, int]] = []
 
     def outputs(note: Invoice, still_pending: Callable[[str], bool]) -> Staged | None:
