@@ -25,6 +25,9 @@ from mgr_tariffs.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
+    MUNICIPALITY_FILTER,
+    PERIOD_OPTION,
+    PROVIDER_FILTER,
     date_option,
     fail,
     fit,
@@ -32,6 +35,7 @@ from mgr_tariffs.cli.common import (
     load_lookup,
     print_json,
     print_problems,
+    selection_option,
     stderr,
     stdout,
     table,
@@ -82,6 +86,9 @@ def bill_command(
                                          "provider, product and month (writes nothing)."),
     as_of: str = typer.Option(None, "--as-of", help="With --compare-tariffs: price every row at the tariffs in "
                               "force on this date, YYYY-MM-DD (what an indexation costs)."),
+    period: str | None = PERIOD_OPTION,
+    provider: str | None = PROVIDER_FILTER,
+    municipality: str | None = MUNICIPALITY_FILTER,
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
     """Bill hour logs: one invoice per provider, municipality and calendar month of the service date.
@@ -91,7 +98,8 @@ def bill_command(
     """
     output, documents = _formats(output, documents, as_json)
     lookup = load_lookup(tariffs)
-    options = BillOptions(today=date_option("--today", today), show_bsn=show_bsn, sheet=sheet)
+    options = BillOptions(today=date_option("--today", today), show_bsn=show_bsn, sheet=sheet,
+                          selection=selection_option(lookup, period, provider, municipality))
     if compare_tariffs is not None:
         _what_if(hours, lookup, compare_tariffs, options, output, skip_invalid, as_of, out, issue_invoices)
     elif as_of is not None:
@@ -478,8 +486,9 @@ def _render(result: BillingResult, issued: _Issued | None, strict_failure: bool 
         stderr().print(f"... and {len(warnings) - SHOWN_WARNINGS} more warning(s) (see --json)", style="yellow")
     s = result.summary
     console = stdout()
-    console.print(f"rows read {s.rows_read:,} · billed {s.rows_billed:,} · rejected {s.rows_rejected:,}".replace(
-        ",", "."), markup=False)
+    left_out = f" · outside the selection {s.rows_left_out:,}" if s.rows_left_out else ""
+    console.print(f"rows read {s.rows_read:,} · billed {s.rows_billed:,} · rejected {s.rows_rejected:,}{left_out}"
+                  .replace(",", "."), markup=False)
     if strict_failure:
         return
     console.print(f"{s.invoices} invoice(s), {s.lines} line(s); total {format_euro(s.total)} excl. btw, "

@@ -22,11 +22,13 @@ from mgr_tariffs.cli.common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
     EXIT_USAGE,
+    PERIOD_OPTION,
     date_option,
     fail,
     fit,
     guarded,
     load_lookup,
+    period_option,
     print_json,
     print_problems,
     table,
@@ -162,7 +164,7 @@ def credit_command(
 def list_command(
     provider: str | None = typer.Option(None, "--provider", "-p", help="Only this provider."),
     municipality: str | None = typer.Option(None, "--municipality", "-m", help="Only this municipality (name/code)."),
-    period: str | None = typer.Option(None, "--period", help="Only this service month YYYY-MM (or year YYYY)."),
+    period: str | None = PERIOD_OPTION,
     output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text or json."),
     ledger: Path | None = LEDGER_OPTION,
 ) -> None:
@@ -170,7 +172,7 @@ def list_command(
     from mgr_tariffs.ledger.store import LedgerError, ledger_path, list_invoices  # noqa: PLC0415
 
     try:
-        items = list_invoices(ledger_path(ledger), provider, municipality, period)
+        items = list_invoices(ledger_path(ledger), provider, municipality, period_option(period))
     except LedgerError as exc:
         raise fail(str(exc), EXIT_INVALID) from None
     if output is OutputFormat.JSON:

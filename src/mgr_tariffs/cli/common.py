@@ -22,6 +22,7 @@ from mgr_tariffs.bsn import mask as mask_bsn
 from mgr_tariffs.catalogue.loader import DEFAULT_PATH, Lookup, load_catalogue, resolve_catalogue_path
 from mgr_tariffs.dates import Period, parse_date, parse_period
 from mgr_tariffs.problems import InputError, Problem
+from mgr_tariffs.selection import Selection
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -141,6 +142,22 @@ def date_option(option: str, text: str | None) -> dt.date | None:
     if day is None:
         raise fail(str(reason), EXIT_USAGE)
     return day
+
+
+PERIOD_OPTION = typer.Option(None, "--period", metavar="P", help="Only these months: 2019-07, 2019-Q3, 2019 or a "
+                             "range 2019-07..2019-09.")
+PROVIDER_FILTER = typer.Option(None, "--provider", metavar="NAME", help="Only this provider (any spelling of it).")
+MUNICIPALITY_FILTER = typer.Option(None, "--municipality", metavar="NAME", help="Only this municipality (name or "
+                                   "CBS code).")
+
+
+def selection_option(lookup: Lookup, period: str | None, provider: str | None,
+                     municipality: str | None) -> Selection:
+    """``--period``, ``--provider`` and ``--municipality`` as one selection; a usage error (exit 2) when wrong."""
+    try:
+        return Selection.of(lookup, period_option(period), provider, municipality)
+    except ValueError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
 
 
 def period_option(text: str | None) -> Period | None:

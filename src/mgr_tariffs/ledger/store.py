@@ -54,6 +54,7 @@ from mgr_tariffs import __version__
 from mgr_tariffs.billing.engine import INVOICE_KEYS, BillingResult, build_invoices, invoice_totals, price_lines
 from mgr_tariffs.billing.invoices import Invoice, InvoiceLine, VatBreakdown
 from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.dates import Period, parse_period
 from mgr_tariffs.frozen import Frozen
 from mgr_tariffs.identity import canonical_spellings, provider_key
 from mgr_tariffs.io import dialect
@@ -858,22 +859,28 @@ def _line(item: dict[str, Any]) -> InvoiceLine:
         vat_rate=Decimal(item["vat_rate"]), first_day=item["first_day"], last_day=item["last_day"], rows=item["rows"])
 
 
-def _filters(municipality: str | None, period: str | None) -> tuple[str, list[str]]:
+def _filters(municipality: str | None, period: Period | str | None) -> tuple[str, list[str]]:
     clauses, values = [], []
     if municipality:
         clauses.append("(i.municipality = ? COLLATE NOCASE OR i.municipality_code = ?)")
         values += [municipality, municipality.zfill(4) if municipality.isdigit() else municipality]
-    if period:
-        clauses.append("(i.period = ? OR substr(i.period, 1, 4) = ?)")
-        values += [period, period]
+    if isinstance(period, str):
+        parsed, reason = parse_period(period)
+        if parsed is None:
+            raise LedgerError(str(reason))
+        period = parsed
+    if period is not None:
+        clauses.append("i.period BETWEEN ? AND ?")
+        values += [period.first.strftime("%Y-%m"), period.last.strftime("%Y-%m")]
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", values
 
 
 def list_invoices(path: Path, provider: str | None = None, municipality: str | None = None,
-                  period: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> list[IssuedInvoice]:
+                  period: Period | str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> list[IssuedInvoice]:
     """The recorded invoices (headers), oldest first; filters match case-insensitively.
 
-    ``municipality`` is a name or a CBS code; ``period`` is ``YYYY-MM`` or a year ``YYYY``.
+    ``municipality`` is a name or a CBS code; ``period`` a :class:`~mgr_tariffs.dates.Period` or its text
+    (``2019-07``, ``2019-Q3``, ``2019``, ``2019-07..2019-09``).
     """
     where, values = _filters(municipality, period)
     key = provider_key(provider) if provider else None
