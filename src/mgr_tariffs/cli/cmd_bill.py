@@ -33,6 +33,7 @@ from mgr_tariffs.cli.common import (
     fit,
     guarded,
     load_lookup,
+    parties_file,
     print_json,
     print_problems,
     selection_option,
@@ -414,7 +415,7 @@ def _load_parties(path: Path | None, lookup: Lookup) -> Parties:
     from mgr_tariffs.parties import DEFAULT_PATH as PARTIES_DEFAULT  # noqa: PLC0415
     from mgr_tariffs.parties import load_parties  # noqa: PLC0415
 
-    result = load_parties(path or PARTIES_DEFAULT, lookup)
+    result = load_parties(parties_file(path or PARTIES_DEFAULT), lookup)
     if result.parties is None:
         print_problems(result.problems)
         raise fail(f"{path or PARTIES_DEFAULT}: the parties file is invalid")

@@ -28,6 +28,7 @@ from mgr_tariffs.cli.common import (
     fit,
     guarded,
     load_lookup,
+    parties_file,
     period_option,
     print_json,
     print_problems,
@@ -87,7 +88,7 @@ def _documents_request(out: Path | None, documents: str, parties: Path | None,
     if unknown or not formats:
         raise fail(f"--documents {documents!r}: choose from {', '.join(FORMATS)}", EXIT_USAGE)
     lookup = load_lookup(tariffs)
-    loaded = load_parties(parties or PARTIES_DEFAULT, lookup)
+    loaded = load_parties(parties_file(parties or PARTIES_DEFAULT), lookup)
     if loaded.parties is None:
         print_problems(loaded.problems)
         raise fail(f"{parties or PARTIES_DEFAULT}: the parties file is invalid")

@@ -160,6 +160,15 @@ def selection_option(lookup: Lookup, period: str | None, provider: str | None,
         raise fail(str(exc), EXIT_USAGE) from None
 
 
+def parties_file(path: Path) -> Path:
+    """The parties file documents need; a missing one is a usage error (exit 2) that says what to do."""
+    if not path.exists():
+        raise fail(f"{path}: no such file. E-invoices, PDFs and workbooks need a parties file (who sends and who "
+                   "receives): give --parties PATH or set $MGR_PARTIES; data/examples/parties.yaml is an example, and "
+                   "`mgr validate PATH` checks one", EXIT_USAGE)
+    return path
+
+
 def period_option(text: str | None) -> Period | None:
     """``--period``: a month, quarter, year or range (``None`` when not given); anything else exits 2."""
     if text is None:
