@@ -48,7 +48,7 @@ from mgr_tariffs.quantity import QuantityUnit
 __all__ = [
     "DEFAULT_LEDGER", "ROW_KEY", "BilledRow", "IssueResult", "IssuedInvoice", "IssuedInvoices", "LedgerError",
     "credit", "export_csv", "find_billed", "fingerprints", "issue", "issued_line_keys", "ledger_path",
-    "list_invoices", "show", "verify",
+    "list_invoices", "live_rows", "show", "verify",
 ]
 
 DEFAULT_LEDGER = Path("mgr-ledger.sqlite")
@@ -238,6 +238,14 @@ def find_billed(path: Path, rows: pl.DataFrame, *, timeout: float = DEFAULT_TIME
     with opened(path, timeout=timeout) as connection:
         live = _live_rows(connection, _periods(rows))
     return _split_billed(keyed, live)[0]
+
+
+def live_rows(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> pl.DataFrame:
+    """Every row billed by a live invoice (issued, neither a credit note nor credited): the row key
+    (:data:`ROW_KEY`), ``number, billed_file, billed_line``. What ``mgr allocations --ledger`` counts as used."""
+    with opened(path, timeout=timeout) as connection:
+        periods = [p for (p,) in connection.execute(f"SELECT DISTINCT i.period FROM invoice i WHERE {_LIVE}")]
+        return _live_rows(connection, periods)
 
 
 # --- issuing ------------------------------------------------------------------------------------

@@ -1,0 +1,299 @@
+"""Read an allocation register: CSV or ``.xlsx`` (the dialects of the hour logs) or iWmo WMO301 messages.
+
+One row per allocation; columns are matched case-insensitively, Dutch names canonical, English aliases accepted
+(:data:`COLUMNS`). Every problem comes back with its file and line, all at once: a missing or wrong field, volume
+and budget both or neither, an end before the start, an unknown product or municipality, a product the
+municipality does not buy (``not_for`` in the catalogue), a BSN failing the elfproef, a number used twice, and
+overlapping allocations of one client, provider and product. A register with errors gives no allocations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from mgr_tariffs import bsn
+from mgr_tariffs.allocations import wmo301
+from mgr_tariffs.allocations.model import (
+    FREQUENCY_NAMES,
+    UNIT_NAMES,
+    Allocation,
+    Fields,
+    Frequency,
+    Register,
+    Unit,
+)
+from mgr_tariffs.billing.hourlog import parse_service_date
+from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.identity import provider_key
+from mgr_tariffs.io.tables import Column, Table, read_table, resolve_columns
+from mgr_tariffs.money import decimals, parse_decimal
+from mgr_tariffs.problems import Problem, error, has_errors, sort_problems
+
+COLUMNS = (
+    Column("toewijzingnummer", ("toewijzing", "allocation", "allocation_number", "number", "nummer"), required=True),
+    Column("bsn", ("client", "clientnummer", "burgerservicenummer"), required=True),
+    Column("aanbieder", ("provider", "zorgaanbieder"), required=True),
+    Column("gemeente", ("municipality",), required=True),
+    Column("productcode", ("product", "code"), required=True),
+    Column("ingangsdatum", ("start", "begindatum", "start_date", "van"), required=True),
+    Column("einddatum", ("end", "end_date", "tot", "tot_en_met")),
+    Column("volume", ("omvang",)),
+    Column("eenheid", ("unit",)),
+    Column("frequentie", ("frequency",)),
+    Column("budget", ()),
+    Column("reden_wijziging", ("reason", "redenwijziging")),
+    Column("commentaar", ("comment", "opmerking")),
+)
+MAX_AMOUNT = Decimal(99_999_999)
+"""The largest volume or budget (euros) a register may hold: the iWmo LDT_Volume maximum."""
+
+
+@dataclass(frozen=True)
+class RegisterResult:
+    """The register (``None`` when it has errors) and every problem found."""
+
+    register: Register | None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.register is not None and not has_errors(self.problems)
+
+
+def read_register(paths: Sequence[Path], lookup: Lookup, *, xsd_dir: Path | None = None,
+                  agb_names: Mapping[str, str] | None = None, sheet: str | None = None) -> RegisterResult:
+    """Read and check registers (CSV, XLSX or WMO301 XML, told apart by content). Raises
+    :class:`~mgr_tariffs.problems.InputError` only for a file that cannot be read at all, or for a WMO301 message
+    when ``xsd_dir`` (the iWmo XSD folder) is not given."""
+    problems: list[Problem] = []
+    entries: list[Fields] = []
+    for path in paths:
+        if wmo301.is_xml(path):
+            found, found_problems = wmo301.read_wmo301(path, xsd_dir, agb_names or {})
+        else:
+            found, found_problems = table_fields(read_table(path, sheet=sheet))
+        entries += found
+        problems += found_problems
+    allocations = []
+    for entry in entries:
+        allocation, entry_problems = parse_allocation(entry, lookup)
+        problems += entry_problems
+        if allocation is not None:
+            allocations.append(allocation)
+    problems += duplicate_numbers(allocations) + overlaps(allocations)
+    problems = sort_problems(problems)
+    register = Register(tuple(allocations), tuple(str(p) for p in paths))
+    return RegisterResult(None if has_errors(problems) else register, problems)
+
+
+def table_fields(table: Table) -> tuple[list[Fields], list[Problem]]:
+    """The rows of a register table as :class:`Fields`, with the table's and the header's problems."""
+    frame, problems = resolve_columns(table, COLUMNS)
+    problems = [*table.problems, *problems]
+    if any(p.is_error and p.line in (None, table.header_line) for p in problems):
+        return [], problems
+    if table.rows_read == 0:
+        return [], [*problems, error(table.file, table.header_line, "the register has no allocations")]
+    names = [c.name for c in COLUMNS]
+    rows = frame.select("_line", *names).iter_rows(named=True)
+    return [Fields(table.file, row["_line"], {n: row[n] for n in names}) for row in rows], problems
+
+
+def parse_allocation(entry: Fields, lookup: Lookup) -> tuple[Allocation | None, list[Problem]]:
+    """One allocation from its cells, or every reason it is not one."""
+    reasons: list[str] = []
+    parsed: dict[str, Any] = {}
+    for name, rule in _FIELD_RULES.items():
+        value, reason = rule(entry.get(name), lookup)
+        parsed[name] = value
+        if reason:
+            reasons.append(reason)
+    reasons += _relations(entry, parsed, lookup)
+    problems = [error(entry.file, entry.line, reason) for reason in reasons]
+    if problems:
+        return None, problems
+    volume: tuple[int, Unit, Frequency] | None = parsed["volume"]
+    amount, unit, frequency = volume if volume else (parsed["budget"], None, None)
+    return Allocation(
+        number=parsed["toewijzingnummer"], bsn_id=parsed["bsn"], provider=parsed["aanbieder"],
+        provider_key=provider_key(parsed["aanbieder"]), municipality_id=int(parsed["gemeente"].code),
+        product=parsed["productcode"].code, start=parsed["ingangsdatum"], end=parsed["einddatum"], amount=amount,
+        unit=unit, frequency=frequency, reason=entry.get("reden_wijziging"), comment=entry.get("commentaar"),
+        file=entry.file, line=entry.line), []
+
+
+Parsed = tuple[Any, str | None]
+
+
+def _required(name: str, text: str | None) -> str | None:
+    return None if text else f"{name} is missing"
+
+
+def _number(text: str | None, _: Lookup) -> Parsed:
+    return text, _required("toewijzingnummer", text)
+
+
+def _bsn(text: str | None, _: Lookup) -> Parsed:
+    if not text:
+        return None, "bsn is missing"
+    return bsn.parse(text)
+
+
+def _provider(text: str | None, _: Lookup) -> Parsed:
+    return text, _required("aanbieder", text)
+
+
+def _municipality(text: str | None, lookup: Lookup) -> Parsed:
+    if not text:
+        return None, "gemeente is missing"
+    found = lookup.municipality(text)
+    return (found, None) if found else (None, f"unknown municipality {text!r}")
+
+
+def _product(text: str | None, lookup: Lookup) -> Parsed:
+    if not text:
+        return None, "productcode is missing"
+    found = lookup.products.get(text.strip().upper())
+    return (found, None) if found else (None, f"unknown product code {text!r}; the catalogue has "
+                                              f"{', '.join(sorted(lookup.products))}")
+
+
+def _date(name: str, required: bool) -> Any:
+    def rule(text: str | None, _: Lookup) -> Parsed:
+        if not text:
+            return None, f"{name} is missing" if required else None
+        day, reason = parse_service_date(text.split("T")[0].split(" ")[0])
+        return day, reason.replace("datum", name, 1) if reason else None
+    return rule
+
+
+def _ignore(text: str | None, _: Lookup) -> Parsed:
+    return text, None
+
+
+_FIELD_RULES = {
+    "toewijzingnummer": _number, "bsn": _bsn, "aanbieder": _provider, "gemeente": _municipality,
+    "productcode": _product, "ingangsdatum": _date("ingangsdatum", True), "einddatum": _date("einddatum", False),
+    "volume": _ignore, "budget": _ignore,
+}
+
+
+def _relations(entry: Fields, parsed: dict[str, Any], lookup: Lookup) -> list[str]:
+    """The rules between fields: the period, volume or budget, the product bought for the municipality."""
+    reasons = []
+    start: dt.date | None = parsed["ingangsdatum"]
+    end: dt.date | None = parsed["einddatum"]
+    if start and end and end < start:
+        reasons.append(f"einddatum {end.isoformat()} is before ingangsdatum {start.isoformat()}")
+    product, municipality = parsed["productcode"], parsed["gemeente"]
+    if product and municipality and lookup.excluded(product, municipality):
+        reasons.append(f"{municipality.name} does not buy {product.code} ({product.name}): not_for in the catalogue")
+    volume, budget = entry.get("volume"), entry.get("budget")
+    if volume and budget:
+        reasons.append("volume and budget both given: an allocation has one of them")
+    elif not volume and not budget:
+        reasons.append("volume or budget is missing: an allocation has one of them")
+    elif volume:
+        parsed["volume"], volume_reasons = _volume(entry, volume, end)
+        reasons += volume_reasons
+    else:
+        parsed["budget"], budget_reasons = _budget(entry, budget or "", end)
+        reasons += budget_reasons
+    return reasons
+
+
+def _amount(name: str, text: str) -> tuple[Decimal | None, str | None]:
+    value = parse_decimal(text)
+    if value is None:
+        return None, f"{name} {text!r} is not a number"
+    if value <= 0:
+        return None, f"{name} {text!r} must be more than zero"
+    if value > MAX_AMOUNT:
+        return None, f"{name} {text!r} is more than {MAX_AMOUNT:,}"
+    return value, None
+
+
+def _volume(entry: Fields, text: str, end: dt.date | None) -> tuple[tuple[int, Unit, Frequency] | None, list[str]]:
+    reasons = []
+    value, reason = _amount("volume", text)
+    unit_text, frequency_text = entry.get("eenheid"), entry.get("frequentie")
+    unit = UNIT_NAMES.get(unit_text.lower()) if unit_text else None
+    frequency = FREQUENCY_NAMES.get(frequency_text.lower()) if frequency_text else None
+    if reason:
+        reasons.append(reason)
+    if unit_text is None:
+        reasons.append("eenheid is missing: a volume needs one (uur, minuut, dagdeel or euro)")
+    elif unit is None:
+        reasons.append(f"eenheid {unit_text!r} is not known (uur, minuut, dagdeel, euro or WJ756 01, 04, 16, 83)")
+    if frequency_text is None:
+        reasons.append("frequentie is missing: a volume needs one (dag, week, maand or totaal)")
+    elif frequency is None:
+        reasons.append(f"frequentie {frequency_text!r} is not known (dag, week, maand, totaal or WMO757 1, 2, 4, 6)")
+    if frequency is Frequency.WEEK and end is None:
+        reasons.append("einddatum is missing: an allocation per week must have one (iWmo: Verplicht)")
+    if value is None or unit is None or frequency is None or reasons:
+        return None, reasons
+    measure = value * unit.per_unit
+    if measure != measure.to_integral_value():
+        exact = "two decimals" if unit.is_money else "a whole number of 1,2 seconds"
+        return None, [f"volume {text!r} {unit.value} is not exact: at most {exact}"]
+    return (int(measure), unit, frequency), []
+
+
+def _budget(entry: Fields, text: str, end: dt.date | None) -> tuple[int | None, list[str]]:
+    reasons = []
+    value, reason = _amount("budget", text)
+    if reason:
+        reasons.append(reason)
+    elif value is not None and decimals(value) > 2:
+        reasons.append(f"budget {text!r} has more than two decimals")
+    for name in ("eenheid", "frequentie"):
+        if entry.get(name):
+            reasons.append(f"{name} belongs to a volume, not to a budget")
+    if end is None:
+        reasons.append("einddatum is missing: an allocation with a budget must have one")
+    return (None if reasons or value is None else int(value * 100)), reasons
+
+
+def duplicate_numbers(allocations: Sequence[Allocation]) -> list[Problem]:
+    """A toewijzingnummer used twice: the second and further uses."""
+    first: dict[str, Allocation] = {}
+    problems = []
+    for allocation in allocations:
+        seen = first.setdefault(allocation.number, allocation)
+        if seen is not allocation:
+            problems.append(error(allocation.file, allocation.line, f"toewijzingnummer {allocation.number!r} is "
+                                  f"used before, {_where(seen, allocation)}"))
+    return problems
+
+
+def overlaps(allocations: Sequence[Allocation]) -> list[Problem]:
+    """Allocations of one client, provider and product whose periods overlap: one problem at the later one."""
+    groups: dict[tuple[int, str, str], list[Allocation]] = defaultdict(list)
+    for allocation in allocations:
+        groups[(allocation.bsn_id, allocation.provider_key, allocation.product)].append(allocation)
+    problems = []
+    for items in groups.values():
+        ordered = sorted(items, key=lambda a: (a.start, a.file, a.line or 0))
+        reach: Allocation | None = None
+        for allocation in ordered:
+            if reach is not None and (reach.end is None or allocation.start <= reach.end):
+                until = reach.end.isoformat() if reach.end else "open end"
+                problems.append(error(allocation.file, allocation.line, (
+                    f"allocation {allocation.number} ({allocation.start.isoformat()} – "
+                    f"{allocation.end.isoformat() if allocation.end else 'open end'}) overlaps allocation "
+                    f"{reach.number} ({reach.start.isoformat()} – {until}, {_where(reach, allocation)}) of the "
+                    f"same client, provider and product")))
+            if reach is None or (reach.end is not None and (allocation.end is None or allocation.end > reach.end)):
+                reach = allocation
+    return problems
+
+
+def _where(seen: Allocation, here: Allocation) -> str:
+    return f"line {seen.line}" if seen.file == here.file else f"{seen.file}:{seen.line}"

@@ -1,0 +1,279 @@
+"""Allowed / used / remaining per allocation and month, the findings over billed rows, and the warnings.
+
+:func:`evaluate` runs the bulk rules (:mod:`.frame`) on the billed rows of a run and, optionally, the rows
+issued before (a ledger), and walks each allocation's months in order:
+
+* the rows no allocation covers are errors at their log line (``no allocation on 2025-10-03``; TR307/TR308);
+* a month's line over its allowed volume (TR321), or use over the whole allocation (TR322, TR369 for a budget),
+  is an error at the allocation's register line naming allowed, billed and the money at stake. What may be billed
+  of a month is ``min(this run's use, the month's allowed minus earlier use, what is left of the total)``, the
+  total being spent month by month; the rest is *over* (``--cap-to-allocation`` bills the allowed part);
+* warnings: an allocation at or above ``threshold`` percent of its total, one ending within ``ending_days`` of
+  the reference day (``--on``, else the last service date), hours logged after an allocation ended.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from mgr_tariffs.allocations import rules
+from mgr_tariffs.allocations.frame import allowed_in_month_expr, allowed_total_expr, month_use_frame, register_frame
+from mgr_tariffs.allocations.model import Allocation, Register, Unit
+from mgr_tariffs.bsn import Mask, mask
+from mgr_tariffs.money import format_euro, format_quantity, from_cents, gross_cents, json_decimal
+from mgr_tariffs.problems import Problem, error, warning
+from mgr_tariffs.quantity import TICKS_PER_HOUR, TICKS_PER_MINUTE
+
+DEFAULT_THRESHOLD = 80
+DEFAULT_ENDING_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Settings:
+    """When to warn: at ``threshold`` percent of the total, and ``ending_days`` before an allocation's end."""
+
+    threshold: int = DEFAULT_THRESHOLD
+    ending_days: int = DEFAULT_ENDING_DAYS
+    on: dt.date | None = None
+    shown: Mask = mask
+
+
+@dataclass(frozen=True)
+class Month:
+    """One month of an allocation: allowed (``None``: no per-month limit), earlier, this run, billable, over."""
+
+    period_id: int
+    allowed: int | None
+    earlier: int
+    current: int
+    billable: int
+    price_cents: int
+
+    @property
+    def used(self) -> int:
+        return self.earlier + self.current
+
+    @property
+    def over(self) -> int:
+        return self.current - self.billable
+
+    @property
+    def period(self) -> str:
+        return f"{self.period_id // 100:04d}-{self.period_id % 100:02d}"
+
+
+@dataclass(frozen=True)
+class AllocationUse:
+    """One allocation with its months and totals, in its measure (ticks or cents)."""
+
+    allocation: Allocation
+    months: tuple[Month, ...]
+    allowed: int | None
+
+    @property
+    def earlier(self) -> int:
+        return sum(m.earlier for m in self.months)
+
+    @property
+    def current(self) -> int:
+        return sum(m.current for m in self.months)
+
+    @property
+    def used(self) -> int:
+        return self.earlier + self.current
+
+    @property
+    def over(self) -> int:
+        return sum(m.over for m in self.months)
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.allowed is None else self.allowed - self.used
+
+    @property
+    def percent(self) -> int | None:
+        """Whole percent of the total used (rounded down), ``None`` without a total."""
+        return None if not self.allowed else self.used * 100 // self.allowed
+
+    def status(self, settings: Settings, reference: dt.date) -> str:
+        if self.over:
+            return "exceeded"
+        if self.allowed is not None and self.used * 100 >= settings.threshold * self.allowed:
+            return "nearly used"
+        if self.allocation.end is not None and self.allocation.end < reference:
+            return "expired"
+        return "ok"
+
+    @property
+    def display_unit(self) -> str:
+        """``euro``, or ``uur`` when every number is a whole number of thousandths of an hour, else ``minuut``."""
+        if self.allocation.in_money:
+            return "euro"
+        numbers = [self.allowed or 0, *(v for m in self.months for v in (m.allowed or 0, m.earlier, m.current))]
+        exact = all(n % 3 == 0 for n in numbers) and self.allocation.unit is not Unit.MINUTE
+        return "uur" if exact else "minuut"
+
+    def amount(self, measure: int) -> Decimal:
+        """A measure in :attr:`display_unit`, exact."""
+        per = {"euro": 100, "uur": TICKS_PER_HOUR, "minuut": TICKS_PER_MINUTE}[self.display_unit]
+        return Decimal(measure) / per
+
+    def text(self, measure: int | None) -> str:
+        """A measure for people: ``€ 1.200,00``, ``12 uur``, ``7,5 minuut``; ``—`` for no limit."""
+        if measure is None:
+            return "—"
+        if self.allocation.in_money:
+            return format_euro(from_cents(measure))
+        return f"{format_quantity(self.amount(measure))} {self.display_unit}"
+
+    def data(self, measure: int | None) -> str | None:
+        """A measure in data outputs: a plain string (``"12"``, ``"48.60"``); ``None`` for no limit."""
+        if measure is None:
+            return None
+        if self.allocation.in_money:
+            return f"{from_cents(measure):.2f}"
+        return json_decimal(self.amount(measure))
+
+    def at_stake(self, month: Month) -> int:
+        """The money (cents) of a month's over part: euros as they are, time at the month's (highest) price."""
+        return month.over if self.allocation.in_money else gross_cents(month.over, month.price_cents)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything :func:`evaluate` found."""
+
+    uses: tuple[AllocationUse, ...]
+    errors: list[Problem]
+    warnings: list[Problem]
+    rows: pl.DataFrame
+    """The rows with ``number`` (the covering allocation, or null) and ``ended``."""
+    reference: dt.date
+    billable: pl.DataFrame = field(default_factory=pl.DataFrame)
+    """Per allocation and month: ``number, period_id, current, billable`` (the cap of ``--cap-to-allocation``)."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def evaluate(register: Register, rows: pl.DataFrame, earlier: pl.DataFrame | None = None,
+             settings: Settings | None = None) -> Evaluation:
+    """The allocations' use by ``rows`` (billed rows: ``_file, _line, date, bsn_id, provider, municipality_id,
+    product, ticks, unit, revenue_cents, price_cents``) and ``earlier`` (rows issued before)."""
+    settings = settings or Settings()
+    frame = register_frame(register.allocations)
+    assigned, use = month_use_frame(frame, rows, earlier)
+    last_day = rows.get_column("date").max() if not rows.is_empty() else None
+    reference = settings.on or (last_day if isinstance(last_day, dt.date) else dt.date.today())
+    periods = _periods(frame, use, reference)
+    uses = _walk(register, periods)
+    errors = _uncovered(assigned, register, settings) + _over(uses, settings)
+    warnings = _warnings(uses, assigned, register, settings, reference)
+    billable = pl.DataFrame(
+        [(u.allocation.number, m.period_id, m.current, m.billable) for u in uses for m in u.months],
+        schema={"number": pl.String, "period_id": pl.Int64, "current": pl.Int64, "billable": pl.Int64},
+        orient="row")
+    return Evaluation(tuple(uses), errors, warnings, assigned, reference, billable)
+
+
+def _periods(frame: pl.DataFrame, use: pl.DataFrame, reference: dt.date) -> pl.DataFrame:
+    """Every month of each allocation up to its end (an open one: up to the reference month), with the use and
+    the allowed volumes; plus months with use outside that span."""
+    until = pl.when(pl.col("end").is_null()).then(pl.lit(reference)).otherwise(pl.col("end"))
+    spans = frame.select("number", first=pl.col("start").dt.month_start(),
+                         last=pl.max_horizontal(until, pl.col("start")).dt.month_start())
+    months = spans.select("number", month=pl.date_ranges("first", "last", interval="1mo")).explode("month")
+    months = months.select("number", period_id=pl.col("month").dt.year().cast(pl.Int64) * 100
+                           + pl.col("month").dt.month().cast(pl.Int64))
+    keys = pl.concat([months, use.select("number", "period_id")]).unique()
+    table = keys.join(use, on=["number", "period_id"], how="left").join(frame, on="number", how="left")
+    table = table.with_columns(pl.col(c).fill_null(0) for c in ("earlier", "current", "price_cents"))
+    return table.with_columns(allowed=allowed_in_month_expr(), total=allowed_total_expr()).sort("number",
+                                                                                                 "period_id")
+
+
+def _walk(register: Register, periods: pl.DataFrame) -> list[AllocationUse]:
+    """Spend each allocation's total month by month: what may be billed of this run's use, and the rest."""
+    by_number = {a.number: a for a in register.allocations}
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in periods.select("number", "period_id", "allowed", "earlier", "current", "price_cents",
+                              "total").iter_rows(named=True):
+        grouped.setdefault(row["number"], []).append(row)
+    uses = []
+    for allocation in register.allocations:
+        items = grouped.get(allocation.number, [])
+        total = rules.allowed_total(by_number[allocation.number])
+        left = None if total is None else total - sum(r["earlier"] for r in items)
+        months = []
+        for r in items:
+            limit = r["current"]
+            if r["allowed"] is not None:
+                limit = min(limit, max(0, r["allowed"] - r["earlier"]))
+            if left is not None:
+                limit = min(limit, max(0, left))
+                left -= limit
+            months.append(Month(r["period_id"], r["allowed"], r["earlier"], r["current"], limit, r["price_cents"]))
+        uses.append(AllocationUse(allocation, tuple(months), total))
+    return uses
+
+
+def _uncovered(assigned: pl.DataFrame, register: Register, settings: Settings) -> list[Problem]:
+    outside = assigned.filter(pl.col("number").is_null())
+    ends = {a.number: a.end for a in register.allocations}
+    problems = []
+    for row in outside.select("_file", "_line", "date", "bsn_id", "product", "ended").iter_rows(named=True):
+        client = settings.shown(f"{row['bsn_id']:09d}")
+        message = f"no allocation on {row['date'].isoformat()} for client {client}, product {row['product']}"
+        if row["ended"] is not None:
+            end = ends[row["ended"]]
+            message += f": allocation {row['ended']} ended on {end.isoformat() if end else '?'}"
+        problems.append(error(row["_file"], row["_line"], message))
+    return problems
+
+
+def _over(uses: list[AllocationUse], settings: Settings) -> list[Problem]:
+    problems = []
+    for use in uses:
+        a = use.allocation
+        for month in use.months:
+            if not month.over:
+                continue
+            within_month = month.allowed is None or month.current <= month.allowed - month.earlier
+            limit = (f"the total {use.text(use.allowed)} of the allocation" if within_month
+                     else f"{use.text(month.allowed)} allowed in {month.period}")
+            earlier = f" (after {use.text(month.earlier)} issued before)" if month.earlier else ""
+            problems.append(error(a.file, a.line, (
+                f"allocation {a.number} ({a.size_text}), {month.period}: billed {use.text(month.current)}{earlier}, "
+                f"over {limit}: {use.text(month.over)} over, {format_euro(from_cents(use.at_stake(month)))} at "
+                f"stake (client {settings.shown(f'{a.bsn_id:09d}')}, {a.product})")))
+    return problems
+
+
+def _warnings(uses: list[AllocationUse], assigned: pl.DataFrame, register: Register, settings: Settings,
+              reference: dt.date) -> list[Problem]:
+    problems = []
+    for use in uses:
+        a = use.allocation
+        if not use.over and use.allowed and use.used * 100 >= settings.threshold * use.allowed:
+            problems.append(warning(a.file, a.line, (
+                f"allocation {a.number} ({a.size_text}) is {use.percent} % used: {use.text(use.used)} of "
+                f"{use.text(use.allowed)}, {use.text(use.remaining)} left")))
+        if a.end is not None and 0 <= (a.end - reference).days <= settings.ending_days:
+            problems.append(warning(a.file, a.line, (
+                f"allocation {a.number} ends on {a.end.isoformat()}, {(a.end - reference).days} days after "
+                f"{reference.isoformat()}")))
+    after = assigned.filter(pl.col("ended").is_not_null()).group_by("ended").agg(
+        rows=pl.len(), first=pl.col("date").min(), last=pl.col("date").max()).sort("ended")
+    by_number = {a.number: a for a in register.allocations}
+    for row in after.iter_rows(named=True):
+        a = by_number[row["ended"]]
+        problems.append(warning(a.file, a.line, (
+            f"hours logged after allocation {a.number} ended on {a.end.isoformat() if a.end else '?'}: "
+            f"{row['rows']} rows from {row['first'].isoformat()} to {row['last'].isoformat()}")))
+    return problems

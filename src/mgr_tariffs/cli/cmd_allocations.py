@@ -1,0 +1,187 @@
+"""``mgr allocations``: validate an allocation register and show allowed / used / remaining per allocation."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mgr_tariffs.allocations.report import DEFAULT_ENDING_DAYS, DEFAULT_THRESHOLD, AllocationUse, Settings
+from mgr_tariffs.allocations.usage import AllocationsRun, Inputs, run_allocations
+from mgr_tariffs.allocations.wmo301 import XSD_ENV, xsd_folder
+from mgr_tariffs.bsn import masker
+from mgr_tariffs.cli.common import (
+    CATALOGUE_OPTION,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_USAGE,
+    date_option,
+    fail,
+    guarded,
+    load_lookup,
+    print_json,
+    print_problems,
+)
+from mgr_tariffs.problems import Problem
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    CSV = "csv"
+
+
+@guarded
+def allocations_command(
+    registers: list[Path] = typer.Argument(..., metavar="REG", help="Allocation registers: CSV or .xlsx (one row "
+                                           "per allocation) or iWmo WMO301 messages (XML)."),
+    hours: list[Path] = typer.Option(None, "--hours", help="Hour log(s) whose billable rows count as used."),
+    ledger: Path = typer.Option(None, "--ledger", help="Count the rows of the live invoices in this ledger as used "
+                                "before (the log's rows issued there are not counted twice)."),
+    on: str = typer.Option(None, "--on", help="Reference date, YYYY-MM-DD: expired / ending soon, and the last month "
+                           "of an open allocation \\[default: the last service date, else today]."),
+    output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text, json or csv."),
+    threshold: int = typer.Option(DEFAULT_THRESHOLD, "--threshold", min=1, max=100,
+                                  help="Warn when an allocation is used at least this many percent."),
+    ending_days: int = typer.Option(DEFAULT_ENDING_DAYS, "--ending-days", min=0,
+                                    help="Warn when an allocation ends within this many days of --on."),
+    iwmo_xsd: Path = typer.Option(None, "--iwmo-xsd", envvar=XSD_ENV, help="Folder with the iWmo 3.2 XSDs "
+                                  "(WMO301.xsd, basisschema.xsd) to validate WMO301 messages."),
+    parties: Path = typer.Option(None, "--parties", envvar="MGR_PARTIES", help="Parties file: names the provider "
+                                 "of a WMO301 message by its AGB code."),
+    sheet: str = typer.Option(None, "--sheet", help="Excel: the sheet to read (default: the first)."),
+    show_bsn: bool = typer.Option(False, "--show-bsn", help="Show full BSNs (masked by default)."),
+    tariffs: Path = CATALOGUE_OPTION,
+) -> None:
+    """Validate allocation registers; per allocation show allowed, used and remaining, per month and in total.
+
+    Exit 0 when the register is valid and no billable hour is outside or over an allocation (warnings allowed),
+    1 when it is not, 2 when a file cannot be read.
+    """
+    from mgr_tariffs.ledger.store import LedgerError  # noqa: PLC0415
+
+    lookup = load_lookup(tariffs)
+    settings = Settings(threshold, ending_days, date_option("--on", on), masker(show_bsn))
+    inputs = Inputs(registers, hours or (), ledger, xsd_folder(iwmo_xsd), _agb_names(parties, lookup), sheet)
+    try:
+        result = run_allocations(inputs, lookup, settings)
+    except LedgerError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
+    if output is OutputFormat.JSON:
+        print_json(_json(result, settings))
+    elif output is OutputFormat.CSV:
+        print_problems([*result.errors, *result.warnings])
+        _csv(result, settings)
+    else:
+        _text(result, settings)
+    raise typer.Exit(EXIT_INVALID if result.errors else EXIT_OK)
+
+
+def _agb_names(parties: Path | None, lookup: Any) -> dict[str, str]:
+    if parties is None:
+        return {}
+    from mgr_tariffs.parties import load_parties  # noqa: PLC0415
+
+    loaded = load_parties(parties, lookup)
+    if loaded.parties is None:
+        print_problems(loaded.problems)
+        raise fail(f"{parties}: the parties file is invalid")
+    return {p.agb: name for name, p in loaded.parties.providers.items()}
+
+
+def _console() -> Console:
+    tty = sys.stdout.isatty()
+    return Console(highlight=False, emoji=False, soft_wrap=not tty, width=None if tty else 200)
+
+
+def _text(result: AllocationsRun, settings: Settings) -> None:
+    print_problems([*result.errors, *result.warnings])
+    evaluation = result.evaluation
+    if evaluation is None:
+        print(f"{len(result.register.problems)} problem(s) in the register: no allocations read", file=sys.stderr)
+        return
+    table = Table(title=f"Toewijzingen op {evaluation.reference.isoformat()}")
+    for column in ("toewijzing", "cliënt", "aanbieder", "product", "periode", "omvang", "maand", "toegestaan",
+                   "gebruikt", "over", "resterend", "status"):
+        table.add_column(column, justify="right" if column in ("toegestaan", "gebruikt", "over", "resterend")
+                         else "left")
+    for use in evaluation.uses:
+        a = use.allocation
+        head = [a.number, settings.shown(f"{a.bsn_id:09d}"), a.provider, a.product, _span(use), a.size_text]
+        for month in use.months:
+            remaining = None if month.allowed is None else month.allowed - month.used
+            table.add_row(*head, month.period, use.text(month.allowed), use.text(month.used),
+                          use.text(month.over) if month.over else "", use.text(remaining), "")
+            head = [""] * 6
+        table.add_row(*head, "totaal", use.text(use.allowed), use.text(use.used),
+                      use.text(use.over) if use.over else "", use.text(use.remaining),
+                      use.status(settings, evaluation.reference), end_section=True)
+    _console().print(table)
+    _console().print(f"{len(evaluation.uses)} allocations: {len(result.errors)} errors, {len(result.warnings)} "
+                     f"warnings", markup=False)
+
+
+def _span(use: AllocationUse) -> str:
+    a = use.allocation
+    return f"{a.start.isoformat()} – {a.end.isoformat() if a.end else 'open'}"
+
+
+def _json(result: AllocationsRun, settings: Settings) -> dict[str, Any]:
+    evaluation = result.evaluation
+    uses = [] if evaluation is None else [_use_json(u, settings, evaluation.reference) for u in evaluation.uses]
+    return {"ok": not result.errors, "reference": evaluation.reference.isoformat() if evaluation else None,
+            "allocations": uses, "errors": [_problem(p) for p in result.errors],
+            "warnings": [_problem(p) for p in result.warnings]}
+
+
+def _problem(problem: Problem) -> dict[str, Any]:
+    return problem.model_dump(mode="json")
+
+
+def _use_json(use: AllocationUse, settings: Settings, reference: Any) -> dict[str, Any]:
+    a = use.allocation
+    return {
+        "number": a.number, "bsn": settings.shown(f"{a.bsn_id:09d}"), "provider": a.provider,
+        "municipality_code": f"{a.municipality_id:04d}", "product": a.product, "start": a.start.isoformat(),
+        "end": a.end.isoformat() if a.end else None, "size": a.size_text, "unit": use.display_unit,
+        "allowed": use.data(use.allowed), "earlier": use.data(use.earlier), "used": use.data(use.used),
+        "over": use.data(use.over), "remaining": use.data(use.remaining), "percent": use.percent,
+        "status": use.status(settings, reference),
+        "months": [{"period": m.period, "allowed": use.data(m.allowed), "earlier": use.data(m.earlier),
+                    "used": use.data(m.used), "billable": use.data(m.billable), "over": use.data(m.over),
+                    "remaining": use.data(None if m.allowed is None else m.allowed - m.used)} for m in use.months],
+    }
+
+
+CSV_FIELDS = ["toewijzingnummer", "bsn", "aanbieder", "gemeentecode", "productcode", "periode", "eenheid",
+              "toegestaan", "eerder", "gebruikt", "over", "resterend", "status"]
+
+
+def _csv(result: AllocationsRun, settings: Settings) -> None:
+    evaluation = result.evaluation
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for use in evaluation.uses if evaluation else ():
+        a = use.allocation
+        head = [a.number, settings.shown(f"{a.bsn_id:09d}"), a.provider, f"{a.municipality_id:04d}", a.product]
+        for m in use.months:
+            remaining = None if m.allowed is None else m.allowed - m.used
+            writer.writerow([*head, m.period, use.display_unit, *(use.data(v) or "" for v in (
+                m.allowed, m.earlier, m.used, m.over, remaining)), ""])
+        if evaluation is not None:
+            writer.writerow([*head, "totaal", use.display_unit, *(use.data(v) or "" for v in (
+                use.allowed, use.earlier, use.used, use.over, use.remaining)),
+                use.status(settings, evaluation.reference)])
+    sys.stdout.write(buffer.getvalue())
+
+
+def register(app: typer.Typer) -> None:
+    app.command("allocations")(allocations_command)
