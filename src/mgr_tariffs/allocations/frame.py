@@ -66,9 +66,9 @@ def month_use_frame(register: pl.DataFrame, rows: pl.DataFrame, earlier: pl.Data
     parts = [_use(register, assigned, "current")]
     if earlier is not None and not earlier.is_empty():
         parts.append(_use(register, assign_frame(register, earlier), "earlier"))
-    parts = [p.with_columns(pl.lit(0, pl.Int64).alias(slot)) if slot not in p.columns else p
-             for p in parts for slot in ("earlier",) ] if len(parts) == 1 else parts
-    use = pl.concat(parts, how="diagonal_relaxed").group_by("number", "period_id").agg(
+    use = pl.concat(parts, how="diagonal_relaxed")
+    use = use.with_columns(pl.lit(0, pl.Int64).alias(c) for c in ("earlier", "current") if c not in use.columns)
+    use = use.group_by("number", "period_id").agg(
         earlier=pl.col("earlier").sum(), current=pl.col("current").sum(), price_cents=pl.col("price_cents").max())
     use = use.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in ("earlier", "current", "price_cents"))
     return assigned, use.select(*USE_SCHEMA).sort("number", "period_id")
