@@ -15,8 +15,10 @@ from mgr_tariffs.allocations.register import read_register
 from mgr_tariffs.allocations.report import Evaluation, Settings
 from mgr_tariffs.allocations.rules import allowed_in_month, allowed_total
 from mgr_tariffs.allocations.usage import Inputs, run_allocations
+from mgr_tariffs.billing.engine import BillOptions, bill
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.cli import app
+from mgr_tariffs.ledger import store as ledger
 from mgr_tariffs.problems import InputError
 from tests.conftest import ROOT, SHARED, TARIFFS
 
@@ -292,3 +294,28 @@ def test_command_bad_register_and_unreadable(runner: CliRunner, tmp_path: Path) 
     assert result.exit_code == 1 and f"{bad}:2: error: volume or budget is missing" in result.stderr
     result = runner.invoke(app, ["allocations", str(tmp_path / "missing.csv"), "--tariffs", str(TARIFFS)])
     assert result.exit_code == 2 and "Traceback" not in result.stderr
+
+
+# --- cumulative use with a ledger ------------------------------------------------------------------
+
+
+def test_ledger_use_counts_once(tmp_path: Path, lookup: Lookup) -> None:
+    # 10 h in total; March (6 h) issued before; April brings 5 h: 11 h of 10 h, 1 h over in April
+    reg = write(tmp_path, "reg.csv", HEADER + "A1;111222333;W;Venlo;LN035;2025-03-01;2025-04-30;10;uur;totaal;\n")
+    march = write(tmp_path, "march.csv", LOG_HEADER + "2025-03-03;111222333;W;Venlo;LN035;6;\n")
+    april = write(tmp_path, "april.csv", LOG_HEADER + "2025-04-03;111222333;W;Venlo;LN035;5;\n")
+    book = tmp_path / "ledger.sqlite"
+    ledger.issue(bill([march], lookup, BillOptions(today=dt.date(2025, 5, 1))), book, issue_date=dt.date(2025, 5, 1),
+                 lookup=lookup)
+    run = run_allocations(Inputs([reg], [march, april], ledger=book), lookup, Settings(on=dt.date(2025, 5, 1)))
+    assert run.evaluation is not None
+    [use] = run.evaluation.uses
+    # the March rows of the log are the ones the ledger billed: counted once, as earlier use
+    assert [(m.period, m.earlier, m.current, m.over) for m in use.months] == [
+        ("2025-03", 6 * HOUR, 0, 0), ("2025-04", 0, 5 * HOUR, HOUR)]
+    [problem] = run.evaluation.errors
+    assert "billed 5 uur" in problem.message and "1 uur over" in problem.message and "€ 50,40" in problem.message
+    # the ledger alone: 6 of 10 h, no warning at 80 %
+    alone = run_allocations(Inputs([reg], ledger=book), lookup, Settings(on=dt.date(2025, 5, 1)))
+    assert alone.evaluation is not None and alone.evaluation.uses[0].used == 6 * HOUR
+    assert not alone.errors

@@ -149,13 +149,20 @@ class Evaluation:
     """Everything :func:`evaluate` found."""
 
     uses: tuple[AllocationUse, ...]
-    errors: list[Problem]
+    uncovered: list[Problem]
+    """Errors at the log rows no allocation covers."""
+    over: list[Problem]
+    """Errors at the allocations (register lines) a month's line or the total goes over."""
     warnings: list[Problem]
     rows: pl.DataFrame
     """The rows with ``number`` (the covering allocation, or null) and ``ended``."""
     reference: dt.date
     billable: pl.DataFrame = field(default_factory=pl.DataFrame)
     """Per allocation and month: ``number, period_id, current, billable`` (the cap of ``--cap-to-allocation``)."""
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [*self.uncovered, *self.over]
 
     @property
     def ok(self) -> bool:
@@ -173,13 +180,13 @@ def evaluate(register: Register, rows: pl.DataFrame, earlier: pl.DataFrame | Non
     reference = settings.on or (last_day if isinstance(last_day, dt.date) else dt.date.today())
     periods = _periods(frame, use, reference)
     uses = _walk(register, periods)
-    errors = _uncovered(assigned, register, settings) + _over(uses, settings)
     warnings = _warnings(uses, assigned, register, settings, reference)
     billable = pl.DataFrame(
         [(u.allocation.number, m.period_id, m.current, m.billable) for u in uses for m in u.months],
         schema={"number": pl.String, "period_id": pl.Int64, "current": pl.Int64, "billable": pl.Int64},
         orient="row")
-    return Evaluation(tuple(uses), errors, warnings, assigned, reference, billable)
+    return Evaluation(tuple(uses), _uncovered(assigned, register, settings), _over(uses, settings), warnings,
+                      assigned, reference, billable)
 
 
 def _periods(frame: pl.DataFrame, use: pl.DataFrame, reference: dt.date) -> pl.DataFrame:
