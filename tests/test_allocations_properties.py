@@ -89,3 +89,20 @@ def test_allowed_expressions_equal_the_rules(allocations: list[Allocation], offs
     by_number = {a.number: a for a in allocations}
     assert found == [(number, period, rules.allowed_in_month(by_number[number], period),
                       rules.allowed_total(by_number[number])) for number, period, _, _ in found]
+
+
+month_uses = st.tuples(st.one_of(st.none(), st.integers(0, 50)), st.integers(0, 30), st.integers(0, 60))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.lists(month_uses, min_size=1, max_size=6), st.one_of(st.none(), st.integers(0, 150))),
+                min_size=1, max_size=5))
+def test_billable_expression_equals_the_walk(allocations: list[tuple[list[tuple[int | None, int, int]], int | None]]
+                                             ) -> None:
+    table = pl.DataFrame(
+        [(f"T{i}", m, allowed, earlier, current, total) for i, (months, total) in enumerate(allocations)
+         for m, (allowed, earlier, current) in enumerate(months)],
+        schema={"number": pl.String, "period_id": pl.Int64, "allowed": pl.Int64, "earlier": pl.Int64,
+                "current": pl.Int64, "total": pl.Int64}, orient="row")
+    found = table.select(frame.billable_expr()).to_series().to_list()
+    assert found == [b for months, total in allocations for b in rules.billable(months, total)]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from mgr_tariffs.allocations.model import Register
-from mgr_tariffs.allocations.report import AllocationUse, Evaluation, Settings, evaluate
+from mgr_tariffs.allocations.report import AllocationUse, Evaluation, Settings, evaluate, uses_of
 from mgr_tariffs.allocations.usage import empty_rows
 from mgr_tariffs.billing.engine import BillingResult, price_lines
 from mgr_tariffs.money import format_euro, from_cents, gross_cents, net_cents
@@ -90,10 +90,14 @@ def _rejected(rejected: pl.DataFrame, uncovered: pl.DataFrame, evaluation: Evalu
 
 def _capped(rows: pl.DataFrame, evaluation: Evaluation) -> tuple[pl.DataFrame, list[Problem]]:
     """Leave out the rows of each month over its allocation that do not fit, earliest rows first."""
-    uses = {u.allocation.number: u for u in evaluation.uses}
-    over = {(u.allocation.number, m.period_id): m.billable for u in evaluation.uses for m in u.months if m.over}
-    if not over:
+    months = evaluation.months.filter(pl.col("current") > pl.col("billable"))
+    if months.is_empty():
         return rows, []
+    over = {(n, p): b for n, p, b in months.select("number", "period_id", "billable").iter_rows()}
+    numbers = set(months.get_column("number").to_list())
+    uses = {u.allocation.number: u for u in uses_of(
+        [a for a in evaluation.register.allocations if a.number in numbers],
+        evaluation.months.filter(pl.col("number").is_in(list(numbers))))}
     period = pl.col("date").dt.year().cast(pl.Int64) * 100 + pl.col("date").dt.month().cast(pl.Int64)
     indexed = rows.with_columns(_period=period, _row=pl.int_range(pl.len(), dtype=pl.UInt32))
     keys = pl.DataFrame([(n, p) for n, p in over], schema={"number": pl.String, "_period": pl.Int64}, orient="row")

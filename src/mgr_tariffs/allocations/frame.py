@@ -136,3 +136,14 @@ def allowed_total_expr() -> pl.Expr:
     whole = frequency.is_null() | (frequency == Frequency.TOTAL.value)
     return (pl.when(whole).then(pl.col("amount")).when(end.is_null()).then(None)
             .otherwise(count * pl.col("amount")).cast(pl.Int64))
+
+
+def billable_expr() -> pl.Expr:
+    """:func:`.rules.billable` over columns ``number, allowed, earlier, current, total``, the months of an
+    allocation in order: its total spent month by month is ``min(what is left, the months' room so far)``."""
+    room = pl.when(pl.col("allowed").is_null()).then(pl.col("current")).otherwise(
+        pl.min_horizontal(pl.col("current"), (pl.col("allowed") - pl.col("earlier")).clip(0)))
+    left = (pl.col("total") - pl.col("earlier").sum().over("number")).clip(0)
+    spent = pl.min_horizontal(left, room.cum_sum().over("number"))
+    capped = spent - spent.shift(1, fill_value=0).over("number")
+    return pl.when(pl.col("total").is_null()).then(room).otherwise(capped).cast(pl.Int64)

@@ -81,8 +81,9 @@ def read_register(paths: Sequence[Path], lookup: Lookup, *, xsd_dir: Path | None
         entries += found
         problems += found_problems
     allocations = []
+    cache: dict[tuple[str, str | None], Parsed] = {}
     for entry in entries:
-        allocation, entry_problems = parse_allocation(entry, lookup)
+        allocation, entry_problems = parse_allocation(entry, lookup, cache)
         problems += entry_problems
         if allocation is not None:
             allocations.append(allocation)
@@ -105,12 +106,19 @@ def table_fields(table: Table) -> tuple[list[Fields], list[Problem]]:
     return [Fields(table.file, row["_line"], {n: row[n] for n in names}) for row in rows], problems
 
 
-def parse_allocation(entry: Fields, lookup: Lookup) -> tuple[Allocation | None, list[Problem]]:
-    """One allocation from its cells, or every reason it is not one."""
+def parse_allocation(entry: Fields, lookup: Lookup, cache: dict[tuple[str, str | None], Parsed] | None = None
+                     ) -> tuple[Allocation | None, list[Problem]]:
+    """One allocation from its cells, or every reason it is not one. A field's rule runs once per distinct text
+    when ``cache`` is given (a register has few distinct dates, municipalities and products)."""
     reasons: list[str] = []
     parsed: dict[str, Any] = {}
+    known = {} if cache is None else cache
     for name, rule in _FIELD_RULES.items():
-        value, reason = rule(entry.get(name), lookup)
+        text = entry.get(name)
+        found = known.get((name, text))
+        if found is None:
+            found = known[(name, text)] = rule(text, lookup)
+        value, reason = found
         parsed[name] = value
         if reason:
             reasons.append(reason)

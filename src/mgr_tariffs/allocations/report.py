@@ -15,14 +15,21 @@ issued before (a ledger), and walks each allocation's months in order:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from functools import cached_property
 
 import polars as pl
 
 from mgr_tariffs.allocations import rules
-from mgr_tariffs.allocations.frame import allowed_in_month_expr, allowed_total_expr, month_use_frame, register_frame
+from mgr_tariffs.allocations.frame import (
+    allowed_in_month_expr,
+    allowed_total_expr,
+    billable_expr,
+    month_use_frame,
+    register_frame,
+)
 from mgr_tariffs.allocations.model import Allocation, Register, Unit
 from mgr_tariffs.bsn import Mask, mask
 from mgr_tariffs.money import format_euro, format_quantity, from_cents, gross_cents, json_decimal
@@ -148,7 +155,10 @@ class AllocationUse:
 class Evaluation:
     """Everything :func:`evaluate` found."""
 
-    uses: tuple[AllocationUse, ...]
+    register: Register
+    months: pl.DataFrame
+    """Per allocation and month (sorted): ``number, period_id, allowed, earlier, current, billable, price_cents,
+    total`` in the allocation's measure."""
     uncovered: list[Problem]
     """Errors at the log rows no allocation covers."""
     over: list[Problem]
@@ -157,8 +167,6 @@ class Evaluation:
     rows: pl.DataFrame
     """The rows with ``number`` (the covering allocation, or null) and ``ended``."""
     reference: dt.date
-    billable: pl.DataFrame = field(default_factory=pl.DataFrame)
-    """Per allocation and month: ``number, period_id, current, billable`` (the cap of ``--cap-to-allocation``)."""
 
     @property
     def errors(self) -> list[Problem]:
@@ -167,6 +175,21 @@ class Evaluation:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @cached_property
+    def uses(self) -> tuple[AllocationUse, ...]:
+        """Every allocation with its months, in register order."""
+        return tuple(uses_of(self.register.allocations, self.months))
+
+
+def uses_of(allocations: Sequence[Allocation], months: pl.DataFrame) -> list[AllocationUse]:
+    """The :class:`AllocationUse` of each allocation from the rows of ``months`` (an allocation without rows has
+    no months)."""
+    grouped: dict[str, list[Month]] = {}
+    for r in months.select("number", "period_id", "allowed", "earlier", "current", "billable",
+                           "price_cents").iter_rows():
+        grouped.setdefault(r[0], []).append(Month(*r[1:]))
+    return [AllocationUse(a, tuple(grouped.get(a.number, ())), rules.allowed_total(a)) for a in allocations]
 
 
 def evaluate(register: Register, rows: pl.DataFrame, earlier: pl.DataFrame | None = None,
@@ -178,15 +201,27 @@ def evaluate(register: Register, rows: pl.DataFrame, earlier: pl.DataFrame | Non
     assigned, use = month_use_frame(frame, rows, earlier)
     last_day = rows.get_column("date").max() if not rows.is_empty() else None
     reference = settings.on or (last_day if isinstance(last_day, dt.date) else dt.date.today())
-    periods = _periods(frame, use, reference)
-    uses = _walk(register, periods)
-    warnings = _warnings(uses, assigned, register, settings, reference)
-    billable = pl.DataFrame(
-        [(u.allocation.number, m.period_id, m.current, m.billable) for u in uses for m in u.months],
-        schema={"number": pl.String, "period_id": pl.Int64, "current": pl.Int64, "billable": pl.Int64},
-        orient="row")
-    return Evaluation(tuple(uses), _uncovered(assigned, register, settings), _over(uses, settings), warnings,
-                      assigned, reference, billable)
+    months = _periods(frame, use, reference).with_columns(billable=billable_expr())
+    months = months.select("number", "period_id", "allowed", "earlier", "current", "billable", "price_cents",
+                           "total")
+    by_number = {a.number: a for a in register.allocations}
+    over = months.filter(pl.col("current") > pl.col("billable")).get_column("number").unique().to_list()
+    totals = months.group_by("number").agg(used=(pl.col("earlier") + pl.col("current")).sum(),
+                                           over=(pl.col("current") - pl.col("billable")).sum(),
+                                           total=pl.col("total").first())
+    near = totals.filter((pl.col("over") == 0) & (pl.col("total") > 0)
+                         & (pl.col("used") * 100 >= settings.threshold * pl.col("total")))
+    ending = frame.filter(pl.col("end").is_not_null() & (pl.col("end") >= reference)
+                          & (pl.col("end") <= reference + dt.timedelta(days=settings.ending_days)))
+    named = set(over) | set(near.get_column("number").to_list())
+    noted = {u.allocation.number: u for u in uses_of(
+        [a for a in register.allocations if a.number in named], months.filter(pl.col("number").is_in(list(named))))}
+    warnings = _warnings([noted[a.number] for a in register.allocations if a.number in near.get_column("number")],
+                         [by_number[n] for n in ending.get_column("number").to_list()], assigned, register,
+                         reference)
+    over_uses = [noted[a.number] for a in register.allocations if a.number in set(over)]
+    return Evaluation(register, months, _uncovered(assigned, register, settings), _over(over_uses, settings),
+                      warnings, assigned, reference)
 
 
 def _periods(frame: pl.DataFrame, use: pl.DataFrame, reference: dt.date) -> pl.DataFrame:
@@ -203,31 +238,6 @@ def _periods(frame: pl.DataFrame, use: pl.DataFrame, reference: dt.date) -> pl.D
     table = table.with_columns(pl.col(c).fill_null(0) for c in ("earlier", "current", "price_cents"))
     return table.with_columns(allowed=allowed_in_month_expr(), total=allowed_total_expr()).sort("number",
                                                                                                  "period_id")
-
-
-def _walk(register: Register, periods: pl.DataFrame) -> list[AllocationUse]:
-    """Spend each allocation's total month by month: what may be billed of this run's use, and the rest."""
-    by_number = {a.number: a for a in register.allocations}
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for row in periods.select("number", "period_id", "allowed", "earlier", "current", "price_cents",
-                              "total").iter_rows(named=True):
-        grouped.setdefault(row["number"], []).append(row)
-    uses = []
-    for allocation in register.allocations:
-        items = grouped.get(allocation.number, [])
-        total = rules.allowed_total(by_number[allocation.number])
-        left = None if total is None else total - sum(r["earlier"] for r in items)
-        months = []
-        for r in items:
-            limit = r["current"]
-            if r["allowed"] is not None:
-                limit = min(limit, max(0, r["allowed"] - r["earlier"]))
-            if left is not None:
-                limit = min(limit, max(0, left))
-                left -= limit
-            months.append(Month(r["period_id"], r["allowed"], r["earlier"], r["current"], limit, r["price_cents"]))
-        uses.append(AllocationUse(allocation, tuple(months), total))
-    return uses
 
 
 def _uncovered(assigned: pl.DataFrame, register: Register, settings: Settings) -> list[Problem]:
@@ -262,22 +272,22 @@ def _over(uses: list[AllocationUse], settings: Settings) -> list[Problem]:
     return problems
 
 
-def _warnings(uses: list[AllocationUse], assigned: pl.DataFrame, register: Register, settings: Settings,
+def _warnings(near: list[AllocationUse], ending: list[Allocation], assigned: pl.DataFrame, register: Register,
               reference: dt.date) -> list[Problem]:
     problems = []
-    for use in uses:
+    for use in near:
         a = use.allocation
-        if not use.over and use.allowed and use.used * 100 >= settings.threshold * use.allowed:
-            problems.append(warning(a.file, a.line, (
-                f"allocation {a.number} ({a.size_text}) is {use.percent} % used: {use.text(use.used)} of "
-                f"{use.text(use.allowed)}, {use.text(use.remaining)} left")))
-        if a.end is not None and 0 <= (a.end - reference).days <= settings.ending_days:
+        problems.append(warning(a.file, a.line, (
+            f"allocation {a.number} ({a.size_text}) is {use.percent} % used: {use.text(use.used)} of "
+            f"{use.text(use.allowed)}, {use.text(use.remaining)} left")))
+    for a in ending:
+        if a.end is not None:
             problems.append(warning(a.file, a.line, (
                 f"allocation {a.number} ends on {a.end.isoformat()}, {(a.end - reference).days} days after "
                 f"{reference.isoformat()}")))
     after = assigned.filter(pl.col("ended").is_not_null()).group_by("ended").agg(
         rows=pl.len(), first=pl.col("date").min(), last=pl.col("date").max()).sort("ended")
-    by_number = {a.number: a for a in register.allocations}
+    by_number = {a.number: a for a in register.allocations} if not after.is_empty() else {}
     for row in after.iter_rows(named=True):
         a = by_number[row["ended"]]
         problems.append(warning(a.file, a.line, (

@@ -90,6 +90,21 @@ def allowed_total(allocation: Allocation) -> int | None:
     return months(allocation.start, allocation.end) * allocation.amount
 
 
+def billable(months: Sequence[tuple[int | None, int, int]], total: int | None) -> list[int]:
+    """What may be billed of this run's use in each month of an allocation, the months ``(allowed, earlier,
+    current)`` in order: at most the month's room (allowed minus earlier use) and what is left of the total after
+    all earlier use and the months before."""
+    left = None if total is None else total - sum(earlier for _, earlier, _ in months)
+    result = []
+    for allowed, earlier, current in months:
+        limit = current if allowed is None else min(current, max(0, allowed - earlier))
+        if left is not None:
+            limit = min(limit, max(0, left))
+            left -= limit
+        result.append(limit)
+    return result
+
+
 # --- rows to allocations -------------------------------------------------------------------------
 
 
