@@ -66,3 +66,18 @@ def test_cap_bills_the_rows_that_fit(tmp_path: Path, lookup: Lookup) -> None:
         "allocation B1 (budget € 100,00), 2025-03: 1 row(s) not billed (€ 38,00, € 38,00): over the allocation "
         "(--cap-to-allocation)",
     ]
+
+
+def test_a_line_two_allocations_cover_carries_both_numbers(tmp_path: Path, lookup: Lookup) -> None:
+    reg, log = tmp_path / "reg.csv", tmp_path / "log.csv"
+    reg.write_text(HEADER + "A1;111222333;W;Venlo;LN035;2025-03-01;2025-03-15;10;uur;totaal;\n"
+                            "A2;111222333;W;Venlo;LN035;2025-03-16;2025-06-30;10;uur;totaal;\n"
+                            "A3;123456782;W;Venlo;LN035;2025-03-01;2025-06-30;10;uur;totaal;\n", encoding="utf-8")
+    log.write_text("datum;bsn;aanbieder;gemeente;productcode;uren\n2025-03-03;111222333;W;Venlo;LN035;1\n"
+                   "2025-03-20;111222333;W;Venlo;LN035;1\n2025-03-20;123456782;W;Venlo;LN035;1\n", encoding="utf-8")
+    register = read_register([reg], lookup).register
+    assert register is not None
+    applied = apply_allocations(bill([log], lookup, BillOptions(today=dt.date(2025, 4, 1))), register)
+    assert applied.result.ok
+    assert applied.result.lines.select("bsn_id", "allocation").sort("bsn_id").rows() == [
+        (111222333, "A1, A2"), (123456782, "A3")]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from mgr_tariffs.allocations.frame import assign_frame
 from mgr_tariffs.allocations.model import Register
 from mgr_tariffs.allocations.report import AllocationUse, Evaluation, Settings, evaluate, uses_of
 from mgr_tariffs.allocations.usage import empty_rows
@@ -58,24 +59,37 @@ def apply_allocations(result: BillingResult, register: Register, *, cap: bool = 
     lines = price_lines(rows, result.lookup) if changed and not rows.is_empty() else result.lines
     if rows.is_empty():
         lines = pl.DataFrame()
-    lines = with_allocation_numbers(lines, kept) if not lines.is_empty() else lines
+    if not lines.is_empty():
+        lines = with_allocation_numbers(lines, kept, evaluation.table)
     rejected = _rejected(result.rejected, assigned.filter(uncovered), evaluation)
     applied = dataclasses.replace(result, lines=lines, rows=rows, rejected=rejected, errors=errors,
                                   warnings=warnings)
     return Applied(applied, evaluation)
 
 
-def with_allocation_numbers(lines: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
-    """The lines with ``allocation``: the numbers of the allocations of each line's rows (``, `` between two)."""
+def with_allocation_numbers(lines: pl.DataFrame, rows: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
+    """The lines with ``allocation``: the number of the allocation of the line's rows (``A1, A2`` for a line whose
+    rows two allocations cover, when one ends and the next begins within a month).
+
+    An allocation covers a span of days, so a line whose first and last day one allocation covers is covered by it
+    as a whole; only the other lines are looked up row by row."""
+    keys = lines.select("provider", "municipality_id", "bsn_id", "product")
+    first = assign_frame(register, keys.with_columns(date=lines.get_column("first_day"))).get_column("number")
+    last = assign_frame(register, keys.with_columns(date=lines.get_column("last_day"))).get_column("number")
+    numbered = lines.with_columns(allocation=first, _last=last)
+    split = numbered.filter(pl.col("allocation") != pl.col("_last"))
+    if split.is_empty():
+        return numbered.drop("_last")
     period = pl.col("date").dt.year().cast(pl.Int64) * 100 + pl.col("date").dt.month().cast(pl.Int64)
-    numbers = rows.select(*[c for c in LINE_KEY if c != "period_id"], period.alias("period_id"), "number").with_columns(
-        pl.col("municipality_id").cast(pl.Int64)).unique().group_by(LINE_KEY).agg(
-        allocation=pl.col("number").sort().str.join(", "))
-    keyed = lines.with_columns(pl.col("municipality_id").cast(pl.Int64).alias("_municipality"))
-    joined = keyed.join(numbers.rename({"municipality_id": "_municipality"}),
-                        on=[c if c != "municipality_id" else "_municipality" for c in LINE_KEY], how="left",
-                        maintain_order="left")
-    return joined.drop("_municipality")
+    wanted = split.select(LINE_KEY).with_columns(pl.col("municipality_id").cast(pl.Int64))
+    joined = rows.select(*[c for c in LINE_KEY if c != "period_id"], period.alias("period_id"), "number").with_columns(
+        pl.col("municipality_id").cast(pl.Int64)).join(wanted, on=LINE_KEY, how="semi")
+    both = joined.unique().group_by(LINE_KEY).agg(_numbers=pl.col("number").sort().str.join(", "))
+    numbered = numbered.with_columns(pl.col("municipality_id").cast(pl.Int64).alias("_municipality")).join(
+        both.rename({"municipality_id": "_municipality"}),
+        on=[c if c != "municipality_id" else "_municipality" for c in LINE_KEY], how="left", maintain_order="left")
+    return numbered.with_columns(allocation=pl.coalesce("_numbers", "allocation")).drop(
+        "_last", "_numbers", "_municipality")
 
 
 def _rejected(rejected: pl.DataFrame, uncovered: pl.DataFrame, evaluation: Evaluation) -> pl.DataFrame:

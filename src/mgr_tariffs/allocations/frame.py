@@ -42,20 +42,35 @@ def register_frame(allocations: Sequence[Allocation]) -> pl.DataFrame:
 
 def assign_frame(register: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     """``rows`` (``date, bsn_id, provider, municipality_id, product`` at least) in their order with ``number`` (the
-    covering allocation, or null) and ``ended`` (the allocation of the key that ended before the date, or null)."""
-    keyed = rows.with_columns(
-        provider_key=provider_key_expr(pl.col("provider")), _bsn=pl.col("bsn_id").cast(pl.Int64),
-        _municipality=pl.col("municipality_id").cast(pl.Int64), _row=pl.int_range(pl.len(), dtype=pl.UInt32))
-    left = keyed.select("_row", "date", "_bsn", "provider_key", "_municipality", "product").sort("date")
-    right = register.select(pl.col("number").alias("_number"), pl.col("bsn_id").alias("_bsn"), "provider_key",
-                            pl.col("municipality_id").alias("_municipality"), "product",
-                            pl.col("start").alias("date"), pl.col("end").alias("_end")).sort("date")
-    joined = left.join_asof(right, on="date", by=["_bsn", "provider_key", "_municipality", "product"],
-                            strategy="backward", check_sortedness=False)
+    covering allocation, or null) and ``ended`` (the allocation of the key that ended before the date, or null).
+
+    The as-of join is by the BSN and one integer packing municipality, provider and product."""
+    providers = sorted(set(register.get_column("provider_key").unique().to_list()))
+    products = sorted(set(register.get_column("product").unique().to_list()))
+    row_providers = provider_key_expr(pl.col("provider"))
+    left = rows.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), "date",
+                       _bsn=pl.col("bsn_id").cast(pl.Int64), _key=_packed(
+        pl.col("municipality_id"), row_providers, pl.col("product"), providers, products))
+    right = register.select(pl.col("number").alias("_number"), pl.col("start").alias("date"),
+                            pl.col("end").alias("_end"), _bsn=pl.col("bsn_id"), _key=_packed(
+        pl.col("municipality_id"), pl.col("provider_key"), pl.col("product"), providers, products))
+    joined = left.drop_nulls("_key").sort("date").join_asof(right.sort("date"), on="date", by=["_bsn", "_key"],
+                                                            strategy="backward", check_sortedness=False)
     covered = pl.col("_end").is_null() | (pl.col("date") <= pl.col("_end"))
     found = joined.select("_row", number=pl.when(covered).then(pl.col("_number")),
-                          ended=pl.when(~covered).then(pl.col("_number"))).sort("_row")
-    return rows.with_columns(number=found.get_column("number"), ended=found.get_column("ended"))
+                          ended=pl.when(~covered).then(pl.col("_number")))
+    placed = left.select("_row").join(found, on="_row", how="left").sort("_row")
+    return rows.with_columns(number=placed.get_column("number"), ended=placed.get_column("ended"))
+
+
+def _packed(municipality: pl.Expr, provider: pl.Expr, product: pl.Expr, providers: list[str],
+            products: list[str]) -> pl.Expr:
+    """Municipality code | provider rank (24 bits) | product rank (16 bits) in one integer, or null when the provider
+    or product is not in the register (then no allocation covers the row)."""
+    provider_rank = provider.replace_strict(providers, list(range(len(providers))), default=None,
+                                            return_dtype=pl.Int64)
+    product_rank = product.replace_strict(products, list(range(len(products))), default=None, return_dtype=pl.Int64)
+    return (municipality.cast(pl.Int64) * 2**24 + provider_rank) * 2**16 + product_rank
 
 
 def month_use_frame(register: pl.DataFrame, rows: pl.DataFrame, earlier: pl.DataFrame | None = None

@@ -117,9 +117,8 @@ class Fields:
     values: Mapping[str, str | None]
 
     def get(self, name: str) -> str | None:
-        """The stripped text of a cell; ``None`` when empty or absent."""
-        value = self.values.get(name)
-        return (value.strip() or None) if value is not None else None
+        """The text of a cell (the readers strip it); ``None`` when empty or absent."""
+        return self.values.get(name) or None
 
 
 @dataclass(frozen=True)

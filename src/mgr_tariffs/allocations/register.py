@@ -81,7 +81,7 @@ def read_register(paths: Sequence[Path], lookup: Lookup, *, xsd_dir: Path | None
         entries += found
         problems += found_problems
     allocations = []
-    cache: dict[tuple[str, str | None], Parsed] = {}
+    cache: Cache = {}
     for entry in entries:
         allocation, entry_problems = parse_allocation(entry, lookup, cache)
         problems += entry_problems
@@ -102,38 +102,48 @@ def table_fields(table: Table) -> tuple[list[Fields], list[Problem]]:
     if table.rows_read == 0:
         return [], [*problems, error(table.file, table.header_line, "the register has no allocations")]
     names = [c.name for c in COLUMNS]
-    rows = frame.select("_line", *names).iter_rows(named=True)
-    return [Fields(table.file, row["_line"], {n: row[n] for n in names}) for row in rows], problems
+    rows = frame.select("_line", *names).iter_rows()
+    return [Fields(table.file, row[0], dict(zip(names, row[1:], strict=True))) for row in rows], problems
 
 
-def parse_allocation(entry: Fields, lookup: Lookup, cache: dict[tuple[str, str | None], Parsed] | None = None
+Cache = dict[tuple[Any, ...], Any]
+
+
+def parse_allocation(entry: Fields, lookup: Lookup, cache: Cache | None = None
                      ) -> tuple[Allocation | None, list[Problem]]:
-    """One allocation from its cells, or every reason it is not one. A field's rule runs once per distinct text
-    when ``cache`` is given (a register has few distinct dates, municipalities and products)."""
+    """One allocation from its cells, or every reason it is not one. Each rule runs once per distinct text (or
+    combination of texts) when ``cache`` is given: a register has few distinct dates, products and sizes."""
+    known: Cache = {} if cache is None else cache
     reasons: list[str] = []
     parsed: dict[str, Any] = {}
-    known = {} if cache is None else cache
     for name, rule in _FIELD_RULES.items():
         text = entry.get(name)
-        found = known.get((name, text))
-        if found is None:
-            found = known[(name, text)] = rule(text, lookup)
-        value, reason = found
+        key = (name, text)
+        if key not in known:
+            known[key] = rule(text, lookup)
+        value, reason = known[key]
         parsed[name] = value
         if reason:
             reasons.append(reason)
-    reasons += _relations(entry, parsed, lookup)
-    problems = [error(entry.file, entry.line, reason) for reason in reasons]
-    if problems:
-        return None, problems
+    reasons += _relations(entry, parsed, lookup, known)
+    if reasons:
+        return None, [error(entry.file, entry.line, reason) for reason in reasons]
     volume: tuple[int, Unit, Frequency] | None = parsed["volume"]
     amount, unit, frequency = volume if volume else (parsed["budget"], None, None)
-    return Allocation(
-        number=parsed["toewijzingnummer"], bsn_id=parsed["bsn"], provider=parsed["aanbieder"],
-        provider_key=provider_key(parsed["aanbieder"]), municipality_id=int(parsed["gemeente"].code),
-        product=parsed["productcode"].code, start=parsed["ingangsdatum"], end=parsed["einddatum"], amount=amount,
-        unit=unit, frequency=frequency, reason=entry.get("reden_wijziging"), comment=entry.get("commentaar"),
-        file=entry.file, line=entry.line), []
+    provider = parsed["aanbieder"]
+    return Allocation.model_construct(  # every field is checked above
+        number=parsed["toewijzingnummer"], bsn_id=parsed["bsn"], provider=provider,
+        provider_key=_once(known, ("key", provider), lambda: provider_key(provider)),
+        municipality_id=int(parsed["gemeente"].code), product=parsed["productcode"].code,
+        start=parsed["ingangsdatum"], end=parsed["einddatum"], amount=amount, unit=unit, frequency=frequency,
+        reason=entry.get("reden_wijziging"), comment=entry.get("commentaar"), file=entry.file, line=entry.line), []
+
+
+def _once(cache: Cache, key: tuple[Any, ...], work: Any) -> Any:
+    if key in cache:
+        return cache[key]
+    value = cache[key] = work()
+    return value
 
 
 Parsed = tuple[Any, str | None]
@@ -192,7 +202,7 @@ _FIELD_RULES = {
 }
 
 
-def _relations(entry: Fields, parsed: dict[str, Any], lookup: Lookup) -> list[str]:
+def _relations(entry: Fields, parsed: dict[str, Any], lookup: Lookup, cache: Cache) -> list[str]:
     """The rules between fields: the period, volume or budget, the product bought for the municipality."""
     reasons = []
     start: dt.date | None = parsed["ingangsdatum"]
@@ -200,20 +210,29 @@ def _relations(entry: Fields, parsed: dict[str, Any], lookup: Lookup) -> list[st
     if start and end and end < start:
         reasons.append(f"einddatum {end.isoformat()} is before ingangsdatum {start.isoformat()}")
     product, municipality = parsed["productcode"], parsed["gemeente"]
-    if product and municipality and lookup.excluded(product, municipality):
+    if product and municipality and _once(cache, ("excluded", product.code, municipality.code),
+                                          lambda: lookup.excluded(product, municipality)):
         reasons.append(f"{municipality.name} does not buy {product.code} ({product.name}): not_for in the catalogue")
-    volume, budget = entry.get("volume"), entry.get("budget")
+    volume, budget, unit, frequency = (entry.get(n) for n in ("volume", "budget", "eenheid", "frequentie"))
+    size = _once(cache, ("size", volume, budget, unit, frequency, end is None),
+                 lambda: _size(volume, budget, unit, frequency, end is None))
+    parsed["volume"], parsed["budget"] = size[0], size[1]
+    size_reasons: list[str] = size[2]
+    return reasons + size_reasons
+
+
+def _size(volume: str | None, budget: str | None, unit: str | None, frequency: str | None, open_end: bool
+          ) -> tuple[tuple[int, Unit, Frequency] | None, int | None, list[str]]:
+    """Volume (with unit and frequency) or budget: exactly one of them, and right."""
     if volume and budget:
-        reasons.append("volume and budget both given: an allocation has one of them")
-    elif not volume and not budget:
-        reasons.append("volume or budget is missing: an allocation has one of them")
-    elif volume:
-        parsed["volume"], volume_reasons = _volume(entry, volume, end)
-        reasons += volume_reasons
-    else:
-        parsed["budget"], budget_reasons = _budget(entry, budget or "", end)
-        reasons += budget_reasons
-    return reasons
+        return None, None, ["volume and budget both given: an allocation has one of them"]
+    if not volume and not budget:
+        return None, None, ["volume or budget is missing: an allocation has one of them"]
+    if volume:
+        found, reasons = _volume(volume, unit, frequency, open_end)
+        return found, None, reasons
+    cents, reasons = _budget(budget or "", unit, frequency, open_end)
+    return None, cents, reasons
 
 
 def _amount(name: str, text: str) -> tuple[Decimal | None, str | None]:
@@ -227,10 +246,10 @@ def _amount(name: str, text: str) -> tuple[Decimal | None, str | None]:
     return value, None
 
 
-def _volume(entry: Fields, text: str, end: dt.date | None) -> tuple[tuple[int, Unit, Frequency] | None, list[str]]:
+def _volume(text: str, unit_text: str | None, frequency_text: str | None, open_end: bool
+            ) -> tuple[tuple[int, Unit, Frequency] | None, list[str]]:
     reasons = []
     value, reason = _amount("volume", text)
-    unit_text, frequency_text = entry.get("eenheid"), entry.get("frequentie")
     unit = UNIT_NAMES.get(unit_text.lower()) if unit_text else None
     frequency = FREQUENCY_NAMES.get(frequency_text.lower()) if frequency_text else None
     if reason:
@@ -243,7 +262,7 @@ def _volume(entry: Fields, text: str, end: dt.date | None) -> tuple[tuple[int, U
         reasons.append("frequentie is missing: a volume needs one (dag, week, maand or totaal)")
     elif frequency is None:
         reasons.append(f"frequentie {frequency_text!r} is not known (dag, week, maand, totaal or WMO757 1, 2, 4, 6)")
-    if frequency is Frequency.WEEK and end is None:
+    if frequency is Frequency.WEEK and open_end:
         reasons.append("einddatum is missing: an allocation per week must have one (iWmo: Verplicht)")
     if value is None or unit is None or frequency is None or reasons:
         return None, reasons
@@ -254,17 +273,17 @@ def _volume(entry: Fields, text: str, end: dt.date | None) -> tuple[tuple[int, U
     return (int(measure), unit, frequency), []
 
 
-def _budget(entry: Fields, text: str, end: dt.date | None) -> tuple[int | None, list[str]]:
+def _budget(text: str, unit: str | None, frequency: str | None, open_end: bool) -> tuple[int | None, list[str]]:
     reasons = []
     value, reason = _amount("budget", text)
     if reason:
         reasons.append(reason)
     elif value is not None and decimals(value) > 2:
         reasons.append(f"budget {text!r} has more than two decimals")
-    for name in ("eenheid", "frequentie"):
-        if entry.get(name):
+    for name, given in (("eenheid", unit), ("frequentie", frequency)):
+        if given:
             reasons.append(f"{name} belongs to a volume, not to a budget")
-    if end is None:
+    if open_end:
         reasons.append("einddatum is missing: an allocation with a budget must have one")
     return (None if reasons or value is None else int(value * 100)), reasons
 

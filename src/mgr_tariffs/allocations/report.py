@@ -156,6 +156,8 @@ class Evaluation:
     """Everything :func:`evaluate` found."""
 
     register: Register
+    table: pl.DataFrame
+    """The register as columns (:func:`~mgr_tariffs.allocations.frame.register_frame`)."""
     months: pl.DataFrame
     """Per allocation and month (sorted): ``number, period_id, allowed, earlier, current, billable, price_cents,
     total`` in the allocation's measure."""
@@ -213,14 +215,16 @@ def evaluate(register: Register, rows: pl.DataFrame, earlier: pl.DataFrame | Non
                          & (pl.col("used") * 100 >= settings.threshold * pl.col("total")))
     ending = frame.filter(pl.col("end").is_not_null() & (pl.col("end") >= reference)
                           & (pl.col("end") <= reference + dt.timedelta(days=settings.ending_days)))
-    named = set(over) | set(near.get_column("number").to_list())
+    over_numbers = set(over)
+    near_numbers = set(near.get_column("number").to_list())
+    named = over_numbers | near_numbers
     noted = {u.allocation.number: u for u in uses_of(
         [a for a in register.allocations if a.number in named], months.filter(pl.col("number").is_in(list(named))))}
-    warnings = _warnings([noted[a.number] for a in register.allocations if a.number in near.get_column("number")],
+    warnings = _warnings([noted[a.number] for a in register.allocations if a.number in near_numbers],
                          [by_number[n] for n in ending.get_column("number").to_list()], assigned, register,
                          reference)
-    over_uses = [noted[a.number] for a in register.allocations if a.number in set(over)]
-    return Evaluation(register, months, _uncovered(assigned, register, settings), _over(over_uses, settings),
+    over_uses = [noted[a.number] for a in register.allocations if a.number in over_numbers]
+    return Evaluation(register, frame, months, _uncovered(assigned, register, settings), _over(over_uses, settings),
                       warnings, assigned, reference)
 
 
