@@ -54,7 +54,7 @@ def apply_allocations(result: BillingResult, register: Register, *, cap: bool = 
         warnings += notes
     else:
         errors += evaluation.over
-    rows = kept.drop("number", "ended")
+    rows = kept.drop("number", "ended", "_allocation")
     changed = rows.height != result.rows.height
     lines = price_lines(rows, result.lookup) if changed and not rows.is_empty() else result.lines
     if rows.is_empty():

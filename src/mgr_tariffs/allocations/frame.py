@@ -21,14 +21,15 @@ KEY = ["bsn_id", "provider_key", "municipality_id", "product"]
 REGISTER_SCHEMA: dict[str, pl.DataType] = {
     "number": pl.String(), "bsn_id": pl.Int64(), "provider_key": pl.String(), "municipality_id": pl.Int64(),
     "product": pl.String(), "start": pl.Date(), "end": pl.Date(), "amount": pl.Int64(), "frequency": pl.String(),
-    "in_money": pl.Boolean(),
+    "in_money": pl.Boolean(), "index": pl.UInt32(),
 }
 USE_SCHEMA: dict[str, pl.DataType] = {"number": pl.String(), "period_id": pl.Int64(), "earlier": pl.Int64(),
                                       "current": pl.Int64(), "price_cents": pl.Int64()}
 
 
 def register_frame(allocations: Sequence[Allocation]) -> pl.DataFrame:
-    """The allocations as columns (:data:`REGISTER_SCHEMA`); a budget has frequency ``null``."""
+    """The allocations as columns (:data:`REGISTER_SCHEMA`); a budget has frequency ``null``; ``index`` is the
+    position in the register."""
     return pl.DataFrame({
         "number": [a.number for a in allocations], "bsn_id": [a.bsn_id for a in allocations],
         "provider_key": [a.provider_key for a in allocations],
@@ -36,7 +37,7 @@ def register_frame(allocations: Sequence[Allocation]) -> pl.DataFrame:
         "start": [a.start for a in allocations], "end": [a.end for a in allocations],
         "amount": [a.amount for a in allocations],
         "frequency": [a.frequency.value if a.frequency else None for a in allocations],
-        "in_money": [a.in_money for a in allocations],
+        "in_money": [a.in_money for a in allocations], "index": range(len(allocations)),
     }, schema=REGISTER_SCHEMA)
 
 
@@ -51,16 +52,26 @@ def assign_frame(register: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     left = rows.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), "date",
                        _bsn=pl.col("bsn_id").cast(pl.Int64), _key=_packed(
         pl.col("municipality_id"), row_providers, pl.col("product"), providers, products))
-    right = register.select(pl.col("number").alias("_number"), pl.col("start").alias("date"),
+    right = register.select(pl.col("index").alias("_index"), pl.col("start").alias("date"),
                             pl.col("end").alias("_end"), _bsn=pl.col("bsn_id"), _key=_packed(
         pl.col("municipality_id"), pl.col("provider_key"), pl.col("product"), providers, products))
     joined = left.drop_nulls("_key").sort("date").join_asof(right.sort("date"), on="date", by=["_bsn", "_key"],
                                                             strategy="backward", check_sortedness=False)
     covered = pl.col("_end").is_null() | (pl.col("date") <= pl.col("_end"))
-    found = joined.select("_row", number=pl.when(covered).then(pl.col("_number")),
-                          ended=pl.when(~covered).then(pl.col("_number")))
+    found = joined.select("_row", _allocation=pl.when(covered).then(pl.col("_index")),
+                          _ended=pl.when(~covered).then(pl.col("_index")))
     placed = left.select("_row").join(found, on="_row", how="left").sort("_row")
-    return rows.with_columns(number=placed.get_column("number"), ended=placed.get_column("ended"))
+    numbers = register.get_column("number")
+    allocation, ended = placed.get_column("_allocation"), placed.get_column("_ended")
+    return rows.with_columns(number=_gather(numbers, allocation), ended=_gather(numbers, ended),
+                             _allocation=allocation)
+
+
+def _gather(values: pl.Series, index: pl.Series) -> pl.Series:
+    """``values[index]`` with null where the index is null."""
+    if index.null_count() == len(index):
+        return pl.Series(values.name, [None] * len(index), dtype=values.dtype)
+    return values.gather(index)
 
 
 def _packed(municipality: pl.Expr, provider: pl.Expr, product: pl.Expr, providers: list[str],
@@ -75,26 +86,29 @@ def _packed(municipality: pl.Expr, provider: pl.Expr, product: pl.Expr, provider
 
 def month_use_frame(register: pl.DataFrame, rows: pl.DataFrame, earlier: pl.DataFrame | None = None
                     ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """:func:`.rules.month_use` over frames: the rows with ``number, ended`` and the use per allocation and
-    month (:data:`USE_SCHEMA`, sorted on number and month)."""
+    """:func:`.rules.month_use` over frames: the rows with ``number, ended, _allocation`` (the index of the
+    covering allocation) and the use per allocation and month (:data:`USE_SCHEMA` and ``index``, sorted on number
+    and month)."""
     assigned = assign_frame(register, rows)
     parts = [_use(register, assigned, "current")]
     if earlier is not None and not earlier.is_empty():
         parts.append(_use(register, assign_frame(register, earlier), "earlier"))
     use = pl.concat(parts, how="diagonal_relaxed")
     use = use.with_columns(pl.lit(0, pl.Int64).alias(c) for c in ("earlier", "current") if c not in use.columns)
-    use = use.group_by("number", "period_id").agg(
+    use = use.group_by("index", "period_id").agg(
         earlier=pl.col("earlier").sum(), current=pl.col("current").sum(), price_cents=pl.col("price_cents").max())
     use = use.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in ("earlier", "current", "price_cents"))
-    return assigned, use.select(*USE_SCHEMA).sort("number", "period_id")
+    use = use.with_columns(number=_gather(register.get_column("number"), use.get_column("index")))
+    return assigned, use.select(*USE_SCHEMA, "index").sort("number", "period_id")
 
 
 def _use(register: pl.DataFrame, assigned: pl.DataFrame, slot: str) -> pl.DataFrame:
     period = pl.col("date").dt.year().cast(pl.Int64) * 100 + pl.col("date").dt.month().cast(pl.Int64)
-    covered = assigned.filter(pl.col("number").is_not_null()).select(
-        "number", period.alias("period_id"), "ticks", pl.col("revenue_cents").fill_null(0), "price_cents", "unit")
-    covered = covered.join(register.select("number", "in_money"), on="number", how="left")
-    segments = covered.group_by("number", "period_id", "price_cents", "unit", "in_money").agg(
+    covered = assigned.filter(pl.col("_allocation").is_not_null()).select(
+        pl.col("_allocation").alias("index"), period.alias("period_id"), "ticks", pl.col("revenue_cents").fill_null(0),
+        "price_cents", "unit")
+    covered = covered.with_columns(in_money=_gather(register.get_column("in_money"), covered.get_column("index")))
+    segments = covered.group_by("index", "period_id", "price_cents", "unit", "in_money").agg(
         ticks=pl.col("ticks").sum(), revenue=pl.col("revenue_cents").sum())
     gross = gross_cents_expr(pl.col("ticks"), pl.col("price_cents"))
     segments = segments.with_columns(gross=gross).with_columns(
@@ -102,7 +116,7 @@ def _use(register: pl.DataFrame, assigned: pl.DataFrame, slot: str) -> pl.DataFr
             pl.col("gross") - net_cents_expr(pl.col("gross"), pl.col("revenue"), pl.lit(True)))
         .otherwise(pl.col("ticks")))
     price = pl.col("price_cents").max() if slot == "current" else pl.lit(0, pl.Int64)
-    return segments.group_by("number", "period_id").agg(pl.col("measure").sum().alias(slot), price.alias(
+    return segments.group_by("index", "period_id").agg(pl.col("measure").sum().alias(slot), price.alias(
         "price_cents"))
 
 
@@ -153,12 +167,25 @@ def allowed_total_expr() -> pl.Expr:
             .otherwise(count * pl.col("amount")).cast(pl.Int64))
 
 
-def billable_expr() -> pl.Expr:
-    """:func:`.rules.billable` over columns ``number, allowed, earlier, current, total``, the months of an
-    allocation in order: its total spent month by month is ``min(what is left, the months' room so far)``."""
+def billable_expr(by: str = "number") -> pl.Expr:
+    """:func:`.rules.billable` over columns ``allowed, earlier, current, total`` and ``by`` (the allocation), the
+    months of each allocation in order and together: its total spent month by month is
+    ``min(what is left, the months' room so far)``.
+
+    Sums per allocation are global running sums less their value where the allocation starts (no windows)."""
+    first = pl.col(by).ne_missing(pl.col(by).shift(1))
+    last = pl.col(by).ne_missing(pl.col(by).shift(-1))
+
+    def running(value: pl.Expr) -> pl.Expr:
+        total = value.cum_sum()
+        return total - pl.when(first).then(total - value).forward_fill()
+
+    def whole(value: pl.Expr) -> pl.Expr:
+        return pl.when(last).then(running(value)).backward_fill()
+
     room = pl.when(pl.col("allowed").is_null()).then(pl.col("current")).otherwise(
         pl.min_horizontal(pl.col("current"), (pl.col("allowed") - pl.col("earlier")).clip(0)))
-    left = (pl.col("total") - pl.col("earlier").sum().over("number")).clip(0)
-    spent = pl.min_horizontal(left, room.cum_sum().over("number"))
-    capped = spent - spent.shift(1, fill_value=0).over("number")
+    left = (pl.col("total") - whole(pl.col("earlier"))).clip(0)
+    spent = pl.min_horizontal(left, running(room))
+    capped = spent - pl.when(first).then(0).otherwise(spent.shift(1))
     return pl.when(pl.col("total").is_null()).then(room).otherwise(capped).cast(pl.Int64)

@@ -17,6 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from mgr_tariffs import bsn
 from mgr_tariffs.allocations import wmo301
 from mgr_tariffs.allocations.model import (
@@ -72,38 +74,126 @@ def read_register(paths: Sequence[Path], lookup: Lookup, *, xsd_dir: Path | None
     :class:`~mgr_tariffs.problems.InputError` only for a file that cannot be read at all, or for a WMO301 message
     when ``xsd_dir`` (the iWmo XSD folder) is not given."""
     problems: list[Problem] = []
-    entries: list[Fields] = []
+    frames: list[pl.DataFrame] = []
     for path in paths:
         if wmo301.is_xml(path):
-            found, found_problems = wmo301.read_wmo301(path, xsd_dir, agb_names or {})
+            entries, found_problems = wmo301.read_wmo301(path, xsd_dir, agb_names or {})
+            frames.append(entries_frame(entries))
         else:
-            found, found_problems = table_fields(read_table(path, sheet=sheet))
-        entries += found
+            table = read_table(path, sheet=sheet)
+            frame, found_problems = table_frame(table)
+            frames.append(frame)
         problems += found_problems
-    allocations = []
-    cache: Cache = {}
-    for entry in entries:
-        allocation, entry_problems = parse_allocation(entry, lookup, cache)
-        problems += entry_problems
-        if allocation is not None:
-            allocations.append(allocation)
-    problems += duplicate_numbers(allocations) + overlaps(allocations)
+    allocations, row_problems = parse_frame(pl.concat(frames, how="vertical_relaxed"), lookup)
+    problems += row_problems + duplicate_numbers(allocations) + overlaps(allocations)
     problems = sort_problems(problems)
     register = Register(tuple(allocations), tuple(str(p) for p in paths))
     return RegisterResult(None if has_errors(problems) else register, problems)
 
 
-def table_fields(table: Table) -> tuple[list[Fields], list[Problem]]:
-    """The rows of a register table as :class:`Fields`, with the table's and the header's problems."""
+NAMES = [c.name for c in COLUMNS]
+FRAME_SCHEMA = {"_file": pl.String, "_line": pl.Int64, **dict.fromkeys(NAMES, pl.String)}
+
+
+def table_frame(table: Table) -> tuple[pl.DataFrame, list[Problem]]:
+    """The rows of a register table as a frame (``_file, _line`` and :data:`NAMES`), with the table's and the
+    header's problems (no rows when the header is wrong)."""
     frame, problems = resolve_columns(table, COLUMNS)
     problems = [*table.problems, *problems]
     if any(p.is_error and p.line in (None, table.header_line) for p in problems):
-        return [], problems
+        return pl.DataFrame(schema=FRAME_SCHEMA), problems
     if table.rows_read == 0:
-        return [], [*problems, error(table.file, table.header_line, "the register has no allocations")]
-    names = [c.name for c in COLUMNS]
-    rows = frame.select("_line", *names).iter_rows()
-    return [Fields(table.file, row[0], dict(zip(names, row[1:], strict=True))) for row in rows], problems
+        empty = error(table.file, table.header_line, "the register has no allocations")
+        return pl.DataFrame(schema=FRAME_SCHEMA), [*problems, empty]
+    return frame.select(pl.lit(table.file).alias("_file"), pl.col("_line").cast(pl.Int64), *NAMES), problems
+
+
+def entries_frame(entries: Sequence[Fields]) -> pl.DataFrame:
+    """Register cells (from WMO301 messages) as a frame like :func:`table_frame`'s."""
+    return pl.DataFrame([(e.file, e.line, *(e.get(n) for n in NAMES)) for e in entries], schema=FRAME_SCHEMA,
+                        orient="row")
+
+
+def parse_frame(frame: pl.DataFrame, lookup: Lookup) -> tuple[list[Allocation], list[Problem]]:
+    """:func:`parse_allocation` over every row of a frame: each rule runs once per distinct text (or combination
+    of texts), the results are mapped back onto the rows, and only rows with problems are visited one by one.
+    A property test holds the two equal."""
+    if frame.is_empty():
+        return [], []
+    columns: dict[str, pl.Series] = {}
+    reasons: list[pl.Series] = []
+    objects: dict[str, dict[str, Any]] = {"gemeente": {}, "productcode": {}}
+    for name, rule in _FIELD_RULES.items():
+        texts = frame.get_column(name)
+        distinct = texts.unique().to_list()
+        found = [rule(text or None, lookup) for text in distinct]
+        values = [_plain(name, value, objects) for value, _ in found]
+        columns[name] = _mapped(texts, distinct, values, _DTYPES[name])
+        reasons.append(_mapped(texts, distinct, [r for _, r in found], pl.String()))
+    start, end = columns["ingangsdatum"], columns["einddatum"]
+    period = pl.select(pl.when(end < start).then(pl.format("einddatum {} is before ingangsdatum {}", end.cast(
+        pl.String), start.cast(pl.String)))).to_series()
+    pairs = pl.DataFrame({"p": columns["productcode"], "m": columns["gemeente"]})
+    excluded_text = {(p, m): (f"{objects['gemeente'][m].name} does not buy {p} ({objects['productcode'][p].name}): "
+                              "not_for in the catalogue") if lookup.excluded(objects["productcode"][p],
+                                                                             objects["gemeente"][m]) else None
+                     for p, m in pairs.unique().drop_nulls().iter_rows()}
+    excluded = pl.Series([excluded_text.get(pair) for pair in pairs.iter_rows()], dtype=pl.String)
+    size_keys = frame.select("volume", "budget", "eenheid", "frequentie", _open=end.is_null())
+    sizes = {key: _size(key[0] or None, key[1] or None, key[2] or None, key[3] or None, key[4])
+             for key in size_keys.unique().iter_rows()}
+    found_sizes = [sizes[key] for key in size_keys.iter_rows()]
+    return _assemble(frame, columns, [*reasons, period, excluded], found_sizes, objects)
+
+
+_DTYPES: dict[str, pl.DataType] = {"toewijzingnummer": pl.String(), "bsn": pl.Int64(), "aanbieder": pl.String(),
+                                   "gemeente": pl.String(), "productcode": pl.String(), "ingangsdatum": pl.Date(),
+                                   "einddatum": pl.Date(), "volume": pl.String(), "budget": pl.String()}
+
+
+def _plain(name: str, value: Any, objects: dict[str, dict[str, Any]]) -> Any:
+    """A parsed value as a column can hold it: a municipality or product by its code (kept in ``objects``)."""
+    if name in objects and value is not None:
+        objects[name][value.code] = value
+        return value.code
+    return value
+
+
+def _mapped(texts: pl.Series, distinct: list[Any], values: list[Any], dtype: pl.DataType) -> pl.Series:
+    table = pl.DataFrame({"_text": pl.Series(distinct, dtype=pl.String), "_value": pl.Series(values, dtype=dtype)})
+    return texts.to_frame("_text").join(table, on="_text", how="left", nulls_equal=True,
+                                        maintain_order="left").get_column("_value")
+
+
+def _assemble(frame: pl.DataFrame, columns: dict[str, pl.Series], reasons: list[pl.Series],
+              sizes: list[tuple[tuple[int, Unit, Frequency] | None, int | None, list[str]]],
+              objects: dict[str, dict[str, Any]]) -> tuple[list[Allocation], list[Problem]]:
+    any_reason = pl.DataFrame(reasons, schema=[f"r{i}" for i in range(len(reasons))]).select(
+        pl.any_horizontal(pl.all().is_not_null())).to_series()
+    files, lines = frame.get_column("_file").to_list(), frame.get_column("_line").to_list()
+    bad = set(any_reason.arg_true().to_list()) | {i for i, size in enumerate(sizes) if size[2]}
+    problems = []
+    for i in sorted(bad):
+        found = [r[i] for r in reasons[:-2] if r[i] is not None]
+        found += [r[i] for r in reasons[-2:] if r[i] is not None] + sizes[i][2]
+        problems += [error(files[i], lines[i], reason) for reason in found]
+    keys = {name: key for name in set(columns["aanbieder"].drop_nulls().to_list())
+            for key in [provider_key(name)]}
+    cells = zip(*(columns[n].to_list() for n in ("toewijzingnummer", "bsn", "aanbieder", "gemeente", "productcode",
+                                                 "ingangsdatum", "einddatum")),
+                frame.get_column("reden_wijziging").to_list(), frame.get_column("commentaar").to_list(),
+                strict=True)
+    allocations = []
+    for i, (number, client, provider, municipality, product, start, end, reason, comment) in enumerate(cells):
+        if i in bad:
+            continue
+        volume, budget, _ = sizes[i]
+        amount, unit, frequency = volume if volume else (budget or 0, None, None)
+        allocations.append(Allocation(
+            number=number, bsn_id=client, provider=provider, provider_key=keys[provider],
+            municipality_id=int(municipality), product=product, start=start, end=end, amount=amount, unit=unit,
+            frequency=frequency, reason=reason or None, comment=comment or None, file=files[i], line=lines[i]))
+    return allocations, problems
 
 
 Cache = dict[tuple[Any, ...], Any]
@@ -131,7 +221,7 @@ def parse_allocation(entry: Fields, lookup: Lookup, cache: Cache | None = None
     volume: tuple[int, Unit, Frequency] | None = parsed["volume"]
     amount, unit, frequency = volume if volume else (parsed["budget"], None, None)
     provider = parsed["aanbieder"]
-    return Allocation.model_construct(  # every field is checked above
+    return Allocation(
         number=parsed["toewijzingnummer"], bsn_id=parsed["bsn"], provider=provider,
         provider_key=_once(known, ("key", provider), lambda: provider_key(provider)),
         municipality_id=int(parsed["gemeente"].code), product=parsed["productcode"].code,

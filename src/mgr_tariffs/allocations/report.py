@@ -203,14 +203,14 @@ def evaluate(register: Register, rows: pl.DataFrame, earlier: pl.DataFrame | Non
     assigned, use = month_use_frame(frame, rows, earlier)
     last_day = rows.get_column("date").max() if not rows.is_empty() else None
     reference = settings.on or (last_day if isinstance(last_day, dt.date) else dt.date.today())
-    months = _periods(frame, use, reference).with_columns(billable=billable_expr())
+    months = _periods(frame, use, reference).with_columns(billable=billable_expr("index"))
     months = months.select("number", "period_id", "allowed", "earlier", "current", "billable", "price_cents",
-                           "total")
+                           "total", "index")
     by_number = {a.number: a for a in register.allocations}
     over = months.filter(pl.col("current") > pl.col("billable")).get_column("number").unique().to_list()
-    totals = months.group_by("number").agg(used=(pl.col("earlier") + pl.col("current")).sum(),
-                                           over=(pl.col("current") - pl.col("billable")).sum(),
-                                           total=pl.col("total").first())
+    totals = months.group_by("index").agg(
+        number=pl.col("number").first(), used=(pl.col("earlier") + pl.col("current")).sum(),
+        over=(pl.col("current") - pl.col("billable")).sum(), total=pl.col("total").first())
     near = totals.filter((pl.col("over") == 0) & (pl.col("total") > 0)
                          & (pl.col("used") * 100 >= settings.threshold * pl.col("total")))
     ending = frame.filter(pl.col("end").is_not_null() & (pl.col("end") >= reference)
@@ -232,16 +232,18 @@ def _periods(frame: pl.DataFrame, use: pl.DataFrame, reference: dt.date) -> pl.D
     """Every month of each allocation up to its end (an open one: up to the reference month), with the use and
     the allowed volumes; plus months with use outside that span."""
     until = pl.when(pl.col("end").is_null()).then(pl.lit(reference)).otherwise(pl.col("end"))
-    spans = frame.select("number", first=pl.col("start").dt.month_start(),
+    spans = frame.select("index", first=pl.col("start").dt.month_start(),
                          last=pl.max_horizontal(until, pl.col("start")).dt.month_start())
-    months = spans.select("number", month=pl.date_ranges("first", "last", interval="1mo")).explode("month")
-    months = months.select("number", period_id=pl.col("month").dt.year().cast(pl.Int64) * 100
+    months = spans.select("index", month=pl.date_ranges("first", "last", interval="1mo")).explode("month")
+    months = months.select("index", period_id=pl.col("month").dt.year().cast(pl.Int64) * 100
                            + pl.col("month").dt.month().cast(pl.Int64))
-    keys = pl.concat([months, use.select("number", "period_id")]).unique()
-    table = keys.join(use, on=["number", "period_id"], how="left").join(frame, on="number", how="left")
+    keys = pl.concat([months, use.select("index", "period_id")]).unique()
+    table = keys.join(use.drop("number"), on=["index", "period_id"], how="left").sort("index", "period_id")
+    index = table.get_column("index")
+    table = table.with_columns(frame.get_column(c).gather(index) for c in (
+        "number", "start", "end", "amount", "frequency"))
     table = table.with_columns(pl.col(c).fill_null(0) for c in ("earlier", "current", "price_cents"))
-    return table.with_columns(allowed=allowed_in_month_expr(), total=allowed_total_expr()).sort("number",
-                                                                                                 "period_id")
+    return table.with_columns(allowed=allowed_in_month_expr(), total=allowed_total_expr())
 
 
 def _uncovered(assigned: pl.DataFrame, register: Register, settings: Settings) -> list[Problem]:
