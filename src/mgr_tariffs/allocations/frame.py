@@ -60,7 +60,8 @@ def assign_frame(register: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     covered = pl.col("_end").is_null() | (pl.col("date") <= pl.col("_end"))
     found = joined.select("_row", _allocation=pl.when(covered).then(pl.col("_index")),
                           _ended=pl.when(~covered).then(pl.col("_index")))
-    placed = left.select("_row").join(found, on="_row", how="left").sort("_row")
+    placed = found.sort("_row") if found.height == left.height else left.select("_row").join(
+        found, on="_row", how="left").sort("_row")
     numbers = register.get_column("number")
     allocation, ended = placed.get_column("_allocation"), placed.get_column("_ended")
     return rows.with_columns(number=_gather(numbers, allocation), ended=_gather(numbers, ended),
@@ -107,9 +108,9 @@ def _use(register: pl.DataFrame, assigned: pl.DataFrame, slot: str) -> pl.DataFr
     covered = assigned.filter(pl.col("_allocation").is_not_null()).select(
         pl.col("_allocation").alias("index"), period.alias("period_id"), "ticks", pl.col("revenue_cents").fill_null(0),
         "price_cents", "unit")
-    covered = covered.with_columns(in_money=_gather(register.get_column("in_money"), covered.get_column("index")))
-    segments = covered.group_by("index", "period_id", "price_cents", "unit", "in_money").agg(
+    segments = covered.group_by("index", "period_id", "price_cents", "unit").agg(
         ticks=pl.col("ticks").sum(), revenue=pl.col("revenue_cents").sum())
+    segments = segments.with_columns(in_money=_gather(register.get_column("in_money"), segments.get_column("index")))
     gross = gross_cents_expr(pl.col("ticks"), pl.col("price_cents"))
     segments = segments.with_columns(gross=gross).with_columns(
         measure=pl.when(pl.col("in_money")).then(
