@@ -125,6 +125,10 @@ def parse_frame(frame: pl.DataFrame, lookup: Lookup) -> tuple[list[Allocation], 
     objects: dict[str, dict[str, Any]] = {"gemeente": {}, "productcode": {}}
     for name, rule in _FIELD_RULES.items():
         texts = frame.get_column(name)
+        if name == "bsn":
+            columns[name], reason = _bsn_column(texts)
+            reasons.append(reason)
+            continue
         distinct = texts.unique().to_list()
         found = [rule(text or None, lookup) for text in distinct]
         values = [_plain(name, value, objects) for value, _ in found]
@@ -144,6 +148,19 @@ def parse_frame(frame: pl.DataFrame, lookup: Lookup) -> tuple[list[Allocation], 
              for key in size_keys.unique().iter_rows()}
     found_sizes = [sizes[key] for key in size_keys.iter_rows()]
     return _assemble(frame, columns, [*reasons, period, excluded], found_sizes, objects)
+
+
+def _bsn_column(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """The BSN column by :func:`mgr_tariffs.bsn.normalise_expr` and :func:`~mgr_tariffs.bsn.valid_expr` (the
+    elfproef over the column); the reason for the others by :func:`mgr_tariffs.bsn.parse`, once per text."""
+    checked = texts.to_frame("t").select(padded=bsn.normalise_expr(pl.col("t"))).with_columns(
+        ok=bsn.valid_expr(pl.col("padded")))
+    ok = checked.get_column("ok")
+    values = pl.select(pl.when(ok).then(checked.get_column("padded").cast(pl.Int64, strict=False))).to_series()
+    wrong = texts.filter(~ok).unique().to_list()
+    found = [_bsn(text or None, None) for text in wrong]  # type: ignore[arg-type]
+    return values, _mapped(texts, wrong, [r for _, r in found], pl.String()) if wrong else pl.Series(
+        [None] * len(texts), dtype=pl.String)
 
 
 _DTYPES: dict[str, pl.DataType] = {"toewijzingnummer": pl.String(), "bsn": pl.Int64(), "aanbieder": pl.String(),
