@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import polars as pl
+
 from mgr_tariffs.allocations.billing import apply_allocations
+from mgr_tariffs.allocations.checking import line_findings
 from mgr_tariffs.allocations.register import read_register
 from mgr_tariffs.allocations.report import Settings
 from mgr_tariffs.billing.engine import BillOptions, bill
@@ -81,3 +84,38 @@ def test_a_line_two_allocations_cover_carries_both_numbers(tmp_path: Path, looku
     assert applied.result.ok
     assert applied.result.lines.select("bsn_id", "allocation").sort("bsn_id").rows() == [
         (111222333, "A1, A2"), (123456782, "A3")]
+
+
+def checked_lines(rows: list[tuple[str, int, str, str, str, int, int, int]]) -> pl.DataFrame:
+    """Invoice lines as the checking engine has them: (invoice, line, bsn, start, end, ticks, price, amount)."""
+    return pl.DataFrame(
+        [("inv.csv", line, invoice, "W", 983, bsn, "LN035", dt.date.fromisoformat(start), dt.date.fromisoformat(end),
+          ticks, "uur", price, None, amount, False)
+         for invoice, line, bsn, start, end, ticks, price, amount in rows],
+        schema={"_file": pl.String, "_line": pl.Int64, "invoice": pl.String, "provider": pl.String,
+                "municipality_id": pl.Int64, "bsn_key": pl.String, "product": pl.String, "start": pl.Date,
+                "end": pl.Date, "ticks": pl.Int64, "unit": pl.String, "price_cents": pl.Int64,
+                "revenue_cents": pl.Int64, "amount_cents": pl.Int64, "blocked": pl.Boolean}, orient="row")
+
+
+def test_check_lines_outside_and_over(tmp_path: Path, lookup: Lookup) -> None:
+    reg = tmp_path / "reg.csv"
+    reg.write_text(REGISTER, encoding="utf-8")
+    register = read_register([reg], lookup).register
+    assert register is not None
+    lines = checked_lines([
+        ("F1", 2, "111222333", "2025-03-01", "2025-03-31", 14 * 3000, 5040, 70_560),  # 14 h of 12 h: 2 h over
+        ("F1", 3, "111222333", "2025-05-01", "2025-05-31", 3000, 5040, 5040),          # after A1 ended 2025-04-30
+        ("F1", 4, "999999990", "2025-03-01", "2025-03-31", 3000, 5040, 5040),          # no allocation at all
+        ("F2", 2, "111222333", "2025-04-01", "2025-05-31", 3000, 5040, 5040),          # runs past A1's end
+    ])
+    found = line_findings(lines, register)
+    messages = {(f.invoice, f.line): (f.message, f.billed_cents, f.expected_cents) for f in found}
+    assert messages[("F1", 3)][0].endswith("no allocation; allocation A1 ended on 2025-04-30 (TR308)")
+    assert messages[("F1", 4)][0].endswith("no allocation covers the line (TR307)")
+    assert messages[("F1", 4)][1:] == (5040, 0)
+    assert "allocation A1 ends on 2025-04-30, before the line's last day" in messages[("F2", 2)][0]
+    # 2 h over at € 50,40: € 100,80 of the line's € 705,60 is not payable
+    assert messages[("F1", 2)] == (
+        "allocation A1 (2 uur per week), 2025-03: billed 14 uur, 12 uur allowed (TR321/TR322): 2 uur over, "
+        "€ 100,80 at stake (client *****2333, LN035)", 70_560, 60_480)
