@@ -195,15 +195,19 @@ def uses_of(allocations: Sequence[Allocation], months: pl.DataFrame) -> list[All
 
 
 def evaluate(register: Register, rows: pl.DataFrame, earlier: pl.DataFrame | None = None,
-             settings: Settings | None = None) -> Evaluation:
+             settings: Settings | None = None, *, all_months: bool = False) -> Evaluation:
     """The allocations' use by ``rows`` (billed rows: ``_file, _line, date, bsn_id, provider, municipality_id,
-    product, ticks, unit, revenue_cents, price_cents``) and ``earlier`` (rows issued before)."""
+    product, ticks, unit, revenue_cents, price_cents``) and ``earlier`` (rows issued before).
+
+    ``months`` has the months with use; with ``all_months`` also every other month of each allocation (up to its
+    end, an open one up to the reference month), as ``mgr allocations`` shows them. A month without use spends
+    nothing, so what may be billed is the same either way."""
     settings = settings or Settings()
     frame = register_frame(register.allocations)
     assigned, use = month_use_frame(frame, rows, earlier)
     last_day = rows.get_column("date").max() if not rows.is_empty() else None
     reference = settings.on or (last_day if isinstance(last_day, dt.date) else dt.date.today())
-    months = _periods(frame, use, reference).with_columns(billable=billable_expr("index"))
+    months = _periods(frame, use, reference, all_months).with_columns(billable=billable_expr("index"))
     months = months.select("number", "period_id", "allowed", "earlier", "current", "billable", "price_cents",
                            "total", "index")
     by_number = {a.number: a for a in register.allocations}
@@ -228,9 +232,11 @@ def evaluate(register: Register, rows: pl.DataFrame, earlier: pl.DataFrame | Non
                       warnings, assigned, reference)
 
 
-def _periods(frame: pl.DataFrame, use: pl.DataFrame, reference: dt.date) -> pl.DataFrame:
-    """Every month of each allocation up to its end (an open one: up to the reference month), with the use and
-    the allowed volumes; plus months with use outside that span."""
+def _periods(frame: pl.DataFrame, use: pl.DataFrame, reference: dt.date, all_months: bool) -> pl.DataFrame:
+    """The months with use and, with ``all_months``, every month of each allocation up to its end (an open one: up
+    to the reference month), with the use and the allowed volumes, sorted on allocation and month."""
+    if not all_months:
+        return _allowed(frame, use.drop("number").sort("index", "period_id"))
     until = pl.when(pl.col("end").is_null()).then(pl.lit(reference)).otherwise(pl.col("end"))
     spans = frame.select("index", first=pl.col("start").dt.month_start(),
                          last=pl.max_horizontal(until, pl.col("start")).dt.month_start())
@@ -239,10 +245,13 @@ def _periods(frame: pl.DataFrame, use: pl.DataFrame, reference: dt.date) -> pl.D
                            + pl.col("month").dt.month().cast(pl.Int64))
     keys = pl.concat([months, use.select("index", "period_id")]).unique()
     table = keys.join(use.drop("number"), on=["index", "period_id"], how="left").sort("index", "period_id")
+    return _allowed(frame, table.with_columns(pl.col(c).fill_null(0) for c in ("earlier", "current", "price_cents")))
+
+
+def _allowed(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     index = table.get_column("index")
     table = table.with_columns(frame.get_column(c).gather(index) for c in (
         "number", "start", "end", "amount", "frequency"))
-    table = table.with_columns(pl.col(c).fill_null(0) for c in ("earlier", "current", "price_cents"))
     return table.with_columns(allowed=allowed_in_month_expr(), total=allowed_total_expr())
 
 

@@ -69,7 +69,8 @@ def run_allocations(inputs: Inputs, lookup: Lookup, settings: Settings) -> Alloc
         if not rows.is_empty():
             billed = find_billed(inputs.ledger, rows).select("_file", "_line")
             rows = rows.join(billed, on=["_file", "_line"], how="anti", maintain_order="left")
-    return AllocationsRun(register, errors, warnings, evaluate(register.register, rows, earlier, settings))
+    evaluation = evaluate(register.register, rows, earlier, settings, all_months=True)
+    return AllocationsRun(register, errors, warnings, evaluation)
 
 
 def _billed_rows(inputs: Inputs, lookup: Lookup, settings: Settings) -> tuple[pl.DataFrame, list[Problem],
