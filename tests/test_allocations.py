@@ -319,3 +319,28 @@ def test_ledger_use_counts_once(tmp_path: Path, lookup: Lookup) -> None:
     alone = run_allocations(Inputs([reg], ledger=book), lookup, Settings(on=dt.date(2025, 5, 1)))
     assert alone.evaluation is not None and alone.evaluation.uses[0].used == 6 * HOUR
     assert not alone.errors
+
+
+def test_xlsx_register_with_excel_dates_and_numbers(tmp_path: Path, lookup: Lookup) -> None:
+    import openpyxl  # noqa: PLC0415 (only this test writes a workbook)
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Toewijzingnummer", "BSN", "Aanbieder", "Gemeente", "Productcode", "Ingangsdatum", "Einddatum",
+                  "Volume", "Eenheid", "Frequentie"])
+    sheet.append([101, 10000008, "W", "Venlo", "LN035", dt.datetime(2025, 3, 1), dt.date(2025, 3, 31), 1.5, "uur",
+                  "week"])  # the BSN lost its leading zero in the spreadsheet
+    sheet.append([102, 123456789, "W", "Venlo", "LN035", dt.datetime(2025, 4, 1), None, 3, "uur", "maand"])
+    path = tmp_path / "toewijzingen.xlsx"
+    book.save(path)
+    result = read_register([path], lookup)
+    assert [(p.line, p.message) for p in result.problems] == [(3, "BSN *****6789 fails the elfproef")]
+    sheet.delete_rows(3)
+    book.save(path)
+    register = read_register([path], lookup).register
+    assert register is not None
+    [a] = register.allocations
+    assert (a.number, a.bsn_id, a.start, a.end, a.amount, a.frequency) == (
+        "101", 10000008, dt.date(2025, 3, 1), dt.date(2025, 3, 31), 4500, Frequency.WEEK)
+    path.write_bytes(b"not a workbook PK")  # unreadable content is a problem of the file, never a traceback
+    assert read_register([path], lookup).register is None

@@ -75,7 +75,7 @@ def read_register(paths: Sequence[Path], lookup: Lookup, *, xsd_dir: Path | None
     when ``xsd_dir`` (the iWmo XSD folder) is not given."""
     problems: list[Problem] = []
     frames: list[pl.DataFrame] = []
-    for path in paths:
+    for path in map(Path, paths):
         if wmo301.is_xml(path):
             entries, found_problems = wmo301.read_wmo301(path, xsd_dir, agb_names or {})
             frames.append(entries_frame(entries))

@@ -17,6 +17,7 @@ from mgr_tariffs.allocations.report import DEFAULT_ENDING_DAYS, DEFAULT_THRESHOL
 from mgr_tariffs.allocations.usage import AllocationsRun, Inputs, run_allocations
 from mgr_tariffs.allocations.wmo301 import XSD_ENV, xsd_folder
 from mgr_tariffs.bsn import masker
+from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.cli.common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
@@ -84,7 +85,7 @@ def allocations_command(
     raise typer.Exit(EXIT_INVALID if result.errors else EXIT_OK)
 
 
-def _agb_names(parties: Path | None, lookup: Any) -> dict[str, str]:
+def _agb_names(parties: Path | None, lookup: Lookup) -> dict[str, str]:
     if parties is None:
         return {}
     from mgr_tariffs.parties import load_parties  # noqa: PLC0415
