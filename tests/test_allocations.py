@@ -344,3 +344,17 @@ def test_xlsx_register_with_excel_dates_and_numbers(tmp_path: Path, lookup: Look
         "101", 10000008, dt.date(2025, 3, 1), dt.date(2025, 3, 31), 4500, Frequency.WEEK)
     path.write_bytes(b"not a workbook PK")  # unreadable content is a problem of the file, never a traceback
     assert read_register([path], lookup).register is None
+
+
+@pytest.mark.skipif(not XSD.exists(), reason="the iWmo XSDs are not here")
+def test_command_reads_wmo301_with_the_xsd_folder(runner: CliRunner, tmp_path: Path) -> None:
+    path = write(tmp_path, "toewijzing.xml", wmo301("<iwmo:Code>LN035</iwmo:Code>"))
+    result = runner.invoke(app, ["allocations", str(path), "--tariffs", str(TARIFFS), "--format", "json",
+                                 "--on", "2023-06-30"], env={"MGR_IWMO_XSD": str(XSD)})
+    assert result.exit_code == 0, result.stderr
+    [allocation] = json.loads(result.stdout)["allocations"]
+    # 10 minutes a day from 2023-01-01 to 2023-12-31: 365 days = 3.650 minutes
+    assert (allocation["number"], allocation["provider"], allocation["unit"], allocation["allowed"]) == (
+        "101", "42420001", "minuut", "3650")
+    missing = runner.invoke(app, ["allocations", str(path), "--tariffs", str(TARIFFS)], env={"MGR_IWMO_XSD": ""})
+    assert missing.exit_code == 2 and "--iwmo-xsd" in missing.stderr
