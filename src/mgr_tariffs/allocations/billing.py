@@ -39,11 +39,18 @@ class Applied:
 
 
 def apply_allocations(result: BillingResult, register: Register, *, cap: bool = False,
-                      earlier: pl.DataFrame | None = None, settings: Settings | None = None) -> Applied:
-    """Hold a billing run to the register (see the module's text)."""
+                      earlier: pl.DataFrame | None = None, already_billed: pl.DataFrame | None = None,
+                      settings: Settings | None = None) -> Applied:
+    """Hold a billing run to the register (see the module's text). ``earlier``: rows issued before (a ledger's
+    live rows); ``already_billed``: the run's rows among them (``_file, _line``), counted only as ``earlier`` and
+    left as they are (issuing skips them)."""
     if result.rows.is_empty():
         return Applied(result, evaluate(register, empty_rows(), earlier, settings))
-    evaluation = evaluate(register, result.rows, earlier, settings)
+    rows, billed_before = result.rows, None
+    if already_billed is not None and not already_billed.is_empty():
+        billed_before = rows.join(already_billed, on=["_file", "_line"], how="semi", maintain_order="left")
+        rows = rows.join(already_billed, on=["_file", "_line"], how="anti", maintain_order="left")
+    evaluation = evaluate(register, rows, earlier, settings)
     assigned = evaluation.rows
     uncovered = assigned.get_column("number").is_null()
     kept = assigned.filter(~uncovered)
@@ -55,6 +62,8 @@ def apply_allocations(result: BillingResult, register: Register, *, cap: bool = 
     else:
         errors += evaluation.over
     rows = kept.drop("number", "ended", "_allocation")
+    if billed_before is not None:
+        rows = pl.concat([rows, billed_before], how="vertical_relaxed")
     changed = rows.height != result.rows.height
     lines = price_lines(rows, result.lookup) if changed and not rows.is_empty() else result.lines
     if rows.is_empty():

@@ -169,6 +169,8 @@ class Evaluation:
     rows: pl.DataFrame
     """The rows with ``number`` (the covering allocation, or null) and ``ended``."""
     reference: dt.date
+    at_stake_cents: int = 0
+    """The money of everything over (the sum of the over errors' money at stake)."""
 
     @property
     def errors(self) -> list[Problem]:
@@ -228,8 +230,9 @@ def evaluate(register: Register, rows: pl.DataFrame, earlier: pl.DataFrame | Non
                          [by_number[n] for n in ending.get_column("number").to_list()], assigned, register,
                          reference)
     over_uses = [noted[a.number] for a in register.allocations if a.number in over_numbers]
+    stake = sum(use.at_stake(m) for use in over_uses for m in use.months if m.over)
     return Evaluation(register, frame, months, _uncovered(assigned, register, settings), _over(over_uses, settings),
-                      warnings, assigned, reference)
+                      warnings, assigned, reference, stake)
 
 
 def _periods(frame: pl.DataFrame, use: pl.DataFrame, reference: dt.date, all_months: bool) -> pl.DataFrame:
