@@ -9,4 +9,7 @@ test holds the two equal); ``report`` — allowed / used / remaining per allocat
 
 from mgr_tariffs.allocations.model import Allocation, Frequency, Register, Unit
 
-__all__ = ["Allocation", "Frequency", "Register", "Unit"]
+XSD_ENV = "MGR_IWMO_XSD"
+"""The environment variable naming the folder of the iWmo XSDs (``--iwmo-xsd``)."""
+
+__all__ = ["XSD_ENV", "Allocation", "Frequency", "Register", "Unit"]

@@ -21,10 +21,10 @@ from typing import Any
 
 from lxml import etree
 
+from mgr_tariffs.allocations import XSD_ENV
 from mgr_tariffs.allocations.model import Fields
 from mgr_tariffs.problems import InputError, Problem, error
 
-XSD_ENV = "MGR_IWMO_XSD"
 NAMESPACE = "http://www.istandaarden.nl/iwmo/3_2/wmo301/schema"
 BASE_NAMESPACE = "http://www.istandaarden.nl/iwmo/3_2/basisschema/schema"
 _W = f"{{{NAMESPACE}}}"

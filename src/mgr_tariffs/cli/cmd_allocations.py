@@ -7,15 +7,14 @@ import io
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from mgr_tariffs.allocations import XSD_ENV
 from mgr_tariffs.allocations.report import DEFAULT_ENDING_DAYS, DEFAULT_THRESHOLD, AllocationUse, Settings
-from mgr_tariffs.allocations.usage import AllocationsRun, Inputs, run_allocations
-from mgr_tariffs.allocations.wmo301 import XSD_ENV, xsd_folder
 from mgr_tariffs.bsn import masker
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.cli.common import (
@@ -31,6 +30,9 @@ from mgr_tariffs.cli.common import (
     print_problems,
 )
 from mgr_tariffs.problems import Problem
+
+if TYPE_CHECKING:
+    from mgr_tariffs.allocations.usage import AllocationsRun
 
 
 class OutputFormat(StrEnum):
@@ -66,6 +68,8 @@ def allocations_command(
     Exit 0 when the register is valid and no billable hour is outside or over an allocation (warnings allowed),
     1 when it is not, 2 when a file cannot be read.
     """
+    from mgr_tariffs.allocations.usage import Inputs, run_allocations  # noqa: PLC0415 (ledger, lxml: when used)
+    from mgr_tariffs.allocations.wmo301 import xsd_folder  # noqa: PLC0415
     from mgr_tariffs.ledger.store import LedgerError  # noqa: PLC0415
 
     lookup = load_lookup(tariffs)
