@@ -36,7 +36,7 @@ def registers(draw: st.DrawFn) -> list[Allocation]:
                 for product in PRODUCTS:
                     day = FIRST + dt.timedelta(days=draw(st.integers(-40, 60)))
                     for _ in range(draw(st.integers(0, 3))):
-                        length = draw(st.integers(0, 120))
+                        length = draw(st.one_of(st.integers(0, 120), st.integers(300, 800)))
                         end = day + dt.timedelta(days=length)
                         is_open = draw(st.booleans()) and draw(st.booleans())
                         unit, frequency = draw(st.sampled_from(KINDS))
