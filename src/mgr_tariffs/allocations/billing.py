@@ -158,8 +158,21 @@ def _measure(records: Sequence[Record], money: bool) -> int:
 
 
 def _fitting(records: Sequence[Record], billable: int, money: bool) -> int:
-    """How many of the first rows may be billed: the longest run of them whose use stays within ``billable``."""
-    return max((n for n in range(len(records) + 1) if _measure(records[:n], money) <= billable), default=0)
+    """How many of the first rows may be billed: the longest run of them whose use stays within ``billable``
+    (one pass: the use of each longer run from the sums per price and unit so far)."""
+    segments: dict[tuple[int, str], list[int]] = {}
+    fits, ticks_so_far = 0, 0
+    for n, (_, ticks, revenue, price, unit) in enumerate(records, start=1):
+        part = segments.setdefault((price, unit), [0, 0])
+        part[0] += ticks
+        part[1] += revenue or 0
+        ticks_so_far += ticks
+        used = ticks_so_far if not money else sum(
+            gross - net_cents(gross, rev, True)[0]
+            for gross, rev in ((gross_cents(t, p), r) for (p, _), (t, r) in segments.items()))
+        if used <= billable:
+            fits = n
+    return fits
 
 
 def _note(use: AllocationUse, month: int, cut: Sequence[Record], records: Sequence[Record]) -> Problem:
