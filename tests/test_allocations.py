@@ -358,3 +358,12 @@ def test_command_reads_wmo301_with_the_xsd_folder(runner: CliRunner, tmp_path: P
         "101", "42420001", "minuut", "3650")
     missing = runner.invoke(app, ["allocations", str(path), "--tariffs", str(TARIFFS)], env={"MGR_IWMO_XSD": ""})
     assert missing.exit_code == 2 and "--iwmo-xsd" in missing.stderr
+
+
+def test_very_many_problems_are_bounded(tmp_path: Path, lookup: Lookup) -> None:
+    rows = "".join(f"A{i};123456789;W;Venlo;LN035;2025-01-0{1 + i % 9};;1;uur;maand;\n" for i in range(1_200))
+    result = read_register([write(tmp_path, "reg.csv", HEADER + rows)], lookup)
+    assert len(result.problems) == 1_001
+    assert result.problems[-1].message == ("200 more allocations with problems from this line on are not listed "
+                                           "(only the first 1,000)")
+    assert result.problems[-1].line == 1_002

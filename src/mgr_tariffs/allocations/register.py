@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -33,7 +33,7 @@ from mgr_tariffs.allocations.model import (
 from mgr_tariffs.billing.hourlog import parse_service_date
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.identity import provider_key
-from mgr_tariffs.io.tables import Column, Table, read_table, resolve_columns
+from mgr_tariffs.io.tables import MAX_PROBLEMS, Column, Table, read_table, resolve_columns
 from mgr_tariffs.money import decimals, parse_decimal
 from mgr_tariffs.problems import Problem, error, has_errors, sort_problems
 
@@ -85,7 +85,7 @@ def read_register(paths: Sequence[Path], lookup: Lookup, *, xsd_dir: Path | None
             frames.append(frame)
         problems += found_problems
     allocations, row_problems = parse_frame(pl.concat(frames, how="vertical_relaxed"), lookup)
-    problems += row_problems + duplicate_numbers(allocations) + overlaps(allocations)
+    problems += row_problems + bounded(duplicate_numbers(allocations)) + bounded(overlaps(allocations))
     problems = sort_problems(problems)
     register = Register(tuple(allocations), tuple(str(p) for p in paths))
     return RegisterResult(None if has_errors(problems) else register, problems)
@@ -190,10 +190,15 @@ def _assemble(frame: pl.DataFrame, columns: dict[str, pl.Series], reasons: list[
     files, lines = frame.get_column("_file").to_list(), frame.get_column("_line").to_list()
     bad = set(any_reason.arg_true().to_list()) | {i for i, size in enumerate(sizes) if size[2]}
     problems = []
-    for i in sorted(bad):
+    ordered = sorted(bad)
+    for i in ordered[:MAX_PROBLEMS]:
         found = [r[i] for r in reasons[:-2] if r[i] is not None]
         found += [r[i] for r in reasons[-2:] if r[i] is not None] + sizes[i][2]
         problems += [error(files[i], lines[i], reason) for reason in found]
+    if len(ordered) > MAX_PROBLEMS:
+        first = ordered[MAX_PROBLEMS]
+        problems.append(error(files[first], lines[first], f"{len(ordered) - MAX_PROBLEMS:,} more allocations with "
+                              f"problems from this line on are not listed (only the first {MAX_PROBLEMS:,})"))
     keys = {name: key for name in set(columns["aanbieder"].drop_nulls().to_list())
             for key in [provider_key(name)]}
     cells = zip(*(columns[n].to_list() for n in ("toewijzingnummer", "bsn", "aanbieder", "gemeente", "productcode",
@@ -395,38 +400,54 @@ def _budget(text: str, unit: str | None, frequency: str | None, open_end: bool) 
     return (None if reasons or value is None else int(value * 100)), reasons
 
 
-def duplicate_numbers(allocations: Sequence[Allocation]) -> list[Problem]:
-    """A toewijzingnummer used twice: the second and further uses."""
-    first: dict[str, Allocation] = {}
-    problems = []
-    for allocation in allocations:
-        seen = first.setdefault(allocation.number, allocation)
-        if seen is not allocation:
-            problems.append(error(allocation.file, allocation.line, f"toewijzingnummer {allocation.number!r} is "
-                                  f"used before, {_where(seen, allocation)}"))
+Found = tuple[str, int | None, str]
+"""A problem before it is made: file, line, message (a register may have very many)."""
+
+
+def bounded(found: Iterable[Found]) -> list[Problem]:
+    """The first :data:`~mgr_tariffs.io.tables.MAX_PROBLEMS` as problems, the rest counted in one more."""
+    problems: list[Problem] = []
+    rest, first = 0, None
+    for file, line, message in found:
+        if len(problems) < MAX_PROBLEMS:
+            problems.append(error(file, line, message))
+        else:
+            rest += 1
+            first = first or (file, line)
+    if first is not None:
+        problems.append(error(first[0], first[1], f"{rest:,} more problems of this kind from this line on are not "
+                              f"listed (only the first {MAX_PROBLEMS:,})"))
     return problems
 
 
-def overlaps(allocations: Sequence[Allocation]) -> list[Problem]:
+def duplicate_numbers(allocations: Sequence[Allocation]) -> Iterator[Found]:
+    """A toewijzingnummer used twice: the second and further uses."""
+    first: dict[str, Allocation] = {}
+    for allocation in allocations:
+        seen = first.setdefault(allocation.number, allocation)
+        if seen is not allocation:
+            yield (allocation.file, allocation.line,
+                   f"toewijzingnummer {allocation.number!r} is used before, {_where(seen, allocation)}")
+
+
+def overlaps(allocations: Sequence[Allocation]) -> Iterator[Found]:
     """Allocations of one client, provider and product whose periods overlap: one problem at the later one."""
     groups: dict[tuple[int, str, str], list[Allocation]] = defaultdict(list)
     for allocation in allocations:
         groups[(allocation.bsn_id, allocation.provider_key, allocation.product)].append(allocation)
-    problems = []
     for items in groups.values():
         ordered = sorted(items, key=lambda a: (a.start, a.file, a.line or 0))
         reach: Allocation | None = None
         for allocation in ordered:
             if reach is not None and (reach.end is None or allocation.start <= reach.end):
                 until = reach.end.isoformat() if reach.end else "open end"
-                problems.append(error(allocation.file, allocation.line, (
+                yield (allocation.file, allocation.line, (
                     f"allocation {allocation.number} ({allocation.start.isoformat()} – "
                     f"{allocation.end.isoformat() if allocation.end else 'open end'}) overlaps allocation "
                     f"{reach.number} ({reach.start.isoformat()} – {until}, {_where(reach, allocation)}) of the "
-                    f"same client, provider and product")))
+                    f"same client, provider and product"))
             if reach is None or (reach.end is not None and (allocation.end is None or allocation.end > reach.end)):
                 reach = allocation
-    return problems
 
 
 def _where(seen: Allocation, here: Allocation) -> str:
