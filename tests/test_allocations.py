@@ -253,7 +253,7 @@ def test_wmo301_schema_errors_and_missing_xsd(tmp_path: Path, lookup: Lookup) ->
     result = read_register([path], lookup, xsd_dir=XSD)
     assert result.register is None
     assert any("WMO301.xsd" in p.message and p.line is not None for p in result.problems)
-    with pytest.raises(InputError, match="--iwmo-xsd"):
+    with pytest.raises(InputError, match="--iwmo-dir"):
         read_register([path], lookup)
 
 
@@ -347,17 +347,22 @@ def test_xlsx_register_with_excel_dates_and_numbers(tmp_path: Path, lookup: Look
 
 
 @pytest.mark.skipif(not XSD.exists(), reason="the iWmo XSDs are not here")
-def test_command_reads_wmo301_with_the_xsd_folder(runner: CliRunner, tmp_path: Path) -> None:
+def test_command_reads_wmo301_with_the_iwmo_folder(runner: CliRunner, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, "toewijzing.xml", wmo301("<iwmo:Code>LN035</iwmo:Code>"))
+    monkeypatch.chdir(tmp_path)  # no ../shared/iwmo here: only the variable names the folder
     result = runner.invoke(app, ["allocations", str(path), "--tariffs", str(TARIFFS), "--format", "json",
-                                 "--on", "2023-06-30"], env={"MGR_IWMO_XSD": str(XSD)})
+                                 "--on", "2023-06-30"], env={"MGR_IWMO_DIR": str(XSD.parent)})
     assert result.exit_code == 0, result.stderr
     [allocation] = json.loads(result.stdout)["allocations"]
     # 10 minutes a day from 2023-01-01 to 2023-12-31: 365 days = 3.650 minutes
     assert (allocation["number"], allocation["provider"], allocation["unit"], allocation["allowed"]) == (
         "101", "42420001", "minuut", "3650")
-    missing = runner.invoke(app, ["allocations", str(path), "--tariffs", str(TARIFFS)], env={"MGR_IWMO_XSD": ""})
-    assert missing.exit_code == 2 and "--iwmo-xsd" in missing.stderr
+    missing = runner.invoke(app, ["allocations", str(path), "--tariffs", str(TARIFFS)], env={"MGR_IWMO_DIR": ""})
+    assert missing.exit_code == 2 and "--iwmo-dir" in missing.stderr
+    direct = runner.invoke(app, ["allocations", str(path), "--tariffs", str(TARIFFS), "--iwmo-dir", str(XSD),
+                                 "--on", "2023-06-30"])  # the xsd/ folder itself is accepted too
+    assert direct.exit_code == 0, direct.stderr
 
 
 def test_very_many_problems_are_bounded(tmp_path: Path, lookup: Lookup) -> None:

@@ -9,7 +9,7 @@ test holds the two equal); ``report`` — allowed / used / remaining per allocat
 
 from mgr_tariffs.allocations.model import Allocation, Frequency, Register, Unit
 
-XSD_ENV = "MGR_IWMO_XSD"
-"""The environment variable naming the folder of the iWmo XSDs (``--iwmo-xsd``)."""
+XSD_ENV = "MGR_IWMO_DIR"
+"""The environment variable naming the iWmo folder (``--iwmo-dir``; the same as ``mgr declare``'s)."""
 
 __all__ = ["XSD_ENV", "Allocation", "Frequency", "Register", "Unit"]

@@ -1,8 +1,10 @@
 """Read allocations from iWmo WMO301 messages (*toewijzing*), validated against the iWmo XSD first.
 
-The XSD is not shipped with the package: the folder holding ``WMO301.xsd`` and ``basisschema.xsd`` (the iWmo 3.2
-publication of Zorginstituut Nederland) is given with ``--iwmo-xsd DIR`` or ``$MGR_IWMO_XSD``. A message that
-breaks the schema gives one problem per finding, with its line, and no allocations.
+The XSD is not shipped with the package (the iWmo 3.2 publication of Zorginstituut Nederland; its licence is not
+settled): the iWmo folder — with ``xsd/WMO301.xsd`` and ``xsd/basisschema.xsd``, or those two files themselves — is
+``--iwmo-dir DIR``, else ``$MGR_IWMO_DIR``, else ``../shared/iwmo`` relative to the working directory when that
+folder exists (the option, variable and default ``mgr declare`` uses). A message that breaks the schema gives one
+problem per finding, with its line, and no allocations.
 
 What a ``ToegewezenProduct`` becomes: the municipality is the header's ``Afzender`` (CBS code), the provider the
 ``Ontvanger`` (AGB code) — shown by its name when the parties file names that AGB code, else the code itself —,
@@ -32,12 +34,18 @@ _B = f"{{{BASE_NAMESPACE}}}"
 EURO_CODE = "83"
 
 
+DEFAULT_RELATIVE = Path("..") / "shared" / "iwmo"
+
+
 def xsd_folder(option: Path | None) -> Path | None:
-    """The iWmo XSD folder: ``--iwmo-xsd``, else ``$MGR_IWMO_XSD``, else none."""
-    if option is not None:
-        return option
+    """The folder holding ``WMO301.xsd``: from ``--iwmo-dir``, else ``$MGR_IWMO_DIR``, else ``../shared/iwmo`` when it
+    exists; its ``xsd/`` when it has one. ``None`` when none is given or found."""
     env = os.environ.get(XSD_ENV, "").strip()
-    return Path(env) if env else None
+    root = option if option is not None else Path(env) if env else DEFAULT_RELATIVE if DEFAULT_RELATIVE.is_dir() \
+        else None
+    if root is None:
+        return None
+    return root / "xsd" if (root / "xsd" / "WMO301.xsd").is_file() else root
 
 
 def is_xml(path: Path) -> bool:
@@ -54,7 +62,8 @@ def is_xml(path: Path) -> bool:
 def _schema(folder: Path) -> Any:
     xsd = folder / "WMO301.xsd"
     if not xsd.is_file():
-        raise InputError(str(folder), "has no WMO301.xsd: give the folder of the iWmo 3.2 XSDs (--iwmo-xsd)")
+        raise InputError(str(folder), "has no WMO301.xsd: give the iWmo 3.2 folder (with xsd/) with --iwmo-dir or "
+                         f"${XSD_ENV}")
     try:
         return etree.XMLSchema(etree.parse(str(xsd), _parser()))
     except (etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
@@ -69,8 +78,8 @@ def read_wmo301(path: Path, xsd_dir: Path | None, agb_names: Mapping[str, str]) 
     """The ``ToegewezenProduct`` elements of one message as register cells, or the schema's findings."""
     file = str(path)
     if xsd_dir is None:
-        raise InputError(file, f"is a WMO301 message: give the folder of the iWmo XSDs with --iwmo-xsd or "
-                               f"${XSD_ENV} to validate it")
+        raise InputError(file, f"is a WMO301 message: give the iWmo 3.2 folder (with xsd/WMO301.xsd) with --iwmo-dir "
+                               f"or ${XSD_ENV} to validate it")
     schema = _schema(xsd_dir)
     try:
         document = etree.parse(file, _parser())

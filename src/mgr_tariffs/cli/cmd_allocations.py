@@ -56,8 +56,8 @@ def allocations_command(
                                   help="Warn when an allocation is used at least this many percent."),
     ending_days: int = typer.Option(DEFAULT_ENDING_DAYS, "--ending-days", min=0,
                                     help="Warn when an allocation ends within this many days of --on."),
-    iwmo_xsd: Path = typer.Option(None, "--iwmo-xsd", envvar=XSD_ENV, help="Folder with the iWmo 3.2 XSDs "
-                                  "(WMO301.xsd, basisschema.xsd) to validate WMO301 messages."),
+    iwmo_dir: Path = typer.Option(None, "--iwmo-dir", envvar=XSD_ENV, help="The iWmo 3.2 folder (with xsd/) to "
+                                  "validate WMO301 messages \\[default: ../shared/iwmo when it exists]."),
     parties: Path = typer.Option(None, "--parties", envvar="MGR_PARTIES", help="Parties file: names the provider "
                                  "of a WMO301 message by its AGB code."),
     sheet: str = typer.Option(None, "--sheet", help="Excel: the sheet to read (default: the first)."),
@@ -75,7 +75,7 @@ def allocations_command(
 
     lookup = load_lookup(tariffs)
     settings = Settings(threshold, ending_days, date_option("--on", on), masker(show_bsn))
-    inputs = Inputs(registers, hours or (), ledger, xsd_folder(iwmo_xsd), _agb_names(parties, lookup), sheet)
+    inputs = Inputs(registers, hours or (), ledger, xsd_folder(iwmo_dir), _agb_names(parties, lookup), sheet)
     try:
         result = run_allocations(inputs, lookup, settings)
     except LedgerError as exc:
