@@ -123,6 +123,7 @@ CELLS = {
     "eenheid": [None, "uur", "04", "minuut", "dagdeel", "euro", "jaar"],
     "frequentie": [None, "week", "2", "maand", "totaal", "dag", "eeuw"],
     "budget": [None, "100", "12,345", "-1"],
+    "wet": [None, "Wmo", "participatiewet", "AWBZ"],
     "reden_wijziging": [None, "01"],
     "commentaar": [None, "let op"],
 }

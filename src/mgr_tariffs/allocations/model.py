@@ -82,6 +82,8 @@ class Allocation:
     amount: int
     unit: Unit | None
     frequency: Frequency | None
+    law: str | None = None
+    """``Wmo`` or ``Participatiewet`` when the register says under which law it was granted."""
     reason: str | None = None
     comment: str | None = None
     file: str = ""

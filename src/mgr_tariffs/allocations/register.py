@@ -49,6 +49,7 @@ COLUMNS = (
     Column("eenheid", ("unit",)),
     Column("frequentie", ("frequency",)),
     Column("budget", ()),
+    Column("wet", ("law",)),
     Column("reden_wijziging", ("reason", "redenwijziging")),
     Column("commentaar", ("comment", "opmerking")),
 )
@@ -165,7 +166,8 @@ def _bsn_column(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
 
 _DTYPES: dict[str, pl.DataType] = {"toewijzingnummer": pl.String(), "bsn": pl.Int64(), "aanbieder": pl.String(),
                                    "gemeente": pl.String(), "productcode": pl.String(), "ingangsdatum": pl.Date(),
-                                   "einddatum": pl.Date(), "volume": pl.String(), "budget": pl.String()}
+                                   "einddatum": pl.Date(), "volume": pl.String(), "budget": pl.String(),
+                                   "wet": pl.String()}
 
 
 def _plain(name: str, value: Any, objects: dict[str, dict[str, Any]]) -> Any:
@@ -202,11 +204,11 @@ def _assemble(frame: pl.DataFrame, columns: dict[str, pl.Series], reasons: list[
     keys = {name: key for name in set(columns["aanbieder"].drop_nulls().to_list())
             for key in [provider_key(name)]}
     cells = zip(*(columns[n].to_list() for n in ("toewijzingnummer", "bsn", "aanbieder", "gemeente", "productcode",
-                                                 "ingangsdatum", "einddatum")),
+                                                 "ingangsdatum", "einddatum", "wet")),
                 frame.get_column("reden_wijziging").to_list(), frame.get_column("commentaar").to_list(),
                 strict=True)
     allocations = []
-    for i, (number, client, provider, municipality, product, start, end, reason, comment) in enumerate(cells):
+    for i, (number, client, provider, municipality, product, start, end, law, reason, comment) in enumerate(cells):
         if i in bad:
             continue
         volume, budget, _ = sizes[i]
@@ -214,7 +216,8 @@ def _assemble(frame: pl.DataFrame, columns: dict[str, pl.Series], reasons: list[
         allocations.append(Allocation(
             number=number, bsn_id=client, provider=provider, provider_key=keys[provider],
             municipality_id=int(municipality), product=product, start=start, end=end, amount=amount, unit=unit,
-            frequency=frequency, reason=reason or None, comment=comment or None, file=files[i], line=lines[i]))
+            frequency=frequency, law=law, reason=reason or None, comment=comment or None, file=files[i],
+            line=lines[i]))
     return allocations, problems
 
 
@@ -248,7 +251,8 @@ def parse_allocation(entry: Fields, lookup: Lookup, cache: Cache | None = None
         provider_key=_once(known, ("key", provider), lambda: provider_key(provider)),
         municipality_id=int(parsed["gemeente"].code), product=parsed["productcode"].code,
         start=parsed["ingangsdatum"], end=parsed["einddatum"], amount=amount, unit=unit, frequency=frequency,
-        reason=entry.get("reden_wijziging"), comment=entry.get("commentaar"), file=entry.file, line=entry.line), []
+        law=parsed["wet"], reason=entry.get("reden_wijziging"), comment=entry.get("commentaar"), file=entry.file,
+        line=entry.line), []
 
 
 def _once(cache: Cache, key: tuple[Any, ...], work: Any) -> Any:
@@ -303,6 +307,17 @@ def _date(name: str, required: bool) -> Any:
     return rule
 
 
+LAWS = {"wmo": "Wmo", "participatiewet": "Participatiewet"}
+
+
+def _law(text: str | None, _: Lookup) -> Parsed:
+    """The law the allocation was granted under (optional): ``Wmo`` or ``Participatiewet``."""
+    if not text:
+        return None, None
+    law = LAWS.get(text.strip().lower())
+    return (law, None) if law else (None, f"wet {text!r} is not known (Wmo or Participatiewet)")
+
+
 def _ignore(text: str | None, _: Lookup) -> Parsed:
     return text, None
 
@@ -310,7 +325,7 @@ def _ignore(text: str | None, _: Lookup) -> Parsed:
 _FIELD_RULES = {
     "toewijzingnummer": _number, "bsn": _bsn, "aanbieder": _provider, "gemeente": _municipality,
     "productcode": _product, "ingangsdatum": _date("ingangsdatum", True), "einddatum": _date("einddatum", False),
-    "volume": _ignore, "budget": _ignore,
+    "volume": _ignore, "budget": _ignore, "wet": _law,
 }
 
 
