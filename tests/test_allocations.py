@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, SHARED, TARIFFS
 from typer.testing import CliRunner
 
 from mgr_tariffs.allocations.model import Allocation, Frequency, Unit
@@ -20,7 +21,6 @@ from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.cli import app
 from mgr_tariffs.ledger import store as ledger
 from mgr_tariffs.problems import InputError
-from tests.conftest import ROOT, SHARED, TARIFFS
 
 HOUR = 3000
 XSD = SHARED / "iwmo" / "xsd"
@@ -194,7 +194,7 @@ def test_register_problems_all_at_once(tmp_path: Path, lookup: Lookup) -> None:
     result = read_register([write(tmp_path, "reg.csv", text)], lookup)
     assert result.register is None
     found = [(p.line, p.message) for p in result.problems]
-    lines = [line for line, _ in found]
+    lines = [line or 0 for line, _ in found]
     assert lines == sorted(lines) and set(lines) == set(range(2, 14)) - {8}
     messages = "\n".join(m for _, m in found)
     for expected in ("volume and budget both given", "volume or budget is missing",

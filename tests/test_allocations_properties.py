@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 import polars as pl
+from conftest import TARIFFS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +16,6 @@ from mgr_tariffs.allocations.model import Allocation, Fields, Frequency, Unit
 from mgr_tariffs.allocations.register import entries_frame, parse_allocation, parse_frame
 from mgr_tariffs.catalogue.loader import Lookup, load_catalogue
 from mgr_tariffs.identity import provider_key
-from tests.conftest import TARIFFS
 
 FIRST = dt.date(2024, 11, 1)
 DAYS = 200

@@ -27,7 +27,7 @@ def mgr(runner: CliRunner, *args: str) -> tuple[int, str, str]:
 def test_help_explains_the_command(runner: CliRunner) -> None:
     code, out, _ = mgr(runner, "bill", "--help")
     assert code == 0
-    for option in ("--out", "--json", "--skip-invalid", "--force", "--sheet", "--show-bsn"):
+    for option in ("--out", "--format", "--documents", "--skip-invalid", "--force", "--sheet", "--show-bsn", "-h"):
         assert option in out
 
 

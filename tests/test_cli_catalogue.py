@@ -196,9 +196,11 @@ def test_tariffs_on_a_date_before_any_price_is_empty() -> None:
 
 def test_pre_commit_hook_definition() -> None:
     yaml = pytest.importorskip("yaml")
-    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    hook, history = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert (hook["id"], hook["entry"], hook["language"], hook["files"]) == (
         "mgr-validate", "mgr validate", "python", r"tariffs.*\.ya?ml$")
+    assert (history["id"], history["entry"], history["language"], history["files"]) == (
+        "mgr-validate-history", "mgr validate --against git:HEAD", "python", r"tariffs.*\.ya?ml$")
     pattern = re.compile(hook["files"])
     assert pattern.search("data/tariffs.yaml") and pattern.search("config/tariffs-2026.yml")
     assert not pattern.search("docs/tariffs.schema.json") and not pattern.search("data/parties.yaml")
@@ -209,7 +211,8 @@ def test_pre_commit_config_for_contributors() -> None:
     (repo,) = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())["repos"]
     assert repo["repo"] == "local"
     hooks = {hook["id"]: hook for hook in repo["hooks"]}
-    assert set(hooks) == {"ruff", "mypy", "mgr-validate"}
+    assert set(hooks) == {"ruff", "mypy", "mgr-validate", "mgr-validate-history"}
+    assert hooks["mgr-validate-history"]["entry"] == "mgr validate --against git:HEAD"
     assert all(hook["language"] == "system" for hook in hooks.values())
     assert hooks["mgr-validate"]["entry"] == "mgr validate"
     assert re.search(hooks["mgr-validate"]["files"], "data/tariffs.yaml")

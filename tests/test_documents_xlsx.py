@@ -82,7 +82,8 @@ def test_formats_frozen_header_and_column_widths(parties: Parties, lookup: Looku
 
 
 def test_text_that_looks_like_a_formula_stays_text(parties: Parties, lookup: Lookup) -> None:
-    assert [neutralise(v) for v in ["=SUM(A1)", "+31", "-1", "@x", "\tx", "\rx", "gewoon", Decimal(-1)]] == [
+    values: list[str | Decimal] = ["=SUM(A1)", "+31", "-1", "@x", "\tx", "\rx", "gewoon", Decimal(-1)]
+    assert [neutralise(v) for v in values] == [
         "'=SUM(A1)", "'+31", "'-1", "'@x", "'\tx", "'\rx", "gewoon", Decimal(-1)]
     line = make_line("123456782", "LN031", "1").model_copy(update={"product_name": "=HYPERLINK(\"http://x\")"})
     book = workbook([make_invoice([line])], parties, lookup)

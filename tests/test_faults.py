@@ -264,8 +264,10 @@ def test_a_read_only_folder_is_refused_clearly(read_only_folder: Path) -> None:
 
 
 def test_mgr_bill_into_a_read_only_folder(log: Path, log_with_rejects: Path, read_only_folder: Path) -> None:
-    for args in (["--out", read_only_folder / "out"], ["--out", read_only_folder, "--force"],
-                 ["--skip-invalid", "--rejects", read_only_folder / "rejects.csv"]):
+    arguments: tuple[list[str | Path], ...] = (
+        ["--out", read_only_folder / "out"], ["--out", read_only_folder, "--force"],
+        ["--skip-invalid", "--rejects", read_only_folder / "rejects.csv"])
+    for args in arguments:
         source = log_with_rejects if "--skip-invalid" in args else log
         run = mgr("bill", source, *args)
         assert run.code == 1 and "read-only" in run.stderr and "Traceback" not in run.output, run.output

@@ -218,3 +218,25 @@ def test_check_on_json_like_text(text: str, lookup: Lookup) -> None:
     finally:
         path.unlink()
     assert all(isinstance(p, Problem) for p in result.problems)
+
+
+# ---------------------------------------------------------------------------------------------------- subsidies
+
+SUBSIDY_TEXT = (ROOT / "data" / "examples" / "subsidie-weert-2018.yaml").read_text(encoding="utf-8")
+
+
+@FUZZ
+@given(text=st.one_of(st.text(max_size=400), mutated(SUBSIDY_TEXT)))
+def test_parse_subsidies_on_arbitrary_and_mutated_text(text: str, lookup: Lookup) -> None:
+    import datetime as dt  # noqa: PLC0415
+
+    from mgr_tariffs.budgets.findings import findings  # noqa: PLC0415
+    from mgr_tariffs.budgets.loader import parse_subsidies  # noqa: PLC0415
+    from mgr_tariffs.budgets.status import subsidy_status  # noqa: PLC0415
+
+    result = parse_subsidies(text, "subsidies.yaml", lookup)
+    only_problems(result.problems, "subsidies.yaml")
+    if result.subsidies is not None:  # a file that passed can be shown: status and findings never raise
+        for index, subsidy in enumerate(result.subsidies.subsidies):
+            status = subsidy_status(subsidy, lookup, dt.date(2018, 7, 1))
+            findings(status, result.where, index)

@@ -57,7 +57,9 @@ def invalid_log(tmp_path: Path) -> Path:
 def test_bill_masks_every_bsn_on_the_terminal(invalid_log: Path, tmp_path: Path) -> None:
     bsns = input_bsns(invalid_log.read_text())
     assert len(bsns) >= 5
-    for args in ([], ["--skip-invalid", "--rejects", tmp_path / "r.csv"], ["--skip-invalid", "--out", tmp_path / "o"]):
+    arguments: tuple[list[str | Path], ...] = (
+        [], ["--skip-invalid", "--rejects", tmp_path / "r.csv"], ["--skip-invalid", "--out", tmp_path / "o"])
+    for args in arguments:
         run = mgr("bill", invalid_log, "--today", "2024-01-01", *args)
         assert run.code in (0, 1) and "*****" in run.output, run.output
         leaked = {b for b in bsns if b in run.output}
@@ -154,7 +156,7 @@ def hostile_parties(tmp_path: Path) -> Path:
 def test_the_xlsx_workbook_neutralises_formulas(tmp_path: Path, hostile_parties: Path) -> None:
     out = tmp_path / "docs"
     run = mgr("bill", hostile_log(tmp_path), "--today", "2024-01-01", "--skip-invalid", "--rejects",
-              tmp_path / "r.csv", "--out", out, "--format", "csv,xlsx", "--parties", hostile_parties,
+              tmp_path / "r.csv", "--out", out, "--documents", "csv,xlsx", "--parties", hostile_parties,
               "--invoice-date", "2021-04-05")
     assert run.code == 0, run.output
     book = openpyxl.load_workbook(next(out.glob("*.xlsx")))

@@ -7,8 +7,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
+from conftest import TARIFFS
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mgr_tariffs.catalogue.loader import parse_catalogue
+from mgr_tariffs.io import yamlsafe
 from mgr_tariffs.io.yamlsafe import MAX_BYTES, MAX_DEPTH, MAX_NODES, load_yaml, read_text
 from mgr_tariffs.problems import InputError
 
@@ -179,3 +184,44 @@ def test_hostile_catalogues_fail_cleanly(text: str, message: str) -> None:
     result = parse_catalogue(text, "t.yaml")
     assert result.catalogue is None and not result.ok
     assert message in [p.message for p in result.problems]
+
+
+SAMPLES = [
+    "a: 1\nb: [1, 2, {c: d}]\n",
+    "a: &x {p: 1, q: [1, 2]}\nb: *x\nc: *x\n",
+    "a: 1\na: 2\nb: {x: 1, x: 2}\n",
+    "? [1, 2]\n: v\n<<: {a: 1}\nk: v\n",
+    "a: !!python/object:os.system x\nb: !custom 3\nc: !!str 12\nd: '1'\n",
+    "d: 2019-07-01\nf: 48.60\ni: 0777\nn: ~\nb: yes\ninf: .inf\nbad: 2019-02-30\n",
+    "list:\n  - &item {code: LN017}\n  - *item\n  - [*item, *item]\n",
+    "s: |\n  two\n  lines\nt: >-\n  folded\n  text\n",
+    "bad: !!python/name:os.system [1]\nok: 1\n",
+]
+
+
+@pytest.mark.parametrize("text", SAMPLES)
+def test_libyaml_and_the_pure_python_parser_build_the_same(text: str) -> None:
+    """The two readers of :func:`load_yaml` are twins: the same values, lines and problems."""
+    fast = yamlsafe._load_fast(text, "f.yaml")
+    slow = yamlsafe._load_slow(text, "f.yaml")
+    assert fast is not None
+    assert (fast.value, fast.lines, fast.problems) == (slow.value, slow.lines, slow.problems)
+
+
+def test_the_shipped_catalogue_reads_the_same_with_both_parsers() -> None:
+    text = TARIFFS.read_text(encoding="utf-8")
+    fast = yamlsafe._load_fast(text, "t.yaml")
+    slow = yamlsafe._load_slow(text, "t.yaml")
+    assert fast is not None and (fast.value, fast.lines, fast.problems) == (slow.value, slow.lines, slow.problems)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.recursive(st.one_of(st.integers(-10**6, 10**6), st.text(max_size=8), st.booleans(), st.none(),
+                              st.dates(dt.date(1990, 1, 1), dt.date(2040, 1, 1))),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                 max_size=4), max_leaves=20))
+def test_both_parsers_agree_on_random_documents(value: object) -> None:
+    text = yaml.safe_dump({"root": value}, allow_unicode=True)
+    fast = yamlsafe._load_fast(text, "r.yaml")
+    slow = yamlsafe._load_slow(text, "r.yaml")
+    assert fast is not None and (fast.value, fast.lines, fast.problems) == (slow.value, slow.lines, slow.problems)

@@ -3,7 +3,7 @@
 * :func:`normalise` — a cell's text to nine digits: spaces and dots are dropped, and a number of seven or
   eight digits gets its leading zeros back (a spreadsheet stores a BSN as a number and drops them).
 * :func:`is_valid` — the elfproef, by python-stdnum's ``nl.bsn`` (``000000000`` is refused too).
-* :func:`mask` — what a person sees: ``*****2333``.
+* :func:`mask` — what a person sees: ``*****2333``; :func:`mask_in` masks every BSN-shaped number in a message.
 
 The bulk path runs the same rules over a column (:func:`normalise_expr`, :func:`valid_expr`); a property
 test (``tests/test_core_twins.py``) holds each twin equal to its scalar function.
@@ -11,6 +11,7 @@ test (``tests/test_core_twins.py``) holds each twin equal to its scalar function
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import polars as pl
@@ -39,6 +40,17 @@ def is_valid(bsn: str) -> bool:
 def mask(bsn: str) -> str:
     """What a person sees of a BSN: ``*****2333`` (only the last four digits)."""
     return f"*****{bsn[-4:]}" if len(bsn) >= 4 else "*****"
+
+
+_BSN_SHAPED = re.compile(r"(?<![0-9])(?<![0-9][.,])[0-9]{7,9}(?![0-9])(?![.,][0-9])")
+
+
+def mask_in(text: str, shown: Mask = mask) -> str:
+    """``text`` with every run of seven to nine digits (what may be a BSN, also one typed into another
+    column) shown as ``shown`` shows a BSN: ``unknown product code '123456782'`` becomes
+    ``unknown product code '*****6782'``. Longer and shorter runs of digits are left alone, and so are the
+    parts of a decimal number (``12345678,50``)."""
+    return _BSN_SHAPED.sub(lambda m: shown(m.group()), text)
 
 
 def masker(show: bool) -> Mask:
@@ -71,3 +83,17 @@ def valid_expr(padded: pl.Expr) -> pl.Expr:
     number = padded.cast(pl.Int64, strict=False)
     checksum = pl.sum_horizontal([(number // 10 ** (LENGTH - 1 - i)) % 10 * w for i, w in enumerate(_WEIGHTS)])
     return ((checksum % 11 == 0) & (number != 0) & (padded.str.len_bytes() == LENGTH)).fill_null(False)
+
+
+def parse_many(texts: pl.Series, shown: Mask = mask) -> tuple[pl.Series, pl.Series]:
+    """:func:`parse` over a column: the BSNs as numbers and the reasons, the valid ones without Python per value.
+
+    Only the texts that are not valid BSNs (few, in a real log) go through :func:`parse` for their reason.
+    """
+    frame = pl.DataFrame({"text": texts.cast(pl.String)}).with_columns(padded=normalise_expr(pl.col("text")))
+    frame = frame.with_columns(ok=valid_expr(pl.col("padded")))
+    values = frame.select(pl.when("ok").then(pl.col("padded").cast(pl.Int64, strict=False))).to_series()
+    bad = frame.filter(~pl.col("ok") & pl.col("text").is_not_null()).get_column("text").unique()
+    why = pl.Series([parse(text, shown)[1] for text in bad.to_list()], dtype=pl.String)
+    reasons = frame.get_column("text").replace_strict(bad, why, default=None, return_dtype=pl.String)
+    return values.alias("bsn"), reasons.alias("reason")

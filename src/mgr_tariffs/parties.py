@@ -22,9 +22,10 @@ from stdnum.exceptions import ValidationError as NumberError
 from stdnum.nl import btw as std_btw
 
 from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.catalogue.membership import normalise_name
 from mgr_tariffs.catalogue.models import Municipality
-from mgr_tariffs.catalogue.rules import normalise_name
 from mgr_tariffs.frozen import Frozen
+from mgr_tariffs.identity import provider_key
 from mgr_tariffs.io.yamlsafe import Located, load_yaml, read_text
 from mgr_tariffs.problems import Problem, error, has_errors, sort_problems
 
@@ -71,7 +72,9 @@ def _check_email(text: str) -> str:
     return text.strip()
 
 
-Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+MAX_TEXT = 300
+"""Longest name, street, city, reference or reason accepted, in characters: what an invoice can show."""
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT, strip_whitespace=True)]
 KvkNumber = Annotated[str, AfterValidator(_check_digits(8, "a KvK number"))]
 AgbCode = Annotated[str, AfterValidator(_check_digits(8, "an AGB code"))]
 Oin = Annotated[str, AfterValidator(_check_digits(20, "an OIN"))]
@@ -175,8 +178,8 @@ class Parties(Frozen):
         found = self.providers.get(name)
         if found is not None:
             return found
-        wanted = " ".join(name.split()).casefold()
-        return next((p for key, p in self.providers.items() if " ".join(key.split()).casefold() == wanted), None)
+        wanted = provider_key(name)
+        return next((p for key, p in self.providers.items() if provider_key(key) == wanted), None)
 
     def municipality(self, municipality: Municipality) -> MunicipalityParty | None:
         for key in (municipality.code, municipality_key(municipality.name)):
@@ -297,7 +300,7 @@ def duplicate_providers(names: list[str], where: Where, file: str) -> list[Probl
     seen: dict[str, str] = {}
     problems = []
     for name in names:
-        key = " ".join(name.split()).casefold()
+        key = provider_key(name)
         if key in seen:
             problems.append(error(file, where(("providers", name)),
                                   f"provider {name!r} is listed twice (as {seen[key]!r} too)"))

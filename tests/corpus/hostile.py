@@ -100,7 +100,8 @@ def workbook(rows: list[list[object]]) -> bytes:
 
 
 def good_workbook() -> bytes:
-    return workbook([HEADER.strip().split(";"), [v or None for v in ROW.strip("\n").split(";")]])
+    header: list[object] = list(HEADER.strip().split(";"))
+    return workbook([header, [v or None for v in ROW.strip("\n").split(";")]])
 
 
 def zip_of(parts: dict[str, str]) -> bytes:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
@@ -19,17 +19,20 @@ from typing import Any
 
 import polars as pl
 
+from mgr_tariffs import bsn as bsn_
+from mgr_tariffs import identity
+from mgr_tariffs import quantity as qty
 from mgr_tariffs.billing import hourlog
-from mgr_tariffs.billing.hourlog import TICKS_PER_HOUR, TICKS_PER_MINUTE
 from mgr_tariffs.billing.invoices import Invoice, InvoiceLine, VatBreakdown
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.io.tables import Table, read_table, resolve_columns
-from mgr_tariffs.money import from_cents, half_up_div
+from mgr_tariffs.money import from_cents, gross_cents_expr, net_cents_expr
 from mgr_tariffs.problems import InputError, Problem, error, warning
 from mgr_tariffs.quantity import QuantityUnit
+from mgr_tariffs.selection import Selection
+from mgr_tariffs.vat import vat_cents, vat_cents_expr
 
 Progress = Callable[[str], None]
-LINE_KEYS = ["provider", "municipality_id", "period_id", "bsn_id", "product", "price_cents", "unit"]
 INVOICE_KEYS = ["provider", "gemeentecode", "period"]
 ROW_COLUMNS = ["_file", "_line", "date", "bsn_id", "provider", "municipality_id", "product", "ticks", "unit",
                "revenue_cents", "price_cents"]
@@ -40,9 +43,11 @@ class BillOptions:
     today: dt.date | None = None
     show_bsn: bool = False
     sheet: str | None = None
+    selection: Selection = field(default_factory=Selection)
+    """``--period``, ``--provider``, ``--municipality``: only these rows are billed (every row is still checked)."""
 
     def mask(self, bsn: str) -> str:
-        return bsn if self.show_bsn else hourlog.mask_bsn(bsn)
+        return bsn_.masker(self.show_bsn)(bsn)
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ class Summary:
     vat: Decimal
     by_municipality: dict[str, Decimal] = field(default_factory=dict)
     by_provider: dict[str, Decimal] = field(default_factory=dict)
+    rows_left_out: int = 0
+    """Valid rows outside ``--period`` / ``--provider`` / ``--municipality``: not billed, not rejected."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,11 @@ class BillingResult:
     errors: list[Problem]
     warnings: list[Problem]
     rows_read: int
+    unusable: tuple[str, ...] = ()
+    """Files none of whose rows could be billed (no hour log, a broken header): their errors say why; the
+    other files are billed all the same, and ``--skip-invalid`` still fails."""
+    rows_left_out: int = 0
+    """Valid rows outside the selection of :class:`BillOptions` (``--period``, ...): read, checked, not billed."""
 
     @property
     def ok(self) -> bool:
@@ -101,27 +113,35 @@ def bill(paths: Sequence[Path], lookup: Lookup, options: BillOptions | None = No
 def bill_tables(tables: Sequence[Table], lookup: Lookup, options: BillOptions, say: Progress) -> BillingResult:
     """Bill tables already read; the steps of :func:`bill` after reading."""
     problems = [p for t in tables for p in t.problems]
-    frames, fatal = [], False
+    frames, unusable = [], []
     for table in tables:
         frame, column_problems = resolve_columns(table, hourlog.COLUMNS, one_of=[hourlog.QUANTITY_COLUMNS])
         if table.rows_read == 0:
             column_problems.append(error(table.file, table.header_line, "the log has no rows to bill"))
         problems += column_problems
-        fatal = fatal or any(p.is_error for p in column_problems) or any(
-            p.is_error and p.line in (None, table.header_line) for p in table.problems)
-        frames.append((table, frame))
+        if any(p.is_error for p in column_problems) or any(
+                p.is_error and p.line in (None, table.header_line) for p in table.problems):
+            unusable.append(table.file)  # no hour log, or a broken header: none of its rows can be billed
+        else:
+            frames.append((table, frame))
     rows_read = sum(t.rows_read for t in tables)
-    if fatal:
-        return _empty(lookup, problems, rows_read)
+    if not frames:
+        return replace(_empty(lookup, problems, rows_read), unusable=tuple(unusable))
     say("checking rows")
     valid, rejected = check_tables(frames, lookup, options)
     say("pricing")
     reasons = [hourlog.reasons(row, lookup, options.mask) for row in rejected.iter_rows(named=True)]
     errors = [p for p in problems if p.is_error] + _row_errors(rejected, reasons)
-    warns = [p for p in problems if not p.is_error] + duplicate_warnings(valid)
+    valid, spellings = one_spelling_per_provider(valid)
+    warns = [p for p in problems if not p.is_error] + spellings + duplicate_warnings(valid) + \
+        municipality_warnings(valid, lookup, options.mask)
     rows = valid.drop("day_rows")
+    left_out = 0
+    if not options.selection.everything:
+        chosen = rows.filter(options.selection.expr())
+        left_out, rows = rows.height - chosen.height, chosen
     return BillingResult(lookup, price_lines(rows, lookup), rows, _rejects_frame(rejected, reasons),
-                         errors, warns, rows_read)
+                         errors, warns, rows_read, tuple(unusable), left_out)
 
 
 def check_tables(frames: Sequence[tuple[Table, pl.DataFrame]], lookup: Lookup,
@@ -164,12 +184,47 @@ def _rejects_frame(rejected: pl.DataFrame, reasons: list[list[str]]) -> pl.DataF
     return rejected.select("_file", "_line", *originals).with_columns(reden=joined)
 
 
-def duplicate_warnings(rows: pl.DataFrame) -> list[Problem]:
-    """Same client, date, product and quantity twice: billed, but worth a look.
+def one_spelling_per_provider(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[Problem]]:
+    """Rows whose provider is spelled differently but is one supplier (:func:`identity.provider_key`) get the
+    first spelling; a warning names the other spellings at their first row."""
+    if rows.is_empty():
+        return rows, []
+    seen = rows.get_column("provider").unique(maintain_order=True).to_list()
+    chosen = identity.canonical_spellings(seen)
+    others = [name for name in seen if chosen[name] != name]
+    if not others:
+        return rows, []
+    first = rows.with_row_index("_i").filter(pl.col("provider").is_in(others)).group_by(
+        "provider", maintain_order=True).agg(pl.col("_file").first(), pl.col("_line").first())
+    warns = [warning(file, line, f"aanbieder {name!r} is billed as {chosen[name]!r}: the same supplier "
+                                 "(names are compared without case and extra spaces)")
+             for name, file, line in first.iter_rows()]
+    renamed = rows.with_columns(provider=pl.col("provider").replace(others, [chosen[n] for n in others]))
+    return renamed, warns
 
-    Only rows of a client's day with more than one row (``day_rows``, from the row checks) can be.
-    """
-    keys = ["bsn_id", "date", "product", "ticks", "unit"]
+
+def municipality_warnings(rows: pl.DataFrame, lookup: Lookup, mask: bsn_.Mask) -> list[Problem]:
+    """One provider logging one client under two municipalities on one day: billed, but a client has one
+    municipality (woonplaatsbeginsel), so it is worth a look. Only a client's days with several rows can be."""
+    several = rows.filter(pl.col("day_rows") > 1)
+    if several.is_empty():
+        return []
+    keys = ["provider", "bsn_id", "date"]
+    marked = several.with_columns(
+        first=pl.col("municipality_id").first().over(keys),
+        n=pl.col("municipality_id").n_unique().over(keys)).filter(pl.col("n") > 1)
+    marked = marked.filter(pl.col("municipality_id") != pl.col("first")).unique(
+        [*keys, "municipality_id"], keep="first", maintain_order=True)
+    names = {int(m.code): m.name for m in lookup.catalogue.municipalities}
+    return [warning(r["_file"], r["_line"], f"client {mask(str(r['bsn_id']).zfill(9))} is logged under "
+                    f"{names[r['municipality_id']]} and {names[r['first']]} on {r['date']} by the same provider")
+            for r in marked.iter_rows(named=True)]
+
+
+def duplicate_warnings(rows: pl.DataFrame) -> list[Problem]:
+    """Same client, date, product and quantity twice (1,5 uur and 90 minuten are the same quantity): billed,
+    but worth a look. Only rows of a client's day with more than one row (``day_rows``) can be."""
+    keys = ["bsn_id", "date", "product", "ticks"]
     same_day = rows.filter(pl.col("day_rows") > 1)
     candidates = same_day.filter(pl.struct(keys).is_duplicated())
     marked = candidates.with_columns(
@@ -188,21 +243,25 @@ def duplicate_warnings(rows: pl.DataFrame) -> list[Problem]:
 
 
 def price_lines(rows: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
-    """One line per provider, municipality, month, client, product, unit price and unit.
+    """One line per provider, municipality, month, client, product and unit price, whatever unit its rows are in
+    (the line is in hours when all its rows are, else in minutes: :func:`mgr_tariffs.quantity.line_unit`).
 
     The grouping keys are packed into one 128-bit integer whose order is the order of the
     invoice (provider, municipality name, month, BSN, product, price), so the rows are sorted on
     one column and grouped as runs of equal keys; a line's key columns are those of its first row.
     """
     order = _Orders.of(rows, lookup)
-    keyed = rows.select(order.key(), "ticks", "revenue_cents", "date", _row=pl.int_range(pl.len(), dtype=pl.UInt32))
+    keyed = rows.select(order.key(), "ticks", "revenue_cents", "date", "unit",
+                        _row=pl.int_range(pl.len(), dtype=pl.UInt32))
     grouped = keyed.sort("key").with_columns(pl.col("key").set_sorted()).group_by("key", maintain_order=True).agg(
         ticks=pl.col("ticks").sum(), revenue_cents=pl.col("revenue_cents").fill_null(0).sum(),
         rows=pl.len(), first_day=pl.col("date").min(), last_day=pl.col("date").max(), _row=pl.col("_row").first(),
+        unit=qty.line_unit_expr(pl.col("unit")),
     )
-    gross = (2 * pl.col("ticks") * pl.col("price_cents") + TICKS_PER_HOUR) // (2 * TICKS_PER_HOUR)
-    amounts = _line_keys(grouped, rows).with_columns(gross_cents=gross).with_columns(
-        netted_cents=pl.min_horizontal("gross_cents", "revenue_cents"),
+    nets = pl.col("product").is_in([p.code for p in lookup.catalogue.products if p.nets_revenue])
+    amounts = _line_keys(grouped, rows).with_columns(
+        gross_cents=gross_cents_expr(pl.col("ticks"), pl.col("price_cents"))).with_columns(
+        netted_cents=net_cents_expr(pl.col("gross_cents"), pl.col("revenue_cents"), nets),
     ).with_columns(
         unnetted_cents=pl.col("revenue_cents") - pl.col("netted_cents"),
         amount_cents=pl.col("gross_cents") - pl.col("netted_cents"),
@@ -211,8 +270,8 @@ def price_lines(rows: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
 
 
 # Bit places of the parts of a line's key, from the most significant: provider | municipality (rank by name) |
-# month (year * 12 + month - 1) | BSN | product | price in cents (< 2^30: prices are below 1,000,000 euro) | minutes
-_PLACES = {"provider": 98, "municipality": 88, "period": 71, "bsn": 41, "product": 31, "cents": 1, "minutes": 0}
+# month (year * 12 + month - 1) | BSN | product | price in cents (< 2^31: prices are below 1,000,000 euro)
+_PLACES = {"provider": 98, "municipality": 88, "period": 71, "bsn": 41, "product": 31, "cents": 0}
 _LIMITS = {"provider": 2**29, "municipality": 2**10, "product": 2**10}
 
 
@@ -247,17 +306,17 @@ class _Orders:
         product = pl.col("product").cast(pl.Enum(self.products)).to_physical()
         return (at("provider", pl.col("provider").cast(pl.Enum(self.providers)).to_physical())
                 + at("municipality", rank("municipality_id", self.municipalities)) + at("period", month)
-                + at("bsn", pl.col("bsn_id")) + at("product", product) + at("cents", pl.col("price_cents"))
-                + at("minutes", pl.col("unit") == QuantityUnit.MINUTE.value)).alias("key")
+                + at("bsn", pl.col("bsn_id")) + at("product", product)
+                + at("cents", pl.col("price_cents"))).alias("key")
 
 
 def _line_keys(grouped: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     """The key columns of each line, taken from its first row (all rows of a line share them)."""
     period = pl.col("date").dt.year().cast(pl.Int64) * 100 + pl.col("date").dt.month()
-    keys = rows.select("provider", "municipality_id", "date", "bsn_id", "product", "price_cents", "unit")
+    keys = rows.select("provider", "municipality_id", "date", "bsn_id", "product", "price_cents")
     first = keys.gather(grouped.get_column("_row")).select(
         "provider", pl.col("municipality_id").cast(pl.Int64), period.alias("period_id"), "bsn_id", "product",
-        "price_cents", "unit")
+        "price_cents")
     return grouped.drop("key", "_row").hstack(first)
 
 
@@ -272,7 +331,7 @@ def _describe(lines: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
     code, period, quantity = per_distinct_many(lines, [
         (pl.col("municipality_id"), pl.col("municipality_id").cast(pl.String).str.pad_start(4, "0")),
         (pl.col("period_id"), pl.format("{}-{}", pl.col("period_id") // 100, month)),
-        (pl.col("ticks") * 2 + minutes, quantity_text())])
+        (pl.col("ticks") * 2 + minutes, qty.text_expr(pl.col("ticks"), pl.col("unit")))])
     return lines.with_columns(
         gemeentecode=code, bsn=pl.col("bsn_id").cast(pl.String).str.pad_start(9, "0"), period=period,
         municipality=pl.col("municipality_id").replace_strict(names, return_dtype=pl.String),
@@ -295,23 +354,13 @@ def per_distinct_many(frame: pl.DataFrame, specs: Sequence[tuple[pl.Expr, pl.Exp
     return mapped.get_columns()
 
 
-def quantity_text() -> pl.Expr:
-    """The exact quantity of a line in its own unit, as plain text with a point (``1.25``)."""
-    hours_whole = (pl.col("ticks") // TICKS_PER_HOUR).cast(pl.String)
-    thousandths = ((pl.col("ticks") % TICKS_PER_HOUR) // 3).cast(pl.String).str.pad_start(3, "0")
-    fraction = thousandths.str.strip_chars_end("0")
-    hours = pl.when(fraction == "").then(hours_whole).otherwise(hours_whole + "." + fraction)
-    minutes = (pl.col("ticks") // TICKS_PER_MINUTE).cast(pl.String)
-    return pl.when(pl.col("unit") == QuantityUnit.MINUTE.value).then(minutes).otherwise(hours)
-
-
 def invoice_totals(lines: pl.DataFrame) -> pl.DataFrame:
     """One row per invoice with its total, VAT and counts, in the order of the lines."""
     if lines.is_empty():
         return pl.DataFrame()
     vat = lines.group_by([*INVOICE_KEYS, "vat_treatment", "vat_rate"], maintain_order=True).agg(
         base_cents=pl.col("amount_cents").sum())
-    vat = vat.with_columns(vat_cents=(2 * pl.col("base_cents") * pl.col("vat_rate") + 100) // 200)
+    vat = vat.with_columns(vat_cents=vat_cents_expr(pl.col("base_cents"), pl.col("vat_rate")))
     per_invoice = vat.group_by(INVOICE_KEYS, maintain_order=True).agg(vat_cents=pl.col("vat_cents").sum())
     totals = lines.group_by([*INVOICE_KEYS, "municipality"], maintain_order=True).agg(
         total_cents=pl.col("amount_cents").sum(), unnetted_cents=pl.col("unnetted_cents").sum(), lines=pl.len(),
@@ -340,7 +389,7 @@ def _vat_breakdowns(lines: pl.DataFrame) -> dict[tuple[str, str, str], list[VatB
         base=pl.col("amount_cents").sum())
     result: dict[tuple[str, str, str], list[VatBreakdown]] = {}
     for g in groups.iter_rows(named=True):
-        amount = half_up_div(g["base"] * g["vat_rate"], 100)
+        amount = vat_cents(g["base"], g["vat_rate"])
         result.setdefault((g["provider"], g["gemeentecode"], g["period"]), []).append(VatBreakdown(
             treatment=g["vat_treatment"], rate=Decimal(g["vat_rate"]), base=from_cents(g["base"]),
             amount=from_cents(amount)))
@@ -359,12 +408,12 @@ def _line(row: dict[str, Any]) -> InvoiceLine:
 
 
 def summarise(result: BillingResult) -> Summary:
-    rejected_rows = result.rows_read - len(result.rows)
+    rejected_rows = result.rows_read - len(result.rows) - result.rows_left_out
     invoices = result.invoice_frame
     if invoices.is_empty():
         return Summary(result.rows_read, len(result.rows), rejected_rows, 0, 0, Decimal("0.00"), Decimal("0.00"),
-                       Decimal("0.00"))
-    return Summary(
+                       Decimal("0.00"), rows_left_out=result.rows_left_out)
+    return Summary(rows_left_out=result.rows_left_out,
         rows_read=result.rows_read, rows_billed=len(result.rows), rows_rejected=rejected_rows,
         invoices=len(invoices), lines=len(result.lines), total=_sum_cents(invoices, "total_cents"),
         revenue_unnetted=_sum_cents(invoices, "unnetted_cents"), vat=_sum_cents(invoices, "vat_cents"),

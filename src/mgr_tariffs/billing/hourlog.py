@@ -24,14 +24,16 @@ from typing import Any
 
 import polars as pl
 
+from mgr_tariffs import bsn
+from mgr_tariffs.catalogue import membership, pricing
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.catalogue.pricing import no_price_message
+from mgr_tariffs.dates import parse_date
 from mgr_tariffs.io.tables import Column
 from mgr_tariffs.money import format_quantity, parse_decimal
+from mgr_tariffs.quantity import HOUR_DECIMALS, TICKS_PER_HOUR, TICKS_PER_MINUTE, QuantityUnit, to_ticks
+from mgr_tariffs.suggest import did_you_mean
 
-TICKS_PER_HOUR = 3000
-TICKS_PER_MINUTE = 50
-HOUR_DECIMALS = 3
 MAX_DAY_TICKS = 24 * TICKS_PER_HOUR
 MAX_ROW_HOURS = 24
 REVENUE_DECIMALS = 2
@@ -53,57 +55,27 @@ Parsed = tuple[Any, str | None]
 """A field rule's answer: the parsed value (None when wrong or empty) and the reason it is wrong."""
 
 
-def mask_bsn(bsn: str) -> str:
-    """What a person sees of a BSN: ``*****2333``."""
-    return f"*****{bsn[-4:]}" if len(bsn) >= 4 else "*****"
-
-
 # --- field rules: one cell's text to a value or a reason -----------------------------------------
 
-_DATE_FORMATS = (
-    (re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$"), "%Y-%m-%d"),
-    (re.compile(r"^\d{1,2}-\d{1,2}-\d{4}$"), "%d-%m-%Y"),
-)
-
-
 def parse_service_date(text: str) -> Parsed:
-    """``yyyy-mm-dd`` or ``dd-mm-yyyy``; a day that does not exist (31-02-2021) is refused."""
-    for pattern, layout in _DATE_FORMATS:
-        if pattern.match(text):
-            try:
-                return dt.datetime.strptime(text, layout).date(), None
-            except ValueError:
-                return None, f"datum {text!r} does not exist"
-    return None, f"datum {text!r} is not a date (write yyyy-mm-dd or dd-mm-yyyy)"
+    """``yyyy-mm-dd`` or ``dd-mm-yyyy`` (:func:`mgr_tariffs.dates.parse_date`)."""
+    return parse_date(text, "datum")
 
 
-
-
-def passes_elfproef(bsn: str) -> bool:
-    """The BSN eleven test on nine ASCII digits (weights 9..2 and -1), as python-stdnum's ``nl.bsn``.
-
-    Written out because it runs once per distinct client of a log (a million-row log has tens of
-    thousands) and stdnum's general machinery costs ~30 µs a call; a property test holds the two equal.
-    """
-    d = bsn.encode("ascii")  # byte values: digit + 48; the weights sum to 43, so 43 * 48 is taken off once
-    total = 9 * d[0] + 8 * d[1] + 7 * d[2] + 6 * d[3] + 5 * d[4] + 4 * d[5] + 3 * d[6] + 2 * d[7] - d[8] - 43 * 48
-    return total % 11 == 0 and bsn != "000000000"
-
-
-def parse_bsn(text: str, mask: Callable[[str], str]) -> Parsed:
-    """Nine digits passing the elfproef; eight digits get their leading zero back (Excel drops it)."""
-    digits = text.replace(" ", "").replace(".", "")
-    if not digits.isascii() or not digits.isdigit() or len(digits) not in (8, 9):
-        return None, f"BSN {mask(text)!r} is not a number of nine digits"
-    padded = digits.zfill(9)
-    if not passes_elfproef(padded):
-        return None, f"BSN {mask(padded)} fails the elfproef"
-    return int(padded), None
+_DURATION = re.compile(r"^(\d{1,2}):([0-5]\d)(?::([0-5]\d))?$")
 
 
 def parse_quantity(text: str, unit: str) -> Parsed:
-    """Hours (at most three decimals, more than 0, at most 24) or whole minutes, as ticks."""
+    """Hours (at most three decimals, more than 0, at most 24) or whole minutes, as ticks. Hours may be a
+    duration ``1:30`` (an Excel ``[u]:mm`` cell): whole minutes."""
     name = "uren" if unit == "uur" else "minuten"
+    duration = _DURATION.match(text.strip()) if unit == "uur" else None
+    if duration:
+        return _duration_ticks(text, duration)
+    return _decimal_quantity(text, unit, name)
+
+
+def _decimal_quantity(text: str, unit: str, name: str) -> Parsed:
     value = parse_decimal(text)
     if value is None:
         return None, _not_a_quantity(text, name)
@@ -116,8 +88,19 @@ def parse_quantity(text: str, unit: str) -> Parsed:
         return None, f"uren {text!r} has more than {HOUR_DECIMALS} decimals"
     if unit == "minuut" and value != value.to_integral_value():
         return None, f"minuten {text!r} must be a whole number of minutes"
-    ticks = value * (TICKS_PER_HOUR if unit == "uur" else TICKS_PER_MINUTE)
-    return int(ticks), None
+    return to_ticks(value, QuantityUnit(unit)), None
+
+
+def _duration_ticks(text: str, found: re.Match[str]) -> Parsed:
+    hours, minutes, seconds = int(found.group(1)), int(found.group(2)), int(found.group(3) or 0)
+    if seconds:
+        return None, f"uren {text!r} is not a whole number of minutes"
+    ticks = hours * TICKS_PER_HOUR + minutes * TICKS_PER_MINUTE
+    if ticks == 0:
+        return None, f"uren {text!r} must be more than zero"
+    if ticks > MAX_ROW_HOURS * TICKS_PER_HOUR:
+        return None, f"uren {text!r} is more than 24 hours"
+    return ticks, None
 
 
 def _not_a_quantity(text: str, name: str) -> str:
@@ -140,19 +123,34 @@ def parse_revenue(text: str) -> Parsed:
     return int(value * 100), None
 
 
-def field_rules(lookup: Lookup, unit: str, mask: Callable[[str], str]) -> dict[str, Callable[[str], Parsed]]:
+@dataclass(frozen=True)
+class ManyRule:
+    """A field rule over a whole column of distinct texts: (values, reasons) as two series."""
+
+    parse: Callable[[pl.Series], tuple[pl.Series, pl.Series]]
+
+
+Rule = Callable[[str], Parsed] | ManyRule
+
+
+def field_rules(lookup: Lookup, unit: str, mask: Callable[[str], str]) -> dict[str, Rule]:
     """Per log column: the rule that turns its text into a value."""
     def product(text: str) -> Parsed:
         code = text.strip().upper()
-        return (code, None) if code in lookup.products else (None, f"unknown product code {text!r}")
+        if code in lookup.products:
+            return code, None
+        return None, f"unknown product code {text!r}{did_you_mean(code, lookup.products)}"
 
     def municipality(text: str) -> Parsed:
         found = lookup.municipality(text)
-        return (int(found.code), None) if found else (None, f"unknown municipality {text!r}")
+        if found:
+            return int(found.code), None
+        names = [m.name for m in lookup.catalogue.municipalities]
+        return None, f"unknown municipality {text!r}{did_you_mean(text, names)}"
 
     return {
         "datum": parse_service_date,
-        "bsn": lambda text: parse_bsn(text, mask),
+        "bsn": ManyRule(lambda texts: bsn.parse_many(texts, mask)),
         "productcode": product,
         "gemeente": municipality,
         "uren" if unit == "uur" else "minuten": lambda text: parse_quantity(text, unit),
@@ -166,7 +164,7 @@ FIELD_OUTPUT = {"datum": ("date", pl.Date), "bsn": ("bsn_id", pl.Int64), "produc
 REQUIRED_FIELDS = {"datum", "bsn", "productcode", "gemeente", "uren", "minuten", "aanbieder"}
 
 
-def apply_field_rules(frame: pl.DataFrame, rules: dict[str, Callable[[str], Parsed]]) -> pl.DataFrame:
+def apply_field_rules(frame: pl.DataFrame, rules: dict[str, Rule]) -> pl.DataFrame:
     """Run each column's rule once per distinct text; add its value column, and its reason column
     (``why_<column>``) only when some row of the column has a reason: a clean column adds none.
 
@@ -183,12 +181,17 @@ def apply_field_rules(frame: pl.DataFrame, rules: dict[str, Callable[[str], Pars
     return frame.with_columns(_missing(c) for c in rules if _reason_column(c) in frame.columns)
 
 
-def _field_columns(column: str, rule: Callable[[str], Parsed], distinct: pl.Series,
-                   which: pl.Series) -> list[pl.Series]:
+def _field_columns(column: str, rule: Rule, distinct: pl.Series, which: pl.Series) -> list[pl.Series]:
     output, dtype = FIELD_OUTPUT[column]
-    answers = [rule(text.strip()) if text.strip() else (None, None) for text in distinct.to_list()]
-    values = pl.Series(output, [a[0] for a in answers], dtype=dtype).gather(which)
-    reasons = pl.Series(_reason_column(column), [a[1] for a in answers], dtype=pl.String)
+    if isinstance(rule, ManyRule):  # a whole column at once (the BSN: tens of thousands of distinct clients)
+        stripped = distinct.str.strip_chars()
+        many_values, many_reasons = rule.parse(stripped.replace("", None))
+        values = many_values.cast(dtype).alias(output).gather(which)
+        reasons = many_reasons.alias(_reason_column(column))
+    else:
+        answers = [rule(text.strip()) if text.strip() else (None, None) for text in distinct.to_list()]
+        values = pl.Series(output, [a[0] for a in answers], dtype=dtype).gather(which)
+        reasons = pl.Series(_reason_column(column), [a[1] for a in answers], dtype=pl.String)
     if reasons.null_count() < len(reasons):
         return [values, reasons.gather(which)]
     if column in REQUIRED_FIELDS and values.null_count():  # empty cells: reasons "is missing", filled in later
@@ -242,45 +245,26 @@ class RowRules:
     lookup: Lookup
     today: dt.date
 
-    def member(self) -> pl.Expr:
-        terms = [(pl.col("municipality_id") == int(m.code)) & _within("date", ms.start, ms.until)
-                 for m in self.lookup.catalogue.municipalities for ms in m.memberships]
-        return pl.any_horizontal(terms)
-
-    def excluded(self) -> pl.Expr:
-        terms = [(pl.col("product") == p.code) & (pl.col("municipality_id") == int(m.code))
-                 for p in self.lookup.catalogue.products for m in self.lookup.catalogue.municipalities
-                 if self.lookup.excluded(p, m)]
-        return pl.any_horizontal(terms) if terms else pl.lit(False)
-
-    def price_cents(self) -> pl.Expr:
-        """The price in cents in force on the row's date; null when none is."""
-        table = [(p.code, price.start, price.until, int(price.amount * 100))
-                 for p in self.lookup.catalogue.products for price in p.prices]
-        expr = pl.lit(None, pl.Int64)
-        for code, start, until, cents in reversed(table):
-            expr = pl.when((pl.col("product") == code) & _within("date", start, until)).then(cents).otherwise(expr)
-        return expr
-
-    def nets_revenue(self) -> pl.Expr:
-        return pl.col("product").is_in([p.code for p in self.lookup.catalogue.products if p.nets_revenue])
+    def catalogue_columns(self, frame: pl.DataFrame) -> list[pl.Series]:
+        """The catalogue's answers for every row: price in force, membership, not bought, nets revenue."""
+        catalogue = self.lookup.catalogue
+        nets = [p.code for p in catalogue.products if p.nets_revenue]
+        return [pricing.price_cents_of(frame, catalogue), membership.member_of(frame, catalogue).alias("_member"),
+                membership.excluded_of(frame, catalogue).alias("_excluded"),
+                frame.get_column("product").is_in(nets).alias("_nets")]
 
     def flags(self) -> dict[str, pl.Expr]:
-        """Rule name -> "the row breaks it" (only where the fields it needs are valid)."""
+        """Rule name -> "the row breaks it" (only where the fields it needs are valid), over the catalogue
+        columns of :meth:`catalogue_columns`."""
         has_day = pl.col("date").is_not_null()
         return {
             "future": pl.col("date") > self.today,
-            "not_member": has_day & pl.col("municipality_id").is_not_null() & ~self.member(),
-            "not_for": pl.col("municipality_id").is_not_null() & self.excluded(),
+            "not_member": has_day & pl.col("municipality_id").is_not_null() & ~pl.col("_member"),
+            "not_for": pl.col("municipality_id").is_not_null() & pl.col("_excluded"),
             "no_price": has_day & pl.col("product").is_not_null() & pl.col("price_cents").is_null(),
             "over_24h": has_day & (pl.col("day_ticks") > MAX_DAY_TICKS),
-            "revenue_not_allowed": (pl.col("revenue_cents").fill_null(0) > 0) & ~self.nets_revenue(),
+            "revenue_not_allowed": (pl.col("revenue_cents").fill_null(0) > 0) & ~pl.col("_nets"),
         }
-
-
-def _within(column: str, start: dt.date, until: dt.date | None) -> pl.Expr:
-    after = pl.col(column) >= start
-    return after if until is None else after & (pl.col(column) <= until)
 
 
 ROW_MESSAGES: dict[str, Callable[[dict[str, Any], Lookup, Callable[[str], str]], str]] = {
@@ -307,7 +291,7 @@ def _no_price(row: dict[str, Any], lookup: Lookup) -> str:
 
 def check_rows(typed: pl.DataFrame, rules: RowRules) -> pl.DataFrame:
     """Add the price, the client's hours and rows that day (null when one row), and ``x_<rule>`` per row rule."""
-    priced = typed.with_columns(price_cents=rules.price_cents(), client_day=client_day_key())
+    priced = typed.with_columns(*rules.catalogue_columns(typed), client_day=client_day_key())
     shared = priced.filter(pl.col("client_day").is_in(_repeated(priced.get_column("client_day")).implode()))
     day = shared.group_by("client_day").agg(day_ticks=pl.col("ticks").sum(), day_rows=pl.len())
     keys = day.get_column("client_day")
@@ -315,7 +299,8 @@ def check_rows(typed: pl.DataFrame, rules: RowRules) -> pl.DataFrame:
         pl.col("client_day").replace_strict(keys, day.get_column(c), default=None).alias(c)
         for c in ("day_ticks", "day_rows"))
     flags = rules.flags()
-    return joined.with_columns(*(expr.fill_null(False).alias(f"x_{name}") for name, expr in flags.items()))
+    flagged = joined.with_columns(*(expr.fill_null(False).alias(f"x_{name}") for name, expr in flags.items()))
+    return flagged.drop("_member", "_excluded", "_nets")
 
 
 def _repeated(keys: pl.Series) -> pl.Series:

@@ -22,9 +22,19 @@ from mgr_tariffs.billing.engine import BillingResult, per_distinct_many
 from mgr_tariffs.billing.invoices import Invoice
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.documents import DocumentError, write_documents
-from mgr_tariffs.documents.naming import MAX_STEM, provisional_number, slug, stem_of
-from mgr_tariffs.io.atomic import OutputSet, write_directory
-from mgr_tariffs.money import from_cents, half_up_div, json_money
+from mgr_tariffs.documents.naming import (
+    MAX_STEM,
+    check_unique,
+    provider_part,
+    provider_parts,
+    provisional_number,
+    safe_filename,
+    stem_of,
+)
+from mgr_tariffs.io.atomic import OutputError, OutputSet, write_directory
+from mgr_tariffs.io.dialect import BOM, SEPARATOR, neutralise, neutralised
+from mgr_tariffs.money import from_cents, json_money
+from mgr_tariffs.vat import vat_cents
 
 if TYPE_CHECKING:  # the parties file is loaded only for documents
     from mgr_tariffs.parties import Parties
@@ -34,12 +44,9 @@ __all__ = [
     "neutralise", "output_files", "provisional_number", "rejects_csv", "result_json", "summary_csv", "write_outputs",
 ]
 
-BOM = "\ufeff"
 SUMMARY_FILE = "samenvatting.csv"
 REJECTS_FILE = "afgekeurd.csv"
 FORMATS = ("csv", "ubl", "pdf", "xlsx")
-SEPARATOR = ";"
-FORMULA_START = r"^[=+\-@\t\r]"
 
 INVOICE_COLUMNS = ["factuurnummer", "aanbieder", "gemeente", "gemeentecode", "periode", "bsn", "productcode",
                    "product", "eenheid", "tarief", "{quantity}", "bedrag_bruto", "opbrengst", "opbrengst_verrekend",
@@ -49,22 +56,12 @@ SUMMARY_COLUMNS = ["factuurnummer", "aanbieder", "gemeente", "gemeentecode", "pe
                    "totaal", "btw", "totaal_incl_btw", "opbrengst_niet_verrekend", "bestand"]
 
 
-def neutralised(column: str) -> pl.Expr:
-    """A text column as a spreadsheet may open it: formula-like text gets a leading apostrophe."""
-    text = pl.col(column).cast(pl.String)
-    return pl.when(text.str.contains(FORMULA_START)).then(pl.lit("'") + text).otherwise(text).alias(column)
-
-
 def csv_text(column: str) -> pl.Expr:
     """A text column as one CSV field: neutralised, and quoted (quotes doubled) when it holds ``;``, ``"`` or a
     line break, as Polars' ``write_csv`` quotes when necessary."""
     text = neutralised(column)
     quoted = pl.lit('"') + text.str.replace_all('"', '""', literal=True) + pl.lit('"')
     return pl.when(text.str.contains('[;"\r\n]')).then(quoted).otherwise(text).alias(column)
-
-
-def neutralise(text: str) -> str:
-    return f"'{text}" if re.match(FORMULA_START, text) else text
 
 
 def cents_text(column: str) -> pl.Expr:
@@ -77,33 +74,45 @@ def cents_text(column: str) -> pl.Expr:
 
 
 def invoice_file_name(provider: str, municipality_code: str, period: str, number: str | None = None) -> str:
+    """The CSV name of one invoice on its own (a run uses :func:`_numbers`, which keeps its providers apart)."""
     return f"{stem_of(provider, municipality_code, period, number)}.csv"
 
 
 def _numbers(invoices: pl.DataFrame, numbers: dict[tuple[str, str, str], str] | None) -> pl.DataFrame:
-    """The invoices with their number (``factuurnummer``: provisional until issued) and file name (``bestand``)."""
-    if not numbers and _short_provisional_names(invoices):
-        slugs = {p: slug(p) for p in invoices.get_column("provider").unique().to_list()}
-        provider = pl.col("provider").replace_strict(slugs, return_dtype=pl.String)
-        return invoices.with_columns(
-            factuurnummer=pl.format("CONCEPT-{}-{}-{}", provider, "gemeentecode", "period"),
-            bestand=pl.format("concept-{}-{}-{}.csv", provider, "gemeentecode", "period"))
-    keys: list[tuple[str, str, str]] = list(invoices.select("provider", "gemeentecode", "period").iter_rows())
-    given = numbers or {}
-    return invoices.with_columns(
-        factuurnummer=pl.Series([given.get(k) or provisional_number(*k) for k in keys], dtype=pl.String),
-        bestand=pl.Series([invoice_file_name(p, m, d, given.get((p, m, d))) for p, m, d in keys], dtype=pl.String),
-    )
+    """The invoices with their number (``factuurnummer``: provisional until issued) and file name (``bestand``).
 
-
-def _short_provisional_names(invoices: pl.DataFrame) -> bool:
-    """Provisional names (``concept-<slug>-<code>-<yyyy-mm>``, letters, digits and ``-`` only) that need no
-    shortening: then they are what :func:`stem_of` makes, built for all invoices at once."""
+    Names are made per distinct provider (:func:`provider_parts`) and formatted for all invoices at
+    once; they are unique by construction, and :func:`check_unique` makes sure.
+    """
     if invoices.is_empty():
-        return False
-    longest = max(len(slug(p)) for p in invoices.get_column("provider").unique().to_list())
-    plain = pl.col("gemeentecode").str.contains(r"^\d{4}$") & pl.col("period").str.contains(r"^\d{4}-\d{2}$")
-    return len(f"concept-{'x' * longest}-0000-0000-00") <= MAX_STEM and bool(invoices.select(plain.all()).item())
+        return invoices.with_columns(factuurnummer=pl.lit(None, pl.String), bestand=pl.lit(None, pl.String))
+    parts = provider_parts(invoices.get_column("provider").unique(maintain_order=True).to_list())
+    part = pl.col("provider").replace_strict(parts, return_dtype=pl.String)
+    alone = {p: provider_part(p) for p in parts}
+    provisional = pl.format("CONCEPT-{}-{}-{}", pl.col("provider").replace_strict(alone, return_dtype=pl.String),
+                            "gemeentecode", "period")
+    if numbers:
+        keys: list[tuple[str, str, str]] = list(invoices.select("provider", "gemeentecode", "period").iter_rows())
+        given = pl.Series([numbers.get(k) for k in keys], dtype=pl.String)
+        named = invoices.with_columns(_number=given).with_columns(
+            factuurnummer=pl.coalesce("_number", provisional),
+            bestand=pl.when(pl.col("_number").is_null())
+            .then(pl.format("concept-{}-{}-{}.csv", part, "gemeentecode", "period"))
+            .otherwise(pl.format("factuur-{}-{}.csv", "_number", part))).drop("_number")
+    else:
+        named = invoices.with_columns(factuurnummer=provisional,
+                                      bestand=pl.format("concept-{}-{}-{}.csv", part, "gemeentecode", "period"))
+    files = named.get_column("bestand").to_list()
+    if any(len(f) > MAX_STEM + len(".csv") or not _SAFE_NAME.match(f) for f in set(files)):
+        named = named.with_columns(bestand=pl.Series([safe_filename(f[:-4]) + ".csv" for f in files], dtype=pl.String))
+    try:
+        check_unique(named.get_column("bestand").to_list())
+    except DocumentError as exc:
+        raise OutputError(str(exc)) from None
+    return named
+
+
+_SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]\.csv$")
 
 
 HEADERS = {
@@ -248,7 +257,7 @@ def _vat_only(result: BillingResult) -> list[_Vat]:
                                    maintain_order=True).agg(base=pl.col("amount_cents").sum())
     found: dict[tuple[str, str, str], list[dict[str, str]]] = {}
     for g in groups.iter_rows(named=True):
-        amount = half_up_div(g["base"] * g["vat_rate"], 100)
+        amount = vat_cents(g["base"], g["vat_rate"])
         found.setdefault((g["provider"], g["gemeentecode"], g["period"]), []).append({
             "treatment": g["vat_treatment"], "rate": str(g["vat_rate"]), "base": json_money(from_cents(g["base"])),
             "amount": json_money(from_cents(amount))})

@@ -10,12 +10,12 @@ from mgr_tariffs.catalogue.loader import (
     PACKAGED_PATH,
     CatalogueResult,
     Lookup,
-    Quote,
     catalogue_schema,
     load_catalogue,
     parse_catalogue,
     resolve_catalogue_path,
 )
+from mgr_tariffs.catalogue.pricing import Quote
 
 __all__ = ["DEFAULT_PATH", "PACKAGED_PATH", "CatalogueResult", "Lookup", "Quote", "catalogue_schema",
            "load_catalogue", "parse_catalogue", "resolve_catalogue_path"]

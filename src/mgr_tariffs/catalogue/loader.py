@@ -16,8 +16,10 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from mgr_tariffs.catalogue import membership, pricing
+from mgr_tariffs.catalogue.membership import normalise_name
 from mgr_tariffs.catalogue.models import Catalogue, Category, Municipality, Product, Source
-from mgr_tariffs.catalogue.rules import RULES, Context, Item, normalise_name
+from mgr_tariffs.catalogue.rules import RULES, Context, Item
 from mgr_tariffs.io.yamlsafe import Located, load_yaml, read_text
 from mgr_tariffs.problems import Problem, error, has_errors, sort_problems
 
@@ -173,18 +175,6 @@ def catalogue_schema() -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class Quote:
-    """The price of a product on a day, with the period it belongs to and where it comes from."""
-
-    product: Product
-    day: dt.date
-    amount: Decimal
-    start: dt.date
-    until: dt.date | None
-    source: str
-
-
 class Lookup:
     """Fast questions to a valid catalogue: products by code, municipalities by name or code."""
 
@@ -203,15 +193,10 @@ class Lookup:
         return self.municipalities.get(code.group(1).zfill(4) if code else key)
 
     def excluded(self, product: Product, municipality: Municipality) -> bool:
-        """Whether ``not_for`` of the product names the municipality."""
-        return normalise_name(municipality.name) in {normalise_name(n) for n in product.not_for}
+        """Whether the product is not bought for the municipality (:func:`membership.excluded`)."""
+        return membership.excluded(product, municipality)
 
-    def price(self, code: str, day: dt.date) -> Quote | None:
-        """The price in force on ``day`` (periods inclusive); ``None`` before, between or after the periods."""
+    def price(self, code: str, day: dt.date) -> pricing.Quote | None:
+        """The price in force on ``day`` (:func:`pricing.price_in_force`); ``None`` for an unknown code."""
         product = self.products.get(code.strip().upper())
-        if product is None:
-            return None
-        for price in product.prices:
-            if price.covers(day):
-                return Quote(product, day, price.amount, price.start, price.until, price.source or product.source)
-        return None
+        return None if product is None else pricing.quote(product, day)

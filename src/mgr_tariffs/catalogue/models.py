@@ -98,6 +98,44 @@ MONEY_SCHEMA: dict[str, Any] = {
 """Money in the catalogue, written out so the schema does not change with the pydantic version."""
 
 
+class Rounding(StrEnum):
+    """How an indexed price is rounded to whole cents."""
+
+    HALF_UP = "half-up"
+    UP = "up"
+    DOWN = "down"
+
+
+PERCENT_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "number"}, {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}],
+    "exclusiveMinimum": -100, "exclusiveMaximum": 100,
+}
+"""A percentage in the catalogue (``3.944`` is 3,944 %), exact like money."""
+Percent = Annotated[Decimal, WithJsonSchema(PERCENT_SCHEMA), Field(gt=-100, lt=100)]
+Weights = Annotated[str, StringConstraints(pattern=r"^\d{1,3}/\d{1,3}$")]
+
+
+class Indexation(Frozen):
+    """Where an indexed price comes from: the price before it, the index and how it was rounded.
+
+    ``mgr tariffs index`` writes it; ``mgr validate`` recomputes ``amount`` from it.
+    """
+
+    base: Annotated[Decimal, WithJsonSchema(MONEY_SCHEMA)] = Field(
+        description="The price that was indexed: the amount of the period before.")
+    percent: Percent = Field(description="The index applied, in percent: 3.944 is 3,944 %.")
+    ova: Percent | None = Field(None, description="OVA part (Overheidsbijdrage in de Arbeidskostenontwikkeling), "
+                                "in percent, when the index was weighted from parts.")
+    ppc: Percent | None = Field(None, description="Consumer-price part (PPC), in percent, with `ova`.")
+    weights: Weights | None = Field(None, description="Weights of OVA and PPC in percent, e.g. 90/10.")
+    rounding: Rounding = Field(description="How the indexed price was rounded to cents: half-up, up or down.")
+    precision: Literal[2, 3] = Field(2, description="3: the indexed price was first rounded half-up to three "
+                                     "decimals, then to cents by `rounding`; 2: straight to cents.")
+    replaces: Percent | None = Field(None, description="The provisional percentage this figure corrected "
+                                     "(`mgr tariffs index --replace`).")
+    note: Text | None = Field(None, description="Why: the decision, the advice or the contract clause.")
+
+
 class Price(Frozen):
     """The tariff of a product from ``start`` up to and including ``until`` (open when ``None``)."""
 
@@ -107,6 +145,7 @@ class Price(Frozen):
         description="Price per unit in euros, excluding VAT, at most two decimals, e.g. 48.60.")
     assumption: Text | None = Field(None, description="What was assumed where the source is silent, and why.")
     source: Text | None = Field(None, description="Key in `sources` when it differs from the product's source.")
+    indexation: Indexation | None = Field(None, description="Provenance of an indexed price (mgr tariffs index).")
 
     def covers(self, day: dt.date) -> bool:
         return self.start <= day and (self.until is None or day <= self.until)
@@ -129,6 +168,29 @@ class Netting(Frozen):
     rule: Text
 
 
+NORM_HOURS_SCHEMA: dict[str, Any] = {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 10_000}
+
+
+class NormWindow(StrEnum):
+    """Over what a duration norm counts a client's hours."""
+
+    REQUEST = "request"
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+
+class Norm(Frozen):
+    """How long a product is expected to take: exceeding it is a signal to report, never a rejection."""
+
+    hours: Annotated[Decimal, Field(gt=0, lt=10_000, decimal_places=3), WithJsonSchema(NORM_HOURS_SCHEMA)] = Field(
+        description="Hours a client is expected to need at most within one window, e.g. 8.")
+    per: NormWindow = Field(description="The window: `request` (one request or traject) or a calendar period.")
+    text: Text = Field(description="The norm as the source words it.")
+    source: Text = Field(description="Key in `sources` of the document the norm comes from.")
+    assumption: Text | None = Field(None, description="What was assumed where the source is silent, and why.")
+
+
 class Product(Frozen):
     """One MGR product with its dated prices, oldest first."""
 
@@ -143,6 +205,7 @@ class Product(Frozen):
     not_for: tuple[Text, ...] = Field((), description="Member municipalities the product does not apply to.")
     netting: Netting | None = None
     source: Text = Field(description="Key in `sources` of the document the product comes from.")
+    norms: tuple[Norm, ...] = Field((), description="Duration norms: hours beyond them are reported as signals.")
     prices: tuple[Price, ...] = Field(min_length=1, description="Dated prices, oldest first, without overlaps.")
 
     @property

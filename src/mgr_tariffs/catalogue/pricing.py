@@ -1,15 +1,114 @@
-"""Which price applies: the catalogue price in force on the service date, never the invoice date."""
+"""Which price applies: the catalogue price in force on the service date, never the invoice date.
+
+The rule, defined once: a product's price on a day is the price whose period (``from`` .. ``until``, both
+inclusive; no ``until``: until further notice) contains the day; none before the first period, between two
+periods or after the last. The periods of a product never overlap (``mgr validate`` refuses that).
+
+* :func:`price_in_force` — the scalar rule, for one product and day.
+* :func:`price_cents_of` — the same over a frame's product and date columns: an as-of join of the distinct
+  (product, day) pairs against the table of all periods, so the cost does not grow with the number of periods
+  (a nested ``when/then`` per period did: 1,000 products x 10 periods made billing two rows take minutes).
+* :func:`boundary_inside` / :func:`boundary_inside_of` — whether a price period starts or ends within a span
+  of days (an invoice line that straddles a price change).
+
+``tests/test_core_twins.py`` holds each twin equal to its scalar function on random catalogues.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mgr_tariffs.catalogue.loader import Lookup, Quote
-from mgr_tariffs.catalogue.models import Product
+import polars as pl
+
+from mgr_tariffs.catalogue.models import Catalogue, Price, Product
 from mgr_tariffs.money import format_euro, json_money
+
+if TYPE_CHECKING:
+    from mgr_tariffs.catalogue.loader import Lookup
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The price of a product on a day, with the period it belongs to and where it comes from."""
+
+    product: Product
+    day: dt.date
+    amount: Decimal
+    start: dt.date
+    until: dt.date | None
+    source: str
+
+
+def price_in_force(product: Product, day: dt.date) -> Price | None:
+    """The price period of ``product`` that contains ``day``; ``None`` before, between or after its periods."""
+    return next((price for price in product.prices if price.covers(day)), None)
+
+
+def quote(product: Product, day: dt.date) -> Quote | None:
+    """:func:`price_in_force` with the period and the source it comes from."""
+    price = price_in_force(product, day)
+    if price is None:
+        return None
+    return Quote(product, day, price.amount, price.start, price.until, price.source or product.source)
+
+
+def boundary_inside(product: Product, first: dt.date, last: dt.date) -> bool:
+    """Whether a price period of ``product`` starts after ``first`` or ends before ``last`` (within the span)."""
+    return any(first < price.start <= last or (price.until is not None and first <= price.until < last)
+               for price in product.prices)
+
+
+# --- the same over columns -----------------------------------------------------------------------
+
+
+def price_table(catalogue: Catalogue) -> pl.DataFrame:
+    """Every price period: ``product, start, until, cents``, sorted by start (for the as-of join)."""
+    rows = [(p.code, price.start, price.until, int(price.amount * 100)) for p in catalogue.products
+            for price in p.prices]
+    return pl.DataFrame(rows, schema={"product": pl.String, "start": pl.Date, "until": pl.Date, "cents": pl.Int64},
+                        orient="row").sort("start")
+
+
+def _latest_start(pairs: pl.DataFrame, table: pl.DataFrame, day: str) -> pl.DataFrame:
+    """Per (product, day) pair, the period with the latest start on or before the day (it may have ended)."""
+    ordered = pairs.sort(day)
+    found = ordered.join_asof(table.rename({"start": "_start"}), left_on=day, right_on="_start", by="product",
+                              strategy="backward", check_sortedness=False)
+    return found
+
+
+def price_cents_of(frame: pl.DataFrame, catalogue: Catalogue, product: str = "product",
+                   day: str = "date") -> pl.Series:
+    """:func:`price_in_force` (in cents) for every row of ``frame``; null where no price is in force."""
+    keys = frame.select(pl.col(product).cast(pl.String).alias("product"), pl.col(day).alias("_day"))
+    pairs = keys.unique().drop_nulls()
+    found = _latest_start(pairs, price_table(catalogue), "_day").select(
+        "product", "_day", cents=pl.when(pl.col("until").is_null() | (pl.col("_day") <= pl.col("until")))
+        .then(pl.col("cents")))
+    priced = keys.join(found, on=["product", "_day"], how="left", maintain_order="left", nulls_equal=False)
+    return priced.get_column("cents").alias("price_cents")
+
+
+def boundary_inside_of(frame: pl.DataFrame, catalogue: Catalogue, product: str = "product",
+                       first: str = "start", last: str = "end") -> pl.Series:
+    """:func:`boundary_inside` for every row of ``frame`` (false where product or a day is missing)."""
+    keys = frame.select(pl.col(product).cast(pl.String).alias("product"), pl.col(first).alias("_first"),
+                        pl.col(last).alias("_last"))
+    spans = keys.unique().drop_nulls()
+    table = price_table(catalogue)
+    at_first = _latest_start(spans, table, "_first").rename({"_start": "_s1", "until": "_u1"}).drop("cents")
+    at_last = _latest_start(at_first, table, "_last").rename({"_start": "_s2", "until": "_u2"}).drop("cents")
+    # a period starts within (first, last] exactly when the latest start on or before ``last`` is after ``first``;
+    # a period ends within [first, last) when the one containing ``first`` (if any) ends before ``last``
+    starts_inside = pl.col("_s2").is_not_null() & (pl.col("_s2") > pl.col("_first"))
+    contains_first = pl.col("_s1").is_not_null() & (pl.col("_u1").is_null() | (pl.col("_u1") >= pl.col("_first")))
+    ends_inside = contains_first & pl.col("_u1").is_not_null() & (pl.col("_u1") < pl.col("_last"))
+    flagged = at_last.select("product", "_first", "_last", inside=(starts_inside | ends_inside).fill_null(False))
+    joined = keys.join(flagged, on=["product", "_first", "_last"], how="left", maintain_order="left")
+    return joined.get_column("inside").fill_null(False).alias("straddle")
 
 
 class PriceError(Exception):
@@ -22,10 +121,10 @@ def price_on(lookup: Lookup, code: str, day: dt.date) -> PricedQuote:
     if product is None:
         known = ", ".join(sorted(lookup.products))
         raise PriceError(f"unknown product code {code!r}; the catalogue has {known}")
-    quote = lookup.price(product.code, day)
-    if quote is None:
+    found = quote(product, day)
+    if found is None:
         raise PriceError(no_price_message(product, day))
-    return PricedQuote(quote)
+    return PricedQuote(found)
 
 
 def no_price_message(product: Product, day: dt.date) -> str:

@@ -7,19 +7,19 @@ A rule gets the items that passed their shape check, each with its position in t
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Generic, Protocol, TypeVar
 
+from mgr_tariffs.catalogue.indexation import provenance_problems
+from mgr_tariffs.catalogue.membership import normalise_name
 from mgr_tariffs.catalogue.models import Catalogue, Municipality, Product
 from mgr_tariffs.problems import Problem, error, warning
 
 T = TypeVar("T")
 MAX_PRICE = Decimal(1_000_000)
 """Prices must stay below this (a tariff of a million euros is a typing error, and keeps formatting exact)."""
-_SUFFIX_L = re.compile(r"\(\s*l(?:imburg)?\s*\.?\s*\)")
 Where = Callable[[tuple[str | int, ...]], int | None]
 
 
@@ -54,14 +54,6 @@ class Context:
 
 
 Rule = Callable[[Context], list[Problem]]
-
-
-def normalise_name(name: str) -> str:
-    """Municipality names compare without case, extra spaces or the ``(L.)`` suffix of Bergen.
-
-    ``Bergen (L.)``, ``bergen (l)``, ``BERGEN (Limburg)`` and ``Bergen`` all become ``bergen``.
-    """
-    return " ".join(_SUFFIX_L.sub(" ", name.lower()).split())
 
 
 def _duplicates(items: Iterable[Item[T]], key: Callable[[T], str]) -> list[tuple[Item[T], Item[T]]]:
@@ -131,6 +123,9 @@ def unknown_sources(ctx: Context) -> list[Problem]:
     ] + [
         ctx.problem(("products", item.index, "prices", i, "source"), f"{item.value.code}: unknown source {p.source!r}")
         for item in ctx.products for i, p in enumerate(item.value.prices) if p.source and p.source not in known
+    ] + [
+        ctx.problem(("products", item.index, "norms", i, "source"), f"{item.value.code}: unknown source {n.source!r}")
+        for item in ctx.products for i, n in enumerate(item.value.norms) if n.source not in known
     ]
 
 
@@ -174,6 +169,27 @@ def places(amount: Decimal) -> int:
     text = "".join(map(str, digits))
     trailing_zeros = len(text) - len(text.rstrip("0"))
     return -exponent - min(trailing_zeros, -exponent)
+
+
+def price_indexations(ctx: Context) -> list[Problem]:
+    """A recorded indexation must add up: its parts to its percent, its base and percent to the amount."""
+    return [
+        ctx.problem(("products", item.index, "prices", i, "indexation"), f"{item.value.code}: {message}")
+        for item in ctx.products
+        for i, price in enumerate(item.value.prices)
+        for message in provenance_problems(item.value.prices[i - 1] if i else None, price)
+    ]
+
+
+def month_starts(ctx: Context) -> list[Problem]:
+    """A price should start on the first of a month: iWmo declares one line per client, product and month."""
+    return [
+        ctx.warn(("products", item.index, "prices", i, "from"),
+                 f"{item.value.code}: the price from {price.start} does not start on the first of a month, so a "
+                 "line per client, product and month cannot carry one price (iWmo declares one line per month)")
+        for item in ctx.products
+        for i, price in enumerate(item.value.prices) if price.start.day != 1
+    ]
 
 
 def price_periods(ctx: Context) -> list[Problem]:
@@ -229,7 +245,9 @@ RULES: tuple[Rule, ...] = (
     unknown_sources,
     restrictions_name_members,
     price_amounts,
+    price_indexations,
     price_periods,
+    month_starts,
     membership_periods,
 )
 """Every rule, in the order their problems are reported."""

@@ -24,22 +24,39 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from mgr_tariffs.billing import hourlog
-from mgr_tariffs.billing.engine import BillOptions, check_tables
-from mgr_tariffs.billing.hourlog import TICKS_PER_HOUR, TICKS_PER_MINUTE
+from mgr_tariffs import bsn as bsn_
+from mgr_tariffs import identity
+from mgr_tariffs.billing.engine import BillOptions, bill_tables
+from mgr_tariffs.catalogue import membership, pricing
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.catalogue.pricing import no_price_message
+from mgr_tariffs.checking import sent
+from mgr_tariffs.dates import parse_date as parse_date_text
 from mgr_tariffs.documents.naming import provisional_number
+from mgr_tariffs.io.dialect import unneutralised
+from mgr_tariffs.io.jsonsafe import read_json_text
 from mgr_tariffs.io.tables import Column, Table, read_table, resolve_columns
-from mgr_tariffs.money import format_euro, format_number, format_quantity, from_cents, parse_decimal
+from mgr_tariffs.money import (
+    format_euro,
+    format_number,
+    format_quantity,
+    from_cents,
+    gross_cents_expr,
+    net_cents_expr,
+    parse_decimal,
+)
+from mgr_tariffs.money import gross_cents as line_gross_cents
+from mgr_tariffs.money import net_cents as line_net_cents
 from mgr_tariffs.problems import InputError, Problem, error
+from mgr_tariffs.quantity import MINUTE_DECIMALS, TICKS_PER_HOUR, TICKS_PER_MINUTE, QuantityUnit, to_ticks
+from mgr_tariffs.selection import Selection
 
 Parsed = tuple[Any, str | None]
 Mask = Callable[[str], str]
@@ -62,6 +79,7 @@ COLUMNS = (
     Column("opbrengst", ("revenue",)),
     Column("bedrag", ("amount",), required=True),
     Column("totaal", ("factuurtotaal", "total", "invoice_total")),
+    Column("credit_van", ("gecrediteerd_factuurnummer", "credits", "credit_for", "vorig_factuurnummer")),
 )
 QUANTITY_COLUMNS = ("aantal", "minuten")
 NAMES = [c.name for c in COLUMNS]
@@ -71,7 +89,7 @@ SUMMARY_COLUMNS = (Column("factuurnummer", ("invoice_number", "invoice", "factuu
 MINUTE_UNITS = {"minuut", "minuten", "min", "minute", "minutes"}
 BLOCKING = ("product", "municipality", "not_member", "not_for", "no_price")
 KINDS = ("product", "municipality", "not_member", "not_for", "no_price", "bsn", "period", "price_change", "price",
-         "amount", "netting", "double", "issued", "hours", "total")
+         "amount", "netting", "credit", "double", "issued", "hours", "revenue", "total")
 """Every kind of discrepancy, in the order they are reported for a line."""
 
 # Digits before the decimal point, so that quantity x unit price and the sums of amounts fit in 64-bit integers
@@ -89,9 +107,11 @@ class CheckOptions:
     show_bsn: bool = False
     sheet: str | None = None
     today: dt.date | None = None
+    selection: Selection = field(default_factory=Selection)
+    """``--period``, ``--provider``, ``--municipality``: only these invoice lines (and hours) are checked."""
 
     def mask(self, bsn: str) -> str:
-        return bsn if self.show_bsn else hourlog.mask_bsn(bsn)
+        return bsn_.masker(self.show_bsn)(bsn)
 
 
 @dataclass(frozen=True)
@@ -201,6 +221,8 @@ def _check_loaded(loaded: list[_Loaded], lookup: Lookup, options: CheckOptions, 
     frames = [item.frame for item in loaded if item.frame is not None]
     totals = [item.totals for item in loaded if item.totals is not None]
     lines, rejected = parse_lines(_concat(frames), lookup)
+    if not options.selection.everything:
+        lines = lines.filter(options.selection.expr(day="month_start"))
     row_problems = rejection_problems(rejected)
     checked = run_rules(lines, lookup)
     found = line_findings(checked, lookup, options)
@@ -256,7 +278,12 @@ def _nothing_to_check(loaded: list[_Loaded]) -> list[Problem]:
 def _load(path: Path, options: CheckOptions) -> _Loaded:
     if path.suffix.lower() == ".json":
         return _load_json(path)
-    table = read_table(path, sheet=options.sheet)
+    if path.suffix.lower() == ".xml":
+        return _load_ubl(path)
+    lines_sheet = None if options.sheet else _workbook_lines_sheet(path)
+    table = read_table(path, sheet=options.sheet or lines_sheet)
+    if lines_sheet is not None:
+        table = _workbook_as_specification(table, path)
     if _is_summary(table):
         return _load_summary(table)
     frame, problems = resolve_columns(_without_product_name(table), COLUMNS, one_of=[QUANTITY_COLUMNS])
@@ -264,6 +291,46 @@ def _load(path: Path, options: CheckOptions) -> _Loaded:
     if any(p.is_error and (p.line is None or p.line <= table.header_line) for p in problems):
         return _Loaded(table.file, problems)
     return _Loaded(table.file, problems, frame.select("_line", *NAMES).with_columns(_file=pl.lit(table.file)))
+
+
+def _load_ubl(path: Path) -> _Loaded:
+    """An e-invoice ``mgr bill`` wrote (:mod:`mgr_tariffs.checking.sent`), as invoice lines."""
+    file = str(path)
+    rows = sent.read_ubl(path, file)
+    frame = pl.DataFrame([{**dict.fromkeys(NAMES), **row} for row in rows],
+                         schema={"_line": pl.Int64, **dict.fromkeys(NAMES, pl.String)})
+    problems = [] if rows else [error(file, None, "no invoice lines (the e-invoice has no InvoiceLine)")]
+    return _Loaded(file, problems, frame.select("_line", *NAMES).with_columns(_file=pl.lit(file)))
+
+
+def _sheet_names(path: Path) -> list[str]:
+    """The sheet names of a workbook (read from its directory only), empty for anything else."""
+    import zipfile  # noqa: PLC0415 - only for workbooks
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            text = archive.read("xl/workbook.xml").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return []
+    return re.findall(r'<(?:\w+:)?sheet\b[^>]*\bname="([^"]*)"', text)
+
+
+def _workbook_lines_sheet(path: Path) -> str | None:
+    """``facturen.xlsx`` of ``mgr bill``: its lines are on the sheet "Regels"."""
+    names = _sheet_names(path)
+    return sent.WORKBOOK_LINES if sent.WORKBOOK_LINES in names and sent.WORKBOOK_INVOICES in names else None
+
+
+def _workbook_as_specification(table: Table, path: Path) -> Table:
+    """The lines sheet of ``facturen.xlsx`` in the column names of an invoice specification, with the number of
+    the invoice each credit note credits (from the invoices sheet)."""
+    frame = table.frame.rename({k: v for k, v in sent.WORKBOOK_COLUMNS.items() if k in table.frame.columns})
+    frame = frame.drop([c for c in frame.columns if c not in ("_line", *sent.WORKBOOK_COLUMNS.values())])
+    heads = read_table(path, sheet=sent.WORKBOOK_INVOICES).frame
+    if {"Factuurnummer", "Crediteert factuur"} <= set(heads.columns):
+        credits = heads.select(factuurnummer="Factuurnummer", credit_van="Crediteert factuur")
+        frame = frame.join(credits, on="factuurnummer", how="left", maintain_order="left")
+    return replace(table, frame=frame)
 
 
 def _keys(table: Table) -> set[str]:
@@ -326,12 +393,7 @@ def _load_json(path: Path) -> _Loaded:
 
 
 def _json_text(path: Path, file: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(file, "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(file, f"cannot be read: {exc}") from None
+    return read_json_text(path, file)  # bounded in size and nesting (mgr_tariffs.io.jsonsafe)
 
 
 def _json_records(invoices: list[Any], places: list[int], file: str) -> tuple[list[list[Any]], list[Problem]]:
@@ -352,7 +414,7 @@ def _json_head(invoice: dict[str, Any]) -> dict[str, Any]:
     provider, code, period = (str(invoice.get(k) or "") for k in ("provider", "municipality_code", "period"))
     number = invoice.get("number") or provisional_number(provider, code, period)
     return {"factuurnummer": number, "aanbieder": provider, "gemeente": code or invoice.get("municipality"),
-            "periode": period, "totaal": invoice.get("total")}
+            "periode": period, "totaal": invoice.get("total"), "credit_van": invoice.get("credits")}
 
 
 def _json_cell(head: dict[str, Any], line: Any, name: str) -> str | None:
@@ -412,11 +474,12 @@ def parse_invoice_quantity(text: str, unit: str) -> Parsed:
         return None, f"{name} {text!r} is not a number"
     if abs(value) >= 10**QUANTITY_DIGITS:
         return None, f"{name} {text!r} is too large ({format_number(Decimal(10**QUANTITY_DIGITS), 0)} or more)"
-    if unit == "minuut" and value != value.to_integral_value():
-        return None, f"minuten {text!r} must be a whole number of minutes"
-    if unit == "uur" and value != value.quantize(Decimal("0.001")):
+    ticks = to_ticks(value, QuantityUnit(unit))
+    if unit == "minuut" and ticks is None:
+        return None, f"minuten {text!r} is not a whole number of 1/50 minute (at most {MINUTE_DECIMALS} decimals)"
+    if unit == "uur" and (ticks is None or value != value.quantize(Decimal("0.001"))):
         return None, f"aantal {text!r} has more than three decimals"
-    return int(value * (TICKS_PER_MINUTE if unit == "minuut" else TICKS_PER_HOUR)), None
+    return ticks, None
 
 
 def parse_period(text: str) -> Parsed:
@@ -428,26 +491,14 @@ def parse_period(text: str) -> Parsed:
 
 
 def parse_date(text: str, name: str) -> Parsed:
-    value, reason = hourlog.parse_service_date(text)
-    return value, None if reason is None else reason.replace("datum", name, 1)
-
-
-BSN_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
+    return parse_date_text(text, name)
 
 
 def with_bsn(frame: pl.DataFrame, column: str = "bsn") -> pl.DataFrame:
-    """Add the BSN as nine digits (``bsn_key``, for double billing and hours) and ``bsn_valid`` (the elfproef)."""
-    digits = pl.col(column).str.replace_all(" ", "", literal=True).str.replace_all(".", "", literal=True)
-    staged = frame.with_columns(_digits=digits).with_columns(
-        _shaped=pl.col("_digits").str.contains(r"^\d{1,9}$").fill_null(False))
-    staged = staged.with_columns(
-        _number=pl.when(pl.col("_shaped")).then(pl.col("_digits").cast(pl.Int64, strict=False)))
-    number = pl.col("_number")
-    checksum = pl.sum_horizontal([(number // 10 ** (8 - i)) % 10 * w for i, w in enumerate(BSN_WEIGHTS)])
-    return staged.with_columns(
-        bsn_key=pl.when(pl.col("_shaped")).then(pl.col("_digits").str.pad_start(9, "0")).otherwise(pl.col(column)),
-        bsn_valid=(pl.col("_shaped") & (checksum % 11 == 0) & (number != 0)).fill_null(False),
-    ).drop("_digits", "_shaped", "_number")
+    """Add the BSN as nine digits (``bsn_key``, for double billing and hours; the text as given when it is not
+    BSN-shaped) and ``bsn_valid`` (the elfproef), by the rules of :mod:`mgr_tariffs.bsn`."""
+    padded = bsn_.normalise_expr(pl.col(column))
+    return frame.with_columns(bsn_key=pl.coalesce(padded, pl.col(column)), bsn_valid=bsn_.valid_expr(padded))
 
 
 def _parse(frame: pl.DataFrame, column: str, rule: Callable[[str], Parsed], output: str,
@@ -531,7 +582,7 @@ class _Field:
 
 def _fields(lookup: Lookup) -> list[_Field]:
     hours = _fast_fixed("quantity", 3, TICKS_PER_HOUR // 1000, QUANTITY_DIGITS)
-    minutes = _fast_fixed("quantity", 0, TICKS_PER_MINUTE, QUANTITY_DIGITS)
+    minutes = _fast_fixed("quantity", 0, TICKS_PER_MINUTE, QUANTITY_DIGITS)  # whole minutes; decimals: the rule
     is_hour = pl.col("unit") == "uur"
     quantity = ((is_hour & hours[0]) | (~is_hour & minutes[0]), pl.when(is_hour).then(hours[1]).otherwise(minutes[1]))
     money = [_Field(column, output, _money_rule(column), pl.Int64(),
@@ -560,7 +611,8 @@ def _typed(frame: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
     frame = frame.with_columns(unit=unit.then(pl.lit("minuut")).otherwise(pl.lit("uur")),
                                product=pl.col("productcode").str.to_uppercase(),
                                quantity=pl.coalesce("aantal", "minuten"),
-                               provider=_unneutralised("aanbieder"), invoice=_unneutralised("factuurnummer"))
+                               provider=_unneutralised("aanbieder"), invoice=_unneutralised("factuurnummer"),
+                               credits=_unneutralised("credit_van"))
     frame = frame.with_columns(quantity_key=pl.col("unit") + "|" + pl.col("quantity"))
     fields = _fields(lookup)
     fast = [f for f in fields if f.fast is not None]
@@ -570,6 +622,7 @@ def _typed(frame: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
     )
     for f in fields:
         frame = _slow(frame, f)
+    frame = frame.with_columns(provider_key=identity.provider_key_expr(pl.col("provider")))
     return _dates(with_bsn(frame.with_columns(why_missing=_missing())))
 
 
@@ -590,8 +643,8 @@ def _slow(frame: pl.DataFrame, spec: _Field) -> pl.DataFrame:
 
 
 def _unneutralised(column: str) -> pl.Expr:
-    """Text as written before ``mgr bill`` put an apostrophe before what a spreadsheet would run as a formula."""
-    return pl.col(column).str.replace(r"^'([=+\-@\t\r])", "$1")
+    """Text as written before ``mgr bill`` neutralised it (:func:`mgr_tariffs.io.dialect.unneutralised`)."""
+    return unneutralised(column)
 
 
 def _money_rule(name: str) -> Callable[[str], Parsed]:
@@ -628,63 +681,23 @@ def _dates(frame: pl.DataFrame) -> pl.DataFrame:
 # --- rules over all lines --------------------------------------------------------------------------
 
 
-def gross_cents(ticks: pl.Expr, price: pl.Expr) -> pl.Expr:
-    """Quantity x unit price rounded half-up once (away from zero), in integer cents."""
-    size = (2 * ticks.abs() * price + TICKS_PER_HOUR) // (2 * TICKS_PER_HOUR)
-    return pl.when(ticks < 0).then(-size).otherwise(size)
-
-
-def net_cents(gross: pl.Expr, revenue: pl.Expr, nets: pl.Expr) -> pl.Expr:
-    """The amount after LN034 revenue netting: gross minus revenue, never below zero."""
-    netted = pl.when(nets & (gross > 0)).then(pl.min_horizontal(gross, revenue.fill_null(0).clip(0))).otherwise(0)
-    return gross - netted
-
-
-@dataclass(frozen=True)
-class _Prices:
-    """The catalogue's dated prices as expressions over a product column and a date column."""
-
-    table: list[tuple[str, dt.date, dt.date | None, int]]
-
-    @classmethod
-    def of(cls, lookup: Lookup) -> _Prices:
-        return cls([(p.code, price.start, price.until, int(price.amount * 100))
-                    for p in lookup.catalogue.products for price in p.prices])
-
-    def cents(self, day: str) -> pl.Expr:
-        expr = pl.lit(None, pl.Int64)
-        for code, start, until, cents in reversed(self.table):
-            expr = pl.when((pl.col("product") == code) & _within(day, start, until)).then(cents).otherwise(expr)
-        return expr
-
-    def boundary_inside(self) -> pl.Expr:
-        """A price starts after the first day, or ends before the last day, of the line."""
-        terms = [(pl.col("product") == code) & (((pl.col("start") < start) & (pl.col("end") >= start))
-                 | ((pl.col("start") <= until) & (pl.col("end") > until) if until else pl.lit(False)))
-                 for code, start, until, _ in self.table]
-        return pl.any_horizontal(terms) if terms else pl.lit(False)
-
-
-def _within(column: str, start: dt.date, until: dt.date | None) -> pl.Expr:
-    after = pl.col(column) >= start
-    return after if until is None else after & (pl.col(column) <= until)
-
-
 def run_rules(lines: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
     """Add the catalogue's answers (price, membership, ...) and one boolean column ``x_<kind>`` per rule."""
-    rules = hourlog.RowRules(lookup, dt.date.max)
-    prices = _Prices.of(lookup)
+    catalogue = lookup.catalogue
     known = pl.col("product").is_in(list(lookup.products))
-    member = rules.member()
-    at = lines.with_columns(date=pl.col("start")).with_columns(
-        price_start=prices.cents("start"), price_end=prices.cents("end"), member_start=member,
-        nets=rules.nets_revenue(), excluded=rules.excluded(), straddle=prices.boundary_inside())
-    at = at.with_columns(date=pl.col("end")).with_columns(member_end=member).drop("date")
+    at = lines.with_columns(
+        pricing.price_cents_of(lines, catalogue, day="start").alias("price_start"),
+        pricing.price_cents_of(lines, catalogue, day="end").alias("price_end"),
+        pricing.boundary_inside_of(lines, catalogue),
+        membership.member_of(lines, catalogue, day="start").fill_null(False).alias("member_start"),
+        membership.member_of(lines, catalogue, day="end").fill_null(False).alias("member_end"),
+        membership.excluded_of(lines, catalogue).alias("excluded"),
+        nets=pl.col("product").is_in([p.code for p in catalogue.products if p.nets_revenue]))
     has_municipality = pl.col("municipality_id").is_not_null()
     at = at.with_columns(
         catalogue_cents=pl.when(pl.col("straddle")).then(None).otherwise(pl.col("price_start")),
-        own_gross=gross_cents(pl.col("ticks"), pl.col("price_cents")),
-        own_net=net_cents(gross_cents(pl.col("ticks"), pl.col("price_cents")), pl.col("revenue_cents"), pl.col("nets")),
+        own_gross=gross_cents_expr(pl.col("ticks"), pl.col("price_cents")),
+        own_net=_net(gross_cents_expr(pl.col("ticks"), pl.col("price_cents"))),
         x_product=~known,
         x_municipality=~has_municipality,
         x_not_member=has_municipality & ~(pl.col("member_start") & pl.col("member_end")),
@@ -693,16 +706,21 @@ def run_rules(lines: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
         x_bsn=~pl.col("bsn_valid"),
         x_period=_period_wrong(),
         x_price_change=known & pl.col("straddle"),
+        x_credit=(pl.col("ticks") < 0) & pl.col("credits").is_null(),
     )
     at = at.with_columns(
-        catalogue_net=net_cents(gross_cents(pl.col("ticks"), pl.col("catalogue_cents")), pl.col("revenue_cents"),
-                                pl.col("nets")),
+        catalogue_net=_net(gross_cents_expr(pl.col("ticks"), pl.col("catalogue_cents"))),
         x_price=pl.col("catalogue_cents").is_not_null() & (pl.col("catalogue_cents") != pl.col("price_cents")),
         x_arithmetic=(pl.col("amount_cents") != pl.col("own_net"))
         | (pl.col("gross_cents").is_not_null() & (pl.col("gross_cents") != pl.col("own_gross"))),
     )
     blocked = pl.any_horizontal([pl.col(f"x_{k}") for k in BLOCKING])
     return at.with_columns(blocked=blocked.fill_null(False))
+
+
+def _net(gross: pl.Expr) -> pl.Expr:
+    """A line's amount after LN034 netting (:func:`mgr_tariffs.money.net_cents_expr`)."""
+    return gross - net_cents_expr(gross, pl.col("revenue_cents"), pl.col("nets"))
 
 
 def _period_wrong() -> pl.Expr:
@@ -717,8 +735,8 @@ def _period_wrong() -> pl.Expr:
 
 def line_findings(lines: pl.DataFrame, lookup: Lookup, options: CheckOptions) -> list[Discrepancy]:
     """Every per-line discrepancy; only the lines that break a rule are visited in Python."""
-    flags = [f"x_{k}" for k in KINDS if k not in ("amount", "netting", "double", "issued", "hours", "total")] + [
-        "x_arithmetic"]
+    across = ("amount", "netting", "double", "issued", "hours", "revenue", "total")  # not per line, or x_arithmetic
+    flags = [f"x_{k}" for k in KINDS if k not in across] + ["x_arithmetic"]
     flagged = lines.filter(pl.any_horizontal(pl.col(flags).fill_null(False)))
     found: list[Discrepancy] = []
     for row in flagged.iter_rows(named=True):
@@ -751,14 +769,8 @@ def _gross_wrong(row: dict[str, Any]) -> bool:
 
 
 def _netted(row: dict[str, Any]) -> int:
-    gross = _gross(row["ticks"], row["price_cents"])
-    revenue = max(row["revenue_cents"] or 0, 0)
-    return min(gross, revenue) if row["nets"] and gross > 0 else 0
-
-
-def _gross(ticks: int, price: int) -> int:
-    size = (2 * abs(ticks) * price + TICKS_PER_HOUR) // (2 * TICKS_PER_HOUR)
-    return -size if ticks < 0 else size
+    return line_net_cents(line_gross_cents(row["ticks"], row["price_cents"]), row["revenue_cents"] or 0,
+                          row["nets"])[0]
 
 
 Described = tuple[str, Decimal | None, Decimal | None]
@@ -794,7 +806,7 @@ def _no_price(row: dict[str, Any], lookup: Lookup, mask: Mask) -> Described:
 
 
 def _bsn(row: dict[str, Any], lookup: Lookup, mask: Mask) -> Described:
-    reason = hourlog.parse_bsn(row["bsn"], mask)[1] or f"BSN {mask(row['bsn'])} is not valid"
+    reason = bsn_.parse(row["bsn"], mask)[1] or f"BSN {mask(row['bsn'])} is not valid"
     return f"{reason}: the line cannot be paid to a known client", _amount(row), None
 
 
@@ -828,7 +840,7 @@ def _arithmetic(row: dict[str, Any], lookup: Lookup, mask: Mask) -> Described:
     per_unit = TICKS_PER_MINUTE if row["unit"] == "minuut" else TICKS_PER_HOUR
     quantity = format_quantity(Decimal(row["ticks"]) / per_unit)
     per = " / 60" if row["unit"] == "minuut" else ""
-    gross = _gross(row["ticks"], row["price_cents"])
+    gross = line_gross_cents(row["ticks"], row["price_cents"])
     sum_text = f"{quantity} × {_euro(from_cents(row['price_cents']))}{per} = {_euro(from_cents(gross))}"
     netted = _netted(row)
     if netted or (row["revenue_cents"] and _arithmetic_kind(row) == "netting"):
@@ -856,19 +868,22 @@ LINE_RULES: dict[str, Callable[[dict[str, Any], Lookup, Mask], Described]] = {
     "price": _price,
     "amount": _arithmetic,
     "netting": _arithmetic,
+    "credit": lambda row, lookup, mask: (
+        f"negative quantity (a credit of {_euro(_amount(row))}) without a reference to the invoice it credits "
+        "(give credit_van: the number of the credited invoice)", None, None),
 }
 
 
 # --- double billing, hours, totals -------------------------------------------------------------------
 
-DOUBLE_KEYS = ["provider_key", "bsn_key", "product", "unit", "month_start"]
+DOUBLE_KEYS = ["provider_key", "municipality_id", "bsn_key", "product", "month_start"]
 
 
 def double_findings(lines: pl.DataFrame, options: CheckOptions, hours_given: bool) -> list[Discrepancy]:
     """The same client, product and month billed twice (overlapping days), on any invoice in any file."""
     if lines.is_empty():
         return []
-    keyed = lines.with_columns(provider_key=pl.col("provider").str.to_lowercase(), order=pl.int_range(pl.len()))
+    keyed = without_mirrored_credits(lines).with_columns(order=pl.int_range(pl.len()))
     keyed = keyed.filter(pl.struct(DOUBLE_KEYS).is_duplicated()).sort([*DOUBLE_KEYS, "start", "order"])
     marked = keyed.with_columns(
         previous_end=pl.col("end").cum_max().shift(1).over(DOUBLE_KEYS),
@@ -876,6 +891,20 @@ def double_findings(lines: pl.DataFrame, options: CheckOptions, hours_given: boo
         first_invoice=pl.col("invoice").first().over(DOUBLE_KEYS),
     ).filter(pl.col("start") <= pl.col("previous_end"))
     return [_double(row, options.mask, hours_given) for row in marked.iter_rows(named=True)]
+
+
+def without_mirrored_credits(lines: pl.DataFrame) -> pl.DataFrame:
+    """The lines less every credit line (one with ``credit_van``) and the debit line it mirrors: the line of the
+    credited invoice with the same client, product, month and the opposite quantity and amount."""
+    credits = lines.filter(pl.col("credits").is_not_null())
+    if credits.is_empty():
+        return lines
+    mirror = ["provider_key", "bsn_key", "product", "month_start", "ticks", "amount_cents"]
+    pairs = credits.select(pl.col("credits").alias("invoice"), *mirror[:-2], ticks=-pl.col("ticks"),
+                           amount_cents=-pl.col("amount_cents")).with_columns(_mirrored=pl.lit(True))
+    debits = lines.join(pairs.unique(), on=["invoice", *mirror], how="left", nulls_equal=False,
+                        maintain_order="left").get_column("_mirrored").fill_null(False)
+    return lines.filter(~debits & pl.col("credits").is_null())
 
 
 def _double(row: dict[str, Any], mask: Mask, hours_given: bool) -> Discrepancy:
@@ -897,10 +926,10 @@ def issued_findings(lines: pl.DataFrame, issued: pl.DataFrame, options: CheckOpt
     if lines.is_empty() or issued.is_empty():
         return []
     keyed = lines.with_columns(
-        provider_key=pl.col("provider").str.to_lowercase(),
+        provider_key=identity.provider_key_expr(pl.col("provider")),
         gemeentecode=pl.col("municipality_id").cast(pl.String).str.pad_start(4, "0"),
         period=pl.col("month_start").dt.strftime("%Y-%m"), bsn=pl.col("bsn_key"))
-    ledger = issued.select(provider_key=pl.col("provider").str.to_lowercase(), gemeentecode="gemeentecode",
+    ledger = issued.select(provider_key=identity.provider_key_expr(pl.col("provider")), gemeentecode="gemeentecode",
                            period="period", bsn="bsn", product="product", issued_number="number").unique(ISSUED_KEYS)
     found = keyed.join(ledger, on=ISSUED_KEYS, how="inner").filter(pl.col("issued_number") != pl.col("invoice"))
     return [
@@ -916,29 +945,46 @@ HOUR_KEYS = ["provider_key", "municipality_id", "period_id", "bsn_key", "product
 
 
 def hour_findings(lines: pl.DataFrame, logged: LoggedHours, options: CheckOptions) -> list[Discrepancy]:
-    """Billed quantity against the hours logged, per provider, municipality, client, product and month."""
+    """Billed quantity and LN034 revenue against the hour log, per provider, municipality, client, product and
+    month: more or fewer hours than logged, and revenue the log has but the invoice left off (it would have
+    been netted)."""
     payable = lines.filter(~pl.col("blocked")).with_columns(
-        provider_key=pl.col("provider").str.to_lowercase(), period_id=pl.col("month_start").dt.year() * 100
-        + pl.col("month_start").dt.month(), value=gross_cents(pl.col("ticks"), pl.coalesce("catalogue_cents",
-                                                                                          "price_cents")))
+        period_id=pl.col("month_start").dt.year() * 100 + pl.col("month_start").dt.month(),
+        value=gross_cents_expr(pl.col("ticks"), pl.coalesce("catalogue_cents", "price_cents")))
     billed = payable.group_by(HOUR_KEYS).agg(
-        billed_ticks=pl.col("ticks").sum(), billed_cents=pl.col("value").sum(), _file=pl.col("_file").first(),
-        _line=pl.col("_line").first(), invoice=pl.col("invoice").first())
+        billed_ticks=pl.col("ticks").sum(), billed_cents=pl.col("value").sum(),
+        billed_revenue=pl.col("revenue_cents").fill_null(0).sum(), billed_amount=pl.col("amount_cents").sum(),
+        _file=pl.col("_file").first(), _line=pl.col("_line").first(), invoice=pl.col("invoice").first())
     log = logged.sums
-    covered = lines.select(provider_key=pl.col("provider").str.to_lowercase(), municipality_id="municipality_id",
+    covered = lines.select("provider_key", "municipality_id",
                            period_id=pl.col("month_start").dt.year() * 100 + pl.col("month_start").dt.month(),
                            cover_invoice="invoice", cover_file="_file").unique(HOUR_KEYS[:3], keep="first")
     log = log.join(covered, on=HOUR_KEYS[:3], how="inner")
     both = billed.join(log, on=HOUR_KEYS, how="full", coalesce=True).with_columns(
-        pl.col("billed_ticks", "billed_cents", "logged_ticks", "logged_cents").fill_null(0))
+        pl.col("billed_ticks", "billed_cents", "billed_revenue", "billed_amount", "logged_ticks", "logged_cents",
+               "logged_revenue", "logged_amount").fill_null(0))
     differing = both.filter(pl.col("billed_ticks") != pl.col("logged_ticks"))
-    return [_hours(row, options.mask) for row in differing.iter_rows(named=True)]
+    found = [_hours(row, options.mask) for row in differing.iter_rows(named=True)]
+    short = both.filter((pl.col("billed_ticks") == pl.col("logged_ticks"))  # revenue left off that would be netted
+                        & (pl.col("billed_revenue") < pl.col("logged_revenue"))
+                        & (pl.col("billed_amount") > pl.col("logged_amount")))
+    return found + [_revenue(row, options.mask) for row in short.iter_rows(named=True)]
+
+
+def _revenue(row: dict[str, Any], mask: Mask) -> Discrepancy:
+    period = f"{row['period_id'] // 100}-{row['period_id'] % 100:02d}"
+    message = (f"client {mask(row['bsn_key'])}, {row['product']}, {period}: opbrengst "
+               f"{_euro(from_cents(row['billed_revenue']))} billed but {_euro(from_cents(row['logged_revenue']))} "
+               "logged: revenue left off the invoice is not netted")
+    return Discrepancy(row["_file"], row["_line"], row["invoice"], "revenue", message,
+                       from_cents(row["billed_amount"]), from_cents(row["logged_amount"]))
 
 
 @dataclass(frozen=True)
 class LoggedHours:
-    """An hour log read, checked and priced like ``mgr bill`` does, summed per provider, municipality, month,
-    client and product (``ticks`` and ``gross_cents``: the bill's line amounts before netting)."""
+    """An hour log billed by ``mgr bill``'s own engine (without writing invoices), its lines summed per
+    provider, municipality, month, client and product: ``logged_ticks``, ``logged_cents`` (the line amounts
+    before netting), ``logged_revenue`` and ``logged_amount`` (after netting)."""
 
     rows_read: int
     rows_rejected: int
@@ -947,38 +993,29 @@ class LoggedHours:
 
 
 def log_hours(paths: Sequence[Path], lookup: Lookup, options: CheckOptions) -> LoggedHours:
-    """Read, check and price hour logs with the billing engine's own steps (without writing invoices)."""
-    bill_options = BillOptions(today=options.today, show_bsn=options.show_bsn, sheet=options.sheet)
+    """Bill the hour logs with the billing engine (:func:`mgr_tariffs.billing.bill_tables`): the same reading,
+    the same rules and the same lines as ``mgr bill``; its problems are reported as the hour log's."""
+    bill_options = BillOptions(today=options.today, show_bsn=options.show_bsn, sheet=options.sheet,
+                               selection=options.selection)
     tables = [read_table(path, sheet=options.sheet) for path in paths]
-    problems = [p for t in tables for p in t.problems]
-    frames = []
-    for table in tables:
-        frame, column_problems = resolve_columns(table, hourlog.COLUMNS, one_of=[hourlog.QUANTITY_COLUMNS])
-        problems += column_problems
-        frames.append((table, frame))
-    rows_read = sum(t.rows_read for t in tables)
-    if any(p.is_error and (p.line is None or p.line <= 1) for p in problems):
-        return LoggedHours(rows_read, rows_read, problems, _hour_sums(None))
-    valid, rejected = check_tables(frames, lookup, bill_options)
-    problems += [error(row["_file"], row["_line"], f"hour log: {reason}") for row in rejected.iter_rows(named=True)
-                 for reason in hourlog.reasons(row, lookup, bill_options.mask)]
-    return LoggedHours(rows_read, len(rejected), problems, _hour_sums(valid))
+    result = bill_tables(tables, lookup, bill_options, lambda _: None)
+    read_warnings = [p for t in tables for p in t.problems if not p.is_error]
+    problems = [p.model_copy(update={"message": f"hour log: {p.message}"}) for p in (*result.errors, *read_warnings)]
+    rejected = result.rows_read - len(result.rows)
+    return LoggedHours(result.rows_read, rejected, problems, _hour_sums(result.lines))
 
 
-def _hour_sums(rows: pl.DataFrame | None) -> pl.DataFrame:
+def _hour_sums(lines: pl.DataFrame) -> pl.DataFrame:
     schema = {"provider_key": pl.String, "municipality_id": pl.Int64, "period_id": pl.Int64, "bsn_key": pl.String,
-              "product": pl.String, "logged_ticks": pl.Int64, "logged_cents": pl.Int64}
-    if rows is None or rows.is_empty():
+              "product": pl.String, "logged_ticks": pl.Int64, "logged_cents": pl.Int64, "logged_revenue": pl.Int64,
+              "logged_amount": pl.Int64}
+    if lines.is_empty():
         return pl.DataFrame(schema=schema)
-    period = pl.col("date").dt.year().cast(pl.Int64) * 100 + pl.col("date").dt.month().cast(pl.Int64)
-    lines = rows.group_by("provider", "municipality_id", period.alias("period_id"), "bsn_id", "product",
-                          "price_cents", "unit").agg(ticks=pl.col("ticks").sum())
-    keyed = lines.with_columns(gross=gross_cents(pl.col("ticks"), pl.col("price_cents")),
-                               provider_key=pl.col("provider").str.to_lowercase())
-    sums = keyed.group_by("provider_key", "municipality_id", "period_id", "bsn_id", "product").agg(
-        logged_ticks=pl.col("ticks").sum(), logged_cents=pl.col("gross").sum())
-    return sums.with_columns(bsn_key=pl.col("bsn_id").cast(pl.String).str.pad_start(9, "0")).select(
-        *schema).cast(schema)  # type: ignore[arg-type]
+    keyed = lines.with_columns(provider_key=identity.provider_key_expr(pl.col("provider")), bsn_key=pl.col("bsn"))
+    sums = keyed.group_by("provider_key", "municipality_id", "period_id", "bsn_key", "product").agg(
+        logged_ticks=pl.col("ticks").sum(), logged_cents=pl.col("gross_cents").sum(),
+        logged_revenue=pl.col("revenue_cents").sum(), logged_amount=pl.col("amount_cents").sum())
+    return sums.select(*schema).cast(schema)  # type: ignore[arg-type]
 
 
 def _hours(row: dict[str, Any], mask: Mask) -> Discrepancy:
@@ -997,7 +1034,7 @@ def _hours(row: dict[str, Any], mask: Mask) -> Discrepancy:
 
 def total_findings(lines: pl.DataFrame, totals: pl.DataFrame | None) -> list[Discrepancy]:
     """The total an invoice states (a column, bill's JSON, or samenvatting.csv) against the sum of its lines."""
-    sums = lines.with_columns(provider_key=pl.col("provider").str.to_lowercase()).group_by(
+    sums = lines.with_columns(provider_key=identity.provider_key_expr(pl.col("provider"))).group_by(
         "provider_key", "invoice", maintain_order=True).agg(
         sum_cents=pl.col("amount_cents").sum(), _file=pl.col("_file").first(), _line=pl.col("_line").min(),
         total_cents=pl.col("total_cents").drop_nulls().first())
@@ -1015,7 +1052,7 @@ def _summary_totals(sums: pl.DataFrame, totals: pl.DataFrame | None) -> list[Dis
     keys = ["invoice"]
     if "aanbieder" in stated.columns:  # invoice numbers are unique per provider: match on the provider too
         keys.insert(0, "provider_key")
-        stated = stated.with_columns(provider_key=_unneutralised("aanbieder").str.to_lowercase())
+        stated = stated.with_columns(provider_key=identity.provider_key_expr(_unneutralised("aanbieder")))
     joined = stated.join(sums.select(*keys, "sum_cents"), on=keys, how="inner")
     wrong = joined.filter(pl.col("stated_cents").is_not_null() & (pl.col("stated_cents") != pl.col("sum_cents")))
     return [_total(r["_file"], r["_line"], r["invoice"], r["stated_cents"], r["sum_cents"])
@@ -1032,7 +1069,7 @@ def _total(file: str, line: int | None, invoice: str, stated: int, summed: int) 
 
 def invoice_infos(lines: pl.DataFrame, lookup: Lookup) -> list[InvoiceInfo]:
     """The invoices the files hold, in the order they were found."""
-    grouped = lines.with_columns(provider_key=pl.col("provider").str.to_lowercase()).group_by(
+    grouped = lines.with_columns(provider_key=identity.provider_key_expr(pl.col("provider"))).group_by(
         "provider_key", "invoice", maintain_order=True).agg(
         provider=pl.col("provider").first(), municipality=pl.col("gemeente").first(),
         municipality_id=pl.col("municipality_id").first(), first=pl.col("month_start").min(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -11,17 +12,22 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from mgr_tariffs.bsn import Mask, mask, mask_in
 from mgr_tariffs.cli.common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
+    MUNICIPALITY_FILTER,
+    PERIOD_OPTION,
+    PROVIDER_FILTER,
     date_option,
     fail,
     guarded,
     load_lookup,
     print_json,
     print_problems,
+    selection_option,
     stdout,
 )
 from mgr_tariffs.money import format_euro
@@ -50,6 +56,9 @@ def check(
                               "YYYY-MM-DD."),
     ledger: Path = typer.Option(None, "--ledger", help="Also flag lines already on an invoice issued in this ledger "
                                 "(SQLite; e.g. mgr-ledger.sqlite)."),
+    period: str | None = PERIOD_OPTION,
+    provider: str | None = PROVIDER_FILTER,
+    municipality: str | None = MUNICIPALITY_FILTER,
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
     """Recompute every invoice line from the catalogue and report each discrepancy with the money at stake.
@@ -65,14 +74,15 @@ def check(
 
     lookup = load_lookup(tariffs)
     as_json = output is CheckFormat.JSON
-    options = checking.CheckOptions(show_bsn=show_bsn or as_json, sheet=sheet, today=date_option("--today", today))
+    options = checking.CheckOptions(show_bsn=show_bsn or as_json, sheet=sheet, today=date_option("--today", today),
+                                    selection=selection_option(lookup, period, provider, municipality))
     issued = _issued(ledger) if ledger is not None else None
     result = checking.check(invoices, lookup, hours or None, options, issued)
     if as_json:
         print_json(result.as_json())
     else:
-        print_problems(result.problems)
-        render(result, stdout())
+        print_problems(result.problems, shown=options.mask)
+        render(result, stdout(), options.mask)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_INVALID)
 
 
@@ -87,8 +97,11 @@ def _issued(path: Path) -> pl.DataFrame:
         raise fail(str(exc)) from None
 
 
-def render(result: checking.CheckResult, console: Console) -> None:
-    """The report for people: the discrepancies grouped per invoice, then the summary."""
+def render(result: checking.CheckResult, console: Console, shown: Mask = mask) -> None:
+    """The report for people: the discrepancies grouped per invoice, then the summary; BSN-shaped numbers in
+    the findings are shown as ``shown`` shows a BSN (masked unless ``--show-bsn``)."""
+    result = replace(result, discrepancies=[
+        replace(item, message=mask_in(item.message, shown)) for item in result.discrepancies])
     by_invoice: dict[str, list[checking.Discrepancy]] = {}
     for item in result.discrepancies:
         by_invoice.setdefault(item.invoice, []).append(item)

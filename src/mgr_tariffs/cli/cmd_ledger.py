@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -14,21 +15,26 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mgr_tariffs.billing.hourlog import mask_bsn
 from mgr_tariffs.billing.invoices import Invoice
+from mgr_tariffs.bsn import mask as mask_bsn
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.cli.common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
     EXIT_USAGE,
+    PERIOD_OPTION,
     date_option,
     fail,
+    fit,
+    guarded,
     load_lookup,
+    period_option,
     print_json,
     print_problems,
+    table,
 )
 from mgr_tariffs.documents import FORMATS, DocumentError, write_documents
-from mgr_tariffs.io.atomic import OutputError, output_set
+from mgr_tariffs.io.atomic import Collected, OutputError, Staged, output_set, stage
 from mgr_tariffs.money import format_euro, format_quantity
 
 LEDGER_OPTION = typer.Option(
@@ -88,22 +94,29 @@ def _documents_request(out: Path | None, documents: str, parties: Path | None,
     return _DocumentsRequest(out, formats, loaded.parties, lookup)
 
 
-def _write_documents(invoices: list[Invoice], request: _DocumentsRequest, issue_date: dt.date) -> None:
-    try:
-        with output_set(force=False) as outputs:
-            written = write_documents(invoices, request.parties, request.lookup, request.out, request.formats,
-                                      issue_date=issue_date, outputs=outputs)
-    except (DocumentError, OutputError) as exc:
-        raise fail(str(exc)) from None
-    for path in written:
-        _console().print(f"written: {path}", markup=False)
+def _staged_documents(invoices: list[Invoice], request: _DocumentsRequest, issue_date: dt.date,
+                      still_pending: Callable[[str], bool] | None = None) -> tuple[Staged, int]:
+    """Make every document and write them to staging (nothing visible yet); refuses existing files.
+    Returns what was staged and how many files."""
+    collected = Collected()
+    write_documents(invoices, request.parties, request.lookup, request.out, request.formats,
+                    issue_date=issue_date, outputs=collected)
+    named = {path.name: data for path, data in collected.files.items()}
+    return stage({request.out: named}, still_pending=still_pending), len(named)
 
 
+def _tell_written(out: Path, count: int) -> None:
+    _console().print(f"written: {count} file(s) in {out}", markup=False)
+
+
+@guarded
 def credit_command(
     number: str = typer.Argument(..., help="The number of the invoice to credit, e.g. 2024-000012."),
     provider: str | None = PROVIDER_OPTION,
     reason: str | None = typer.Option(None, "--reason", "-r", help="Why (recorded with the credit note)."),
-    date: str | None = typer.Option(None, "--date", help="Issue date of the credit note (default: today)."),
+    date: str | None = typer.Option(None, "--invoice-date", metavar="DATE", help="Issue date of the credit note, "
+                                    "YYYY-MM-DD or DD-MM-YYYY (default: today)."),
+    old_date: str | None = typer.Option(None, "--date", hidden=True, help="The same as --invoice-date."),
     output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text or json."),
     ledger: Path | None = LEDGER_OPTION,
     out: Path | None = OUT_OPTION,
@@ -113,16 +126,32 @@ def credit_command(
 ) -> None:
     """Credit an issued invoice: a credit note mirrors it with negative amounts and releases its rows,
     so they can be billed again after correction. An invoice is credited at most once."""
-    from mgr_tariffs.ledger.store import LedgerError, credit, ledger_path  # noqa: PLC0415
+    from mgr_tariffs.ledger.store import LedgerError, credit, issue_date_problem, ledger_path  # noqa: PLC0415
 
     wanted = _documents_request(out, documents, parties, tariffs)
-    day = date_option("--date", date) or dt.date.today()
+    date = date or old_date
+    day = date_option("--invoice-date", date) or dt.date.today()
+    problem = issue_date_problem(day)
+    if problem:
+        raise fail(f"--invoice-date {date}: {problem}", EXIT_USAGE)
+    counted: list[tuple[Staged, int]] = []
+
+    def outputs(note: Invoice, still_pending: Callable[[str], bool]) -> Staged | None:
+        if wanted is None:
+            return None
+        staged, count = _staged_documents([note], wanted, day, still_pending)
+        counted.append((staged, count))
+        return staged
+
     try:
-        note = credit(ledger_path(ledger), number, reason=reason, issue_date=day, provider=provider)
+        note = credit(ledger_path(ledger), number, reason=reason, issue_date=day, provider=provider, outputs=outputs)
     except LedgerError as exc:
         raise fail(str(exc), EXIT_INVALID) from None
-    if wanted is not None:
-        _write_documents([note], wanted, day)
+    except (DocumentError, OutputError) as exc:
+        raise fail(f"{exc}; no credit note was issued", EXIT_INVALID) from None
+    for _, count in counted:
+        if wanted is not None:
+            _tell_written(wanted.out, count)
     if output is OutputFormat.JSON:
         print_json(note.as_json())
         return
@@ -131,10 +160,11 @@ def credit_command(
 
 
 @ledger_app.command("list")
+@guarded
 def list_command(
     provider: str | None = typer.Option(None, "--provider", "-p", help="Only this provider."),
     municipality: str | None = typer.Option(None, "--municipality", "-m", help="Only this municipality (name/code)."),
-    period: str | None = typer.Option(None, "--period", help="Only this service month YYYY-MM (or year YYYY)."),
+    period: str | None = PERIOD_OPTION,
     output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text or json."),
     ledger: Path | None = LEDGER_OPTION,
 ) -> None:
@@ -142,28 +172,29 @@ def list_command(
     from mgr_tariffs.ledger.store import LedgerError, ledger_path, list_invoices  # noqa: PLC0415
 
     try:
-        items = list_invoices(ledger_path(ledger), provider, municipality, period)
+        items = list_invoices(ledger_path(ledger), provider, municipality, period_option(period))
     except LedgerError as exc:
         raise fail(str(exc), EXIT_INVALID) from None
     if output is OutputFormat.JSON:
         print_json([item.as_json() for item in items])
         return
-    table = Table(title=f"{len(items)} issued invoice(s)")
-    for column in ("number", "provider", "municipality", "period", "issued", "total incl. VAT", "note"):
-        table.add_column(column, justify="right" if column == "total incl. VAT" else "left")
+    shown = table("factuurnummer", "aanbieder", "gemeente", "periode", "factuurdatum", "totaal incl. btw", "opmerking",
+                  title=f"{len(items)} uitgereikte factu{'ur' if len(items) == 1 else 'ren'}",
+                  right=("totaal incl. btw",), keep=("factuurnummer", "periode", "factuurdatum", "totaal incl. btw"))
     for item in items:
-        table.add_row(item.number, item.provider, item.municipality, item.period, item.issue_date.isoformat(),
+        shown.add_row(item.number, item.provider, item.municipality, item.period, item.issue_date.isoformat(),
                       format_euro(item.total_incl_vat), _note(item))
-    _console().print(table)
+    _console().print(fit(shown))
 
 
 def _note(item: IssuedInvoice) -> str:
     if item.credits:
-        return f"credits {item.credits}" + (f": {item.reason}" if item.reason else "")
-    return f"credited by {item.credited_by}" if item.credited_by else ""
+        return f"crediteert {item.credits}" + (f": {item.reason}" if item.reason else "")
+    return f"gecrediteerd door {item.credited_by}" if item.credited_by else ""
 
 
 @ledger_app.command("show")
+@guarded
 def show_command(
     number: str = typer.Argument(..., help="The invoice number."),
     provider: str | None = PROVIDER_OPTION,
@@ -184,7 +215,15 @@ def show_command(
     except LedgerError as exc:
         raise fail(str(exc), EXIT_INVALID) from None
     if wanted is not None and item.invoice is not None:
-        _write_documents([item.invoice], wanted, item.issue_date)
+        try:
+            staged, count = _staged_documents([item.invoice], wanted, item.issue_date)
+            try:
+                staged.publish(rollback=True)
+            finally:
+                staged.discard()
+        except (DocumentError, OutputError) as exc:
+            raise fail(str(exc)) from None
+        _tell_written(wanted.out, count)
     if output is OutputFormat.JSON:
         print_json(item.as_json())
         return
@@ -199,28 +238,39 @@ def show_command(
 
 
 def _lines_table(invoice: Invoice) -> Table:
-    table = Table()
-    for column in ("client", "product", "quantity", "unit", "price", "revenue netted", "amount"):
-        table.add_column(column, justify="left" if column in ("client", "product", "unit") else "right")
+    money = ("aantal", "tarief", "opbrengst verrekend", "bedrag")
+    shown = table("cliënt", "product", "aantal", "eenheid", "tarief", "opbrengst verrekend", "bedrag", right=money,
+                  keep=("cliënt", *money))
     for line in invoice.lines:
-        table.add_row(mask_bsn(line.bsn), f"{line.product} {line.product_name}", format_quantity(line.quantity),
+        shown.add_row(mask_bsn(line.bsn), f"{line.product} {line.product_name}", format_quantity(line.quantity),
                       line.unit.value, format_euro(line.unit_price), format_euro(line.revenue_netted),
                       format_euro(line.amount))
-    return table
+    return fit(shown)
 
 
 @ledger_app.command("export")
 def export_command(
-    out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file (default: standard output)."),
-    force: bool = typer.Option(False, "--force", help="Overwrite --out when it exists."),
+    out: Path | None = typer.Option(None, "--out", "-o", metavar="DIR", help="Write grootboek.csv into DIR (a path "
+                                    "ending in .csv: that file) \\[default: standard output]."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the file when it exists."),
     ledger: Path | None = LEDGER_OPTION,
 ) -> None:
-    """Export every issued invoice as CSV for the accounting system (one row per invoice, Dutch dialect)."""
+    """Export every issued invoice as CSV for the accounting system (one row per invoice, Dutch dialect: ``;``,
+    decimal comma, UTF-8 with BOM — on standard output too, so a redirected export opens right in Excel).
+
+    Examples:
+
+      mgr ledger export > grootboek.csv
+
+      mgr ledger export --out boekhouding --ledger mgr-ledger.sqlite
+    """
     from mgr_tariffs.ledger.store import LedgerError, export_csv, ledger_path  # noqa: PLC0415
 
+    if out is not None and out.suffix.lower() != ".csv":
+        out = out / EXPORT_FILE
     buffer = io.StringIO(newline="")
     try:
-        export_csv(ledger_path(ledger), buffer, bom=out is not None)
+        export_csv(ledger_path(ledger), buffer, bom=True)
         if out is None:
             sys.stdout.write(buffer.getvalue())
             return
@@ -230,21 +280,33 @@ def export_command(
         raise fail(str(exc), EXIT_INVALID) from None
 
 
+EXPORT_FILE = "grootboek.csv"
+
+
 @ledger_app.command("verify")
-def verify_command(ledger: Path | None = LEDGER_OPTION) -> None:
-    """Check the ledger: SQLite integrity, gapless numbers, every invoice complete. Exit 1 when unsound."""
-    from mgr_tariffs.ledger.store import LedgerError, ledger_path, verify  # noqa: PLC0415
+def verify_command(
+    ledger: Path | None = LEDGER_OPTION,
+    head: str | None = typer.Option(None, "--head", help="A chain head noted earlier (printed by verify): check that "
+                                    "everything the ledger held then is still there."),
+) -> None:
+    """Check the ledger: SQLite integrity, the hash chain of every supplier, gapless numbers, every invoice
+    complete, files published. Exit 1 when unsound. Prints the chain head to note (see --head)."""
+    from mgr_tariffs.ledger.store import LedgerError, chain_head, head_is_known, ledger_path, verify  # noqa: PLC0415
 
     path = ledger_path(ledger)
     try:
         problems = verify(path)
+        if head is not None and not head_is_known(path, head.strip().lower()):
+            problems.append(f"chain head {head} is not in this ledger: invoices recorded up to then were removed "
+                            "(or it is the head of another ledger)")
+        now = chain_head(path)
     except LedgerError as exc:
         raise fail(str(exc), EXIT_INVALID) from None
     for problem in problems:
         _console().print(f"{path}: error: {problem}", markup=False)
     if problems:
         raise typer.Exit(EXIT_INVALID)
-    _console().print(f"{path}: ok", markup=False)
+    _console().print(f"{path}: ok (chain head {now})", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,16 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from mgr_tariffs import vat
 from mgr_tariffs.billing.invoices import Invoice, InvoiceLine
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.catalogue.models import Municipality
 from mgr_tariffs.documents.errors import DocumentError
 from mgr_tariffs.documents.naming import document_id
-from mgr_tariffs.money import round_cents
+from mgr_tariffs.money import from_cents, to_cents
 from mgr_tariffs.parties import MunicipalityParty, Parties, Provider
+from mgr_tariffs.vat import DEFAULT_EXEMPTION, vat_cents
 
 PAYMENT_DAYS = 30
-DEFAULT_EXEMPTION = "Vrijgesteld van btw op grond van artikel 11, lid 1, Wet op de omzetbelasting 1968"
 ZERO = Decimal("0.00")
 
 
@@ -82,8 +83,8 @@ class Prepared:
 
 
 def vat_category(treatment: str) -> str:
-    """UNCL 5305 code: ``E`` for exempt (vrijgesteld), ``S`` for the standard and reduced rates."""
-    return "E" if treatment == "vrijgesteld" else "S"
+    """UNCL 5305 code of a treatment (:func:`mgr_tariffs.vat.category`)."""
+    return vat.category(treatment)
 
 
 def exemption_reason(line: InvoiceLine, lookup: Lookup) -> str:
@@ -103,7 +104,7 @@ def _group(invoice: Invoice, treatment: str, rate: Decimal, lookup: Lookup) -> V
     base = sum((line.amount for line in lines), ZERO)
     category = vat_category(treatment)
     reasons = sorted({exemption_reason(line, lookup) for line in lines}) if category == "E" else []
-    tax = round_cents(base * rate / 100) + ZERO  # + ZERO: never a negative zero
+    tax = from_cents(vat_cents(to_cents(base), int(rate)))
     return VatGroup(treatment, category, rate, base, tax, "; ".join(reasons) or None)
 
 

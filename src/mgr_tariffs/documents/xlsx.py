@@ -19,10 +19,10 @@ from openpyxl.utils import get_column_letter
 
 from mgr_tariffs.billing.invoices import InvoiceLine
 from mgr_tariffs.documents.prepare import Prepared
+from mgr_tariffs.io import dialect
 
 EURO_FORMAT = "€ #,##0.00"
 DATE_FORMAT = "DD-MM-YYYY"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 Cell = str | Decimal | int | dt.date | None
 MONEY = "money"
 INVOICE_COLUMNS: tuple[tuple[str, str | None], ...] = (
@@ -43,9 +43,7 @@ LINE_COLUMNS: tuple[tuple[str, str | None], ...] = (
 
 def neutralise(value: Cell) -> Cell:
     """Text that would start a formula gets a leading ``'`` so it stays text."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return f"'{value}"
-    return value
+    return dialect.neutralise(value) if isinstance(value, str) else value
 
 
 def status(doc: Prepared) -> str:

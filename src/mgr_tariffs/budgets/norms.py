@@ -1,0 +1,186 @@
+"""Duration norms: clients whose hours for a product go beyond the product's norm within a window.
+
+A norm (catalogue, ``products[].norms``) says how long a product is expected to take, e.g. client support
+"within two dagdelen (8 hours) per request" (Westfriesland, source 001). Hours beyond it are a **signal**, a
+warning to report the reason to the municipality, never a rejection.
+
+The window is the request (traject) when the log has a request column (:data:`REQUEST_COLUMN`) and the row a
+value in it; otherwise a calendar window: the norm's own, or for a per-request norm the one asked for
+(quarter by default). Hours are summed per provider, client, product and window from the rows the billing
+engine accepted (:class:`~mgr_tariffs.billing.BillingResult` ``.rows``); a signal points at the row with which
+the sum first goes beyond the norm.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+
+from mgr_tariffs.billing import BillingResult
+from mgr_tariffs.bsn import mask
+from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.catalogue.models import Norm, NormWindow
+from mgr_tariffs.identity import provider_key_expr
+from mgr_tariffs.io.tables import Column, Table, read_table, resolve_columns
+from mgr_tariffs.money import format_quantity
+from mgr_tariffs.problems import Problem, Severity
+from mgr_tariffs.quantity import TICKS_PER_HOUR
+
+REQUEST_COLUMN = Column("traject", ("request", "aanvraag", "verzoek", "trajectnummer", "traject_id", "request_id"))
+"""The optional log column naming the request (traject) a row belongs to."""
+CALENDAR_WINDOWS = (NormWindow.MONTH, NormWindow.QUARTER, NormWindow.YEAR)
+HEADER_SAMPLE = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One client beyond one norm in one window."""
+
+    file: str
+    line: int
+    provider: str
+    bsn: str
+    product: str
+    window: str  # "traject T-17", "2019-Q3", "2019-07" or "2019"
+    first_day: str
+    last_day: str
+    ticks: int
+    norm: Norm
+
+    @property
+    def hours(self) -> Decimal:
+        return Decimal(self.ticks) / TICKS_PER_HOUR
+
+    def message(self, show: Callable[[str], str] = mask) -> str:
+        return (f"norm: client {show(self.bsn)} of {self.provider} has {format_quantity(self.hours)} hours of "
+                f"{self.product} in {self.window} ({self.first_day} – {self.last_day}), more than the norm of "
+                f"{format_quantity(self.norm.hours)} hours per {self.norm.per.value} ({self.norm.source})"
+                f"{self._counted()}; "
+                "report the reason to the municipality")
+
+    def _counted(self) -> str:
+        if self.norm.per is NormWindow.REQUEST and not self.window.startswith("traject "):
+            return ", counted per calendar window as the rows name no request"
+        return ""
+
+    def problem(self, show: Callable[[str], str] = mask) -> Problem:
+        """The signal as a warning with its place (built without re-validation: a large log may have many)."""
+        return Problem.model_construct(file=self.file, line=self.line, message=self.message(show),
+                                       severity=Severity.WARNING)
+
+    def as_json(self) -> dict[str, str | int]:
+        return {"file": self.file, "line": self.line, "provider": self.provider, "bsn": self.bsn,
+                "product": self.product, "window": self.window, "first_day": self.first_day,
+                "last_day": self.last_day, "hours": f"{self.hours.normalize():f}",
+                "norm_hours": f"{self.norm.hours.normalize():f}", "norm_per": self.norm.per.value,
+                "norm_source": self.norm.source}
+
+
+def request_frame(tables: Sequence[Table]) -> pl.DataFrame | None:
+    """``_file``, ``_line`` and ``traject`` of the tables that have a request column; ``None`` when none has."""
+    frames = []
+    for table in tables:
+        frame, _ = resolve_columns(table, [REQUEST_COLUMN])
+        if table.frame.is_empty() or frame.get_column("traject").null_count() == len(frame):
+            continue
+        frames.append(frame.select(pl.lit(table.file).alias("_file"), pl.col("_line").cast(pl.Int64), "traject"))
+    return pl.concat(frames) if frames else None
+
+
+def norm_signals(rows: pl.DataFrame, lookup: Lookup, requests: pl.DataFrame | None = None,
+                 window: NormWindow = NormWindow.QUARTER) -> list[Signal]:
+    """Every client beyond a norm of its product, in file order (see the module's text)."""
+    if window not in CALENDAR_WINDOWS:
+        raise ValueError(f"the fallback window must be one of {', '.join(w.value for w in CALENDAR_WINDOWS)}")
+    normed = [(p.code, n) for p in lookup.catalogue.products for n in p.norms]
+    if rows.is_empty() or not normed:
+        return []
+    base = rows.filter(pl.col("product").is_in([code for code, _ in normed])).select(
+        "_file", pl.col("_line").cast(pl.Int64), "date", "bsn_id", "provider", "product", "ticks")
+    if requests is not None:
+        base = base.join(requests, on=["_file", "_line"], how="left", maintain_order="left")
+    else:
+        base = base.with_columns(traject=pl.lit(None, pl.String))
+    signals: list[Signal] = []
+    for code, norm in normed:
+        signals += _beyond(base.filter(pl.col("product") == code), norm, window)
+    return sorted(signals, key=lambda s: (s.file, s.line))
+
+
+def _period_expr(norm: Norm, fallback: NormWindow) -> pl.Expr:
+    """The calendar window of a row as one integer (2019 * 10 + quarter, 2019 * 100 + month, or the year);
+    -1 for a row counted by its request."""
+    calendar = norm.per if norm.per in CALENDAR_WINDOWS else fallback
+    year = pl.col("date").dt.year().cast(pl.Int64)
+    numbers = {NormWindow.YEAR: year, NormWindow.MONTH: year * 100 + pl.col("date").dt.month().cast(pl.Int64),
+               NormWindow.QUARTER: year * 10 + pl.col("date").dt.quarter().cast(pl.Int64)}
+    if norm.per is NormWindow.REQUEST:
+        return pl.when(pl.col("traject") != "").then(pl.lit(-1, pl.Int64)).otherwise(numbers[calendar])
+    return numbers[calendar]
+
+
+def _label(traject: str, period: int, norm: Norm, fallback: NormWindow) -> str:
+    if traject and norm.per is NormWindow.REQUEST:
+        return f"traject {traject}"
+    calendar = norm.per if norm.per in CALENDAR_WINDOWS else fallback
+    if calendar is NormWindow.QUARTER:
+        return f"{period // 10}-Q{period % 10}"
+    return f"{period // 100}-{period % 100:02d}" if calendar is NormWindow.MONTH else str(period)
+
+
+def _beyond(rows: pl.DataFrame, norm: Norm, fallback: NormWindow) -> list[Signal]:
+    """Totals per provider, client and window first (one pass); the running sum only for the windows beyond."""
+    if rows.is_empty():
+        return []
+    limit = int(norm.hours * TICKS_PER_HOUR)
+    keys = ["who", "bsn_id", "traject", "period"]
+    keyed = rows.with_columns(who=provider_key_expr(pl.col("provider")), traject=pl.col("traject").fill_null(""))
+    keyed = keyed.with_columns(period=_period_expr(norm, fallback))
+    beyond = keyed.group_by(keys).agg(total=pl.col("ticks").sum()).filter(pl.col("total") > limit)
+    if beyond.is_empty():
+        return []
+    ordered = keyed.join(beyond, on=keys, how="inner").sort([*keys, "date", "_file", "_line"]).with_columns(
+        running=pl.col("ticks").cum_sum().over(keys), first_day=pl.col("date").min().over(keys),
+        last_day=pl.col("date").max().over(keys))
+    over = ordered.filter(pl.col("running") > limit).unique(keys, keep="first", maintain_order=True)
+    return [Signal(file=r["_file"], line=r["_line"], provider=r["provider"], bsn=str(r["bsn_id"]).zfill(9),
+                   product=r["product"], window=_label(r["traject"], r["period"], norm, fallback),
+                   first_day=r["first_day"].isoformat(), last_day=r["last_day"].isoformat(), ticks=r["total"],
+                   norm=norm)
+            for r in over.iter_rows(named=True)]
+
+
+def may_have_request_column(path: Path) -> bool:
+    """Whether a log may carry a request column, from its first line only (a workbook: always), so that
+    ``mgr bill`` reads a large CSV a second time only when it has one."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(HEADER_SAMPLE)
+    except OSError:
+        return False
+    if head.startswith(b"PK"):
+        return True
+    first = next((line for line in head.decode("utf-8", "replace").lstrip("\ufeff").splitlines() if line.strip()),
+                 "")
+    names = {n.casefold() for n in (REQUEST_COLUMN.name, *REQUEST_COLUMN.aliases)}
+    for separator in (";", ",", "\t"):
+        if any(part.strip().strip('"').strip().casefold() in names for part in first.split(separator)):
+            return True
+    return False
+
+
+def with_norm_signals(result: BillingResult, paths: Sequence[Path], sheet: str | None = None,
+                      show: Callable[[str], str] = mask) -> BillingResult:
+    """The billing result with a warning for every norm signal of its rows (for ``mgr bill``)."""
+    if result.rows.is_empty() or not any(p.norms for p in result.lookup.catalogue.products):
+        return result
+    tables = [read_table(p, sheet=sheet) for p in paths if may_have_request_column(p)]
+    signals = norm_signals(result.rows, result.lookup, request_frame(tables))
+    if not signals:
+        return result
+    return dataclasses.replace(result, warnings=[*result.warnings, *(s.problem(show) for s in signals)])
