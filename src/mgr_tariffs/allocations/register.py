@@ -30,8 +30,8 @@ from mgr_tariffs.allocations.model import (
     Register,
     Unit,
 )
-from mgr_tariffs.billing.hourlog import parse_service_date
 from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.dates import parse_date
 from mgr_tariffs.identity import provider_key
 from mgr_tariffs.io.tables import MAX_PROBLEMS, Column, Table, read_table, resolve_columns
 from mgr_tariffs.money import decimals, parse_decimal
@@ -302,8 +302,7 @@ def _date(name: str, required: bool) -> Any:
     def rule(text: str | None, _: Lookup) -> Parsed:
         if not text:
             return None, f"{name} is missing" if required else None
-        day, reason = parse_service_date(text.split("T")[0].split(" ")[0])
-        return day, reason.replace("datum", name, 1) if reason else None
+        return parse_date(text.split("T")[0].split(" ")[0], name)
     return rule
 
 
