@@ -66,6 +66,10 @@ def allocations_command(
 ) -> None:
     """Validate allocation registers; per allocation show allowed, used and remaining, per month and in total.
 
+    Examples: [bold]mgr allocations data/examples/toewijzingen.csv --hours data/examples/hours.csv[/] ·
+    [bold]mgr allocations toewijzingen.xlsx --hours uren.csv --ledger mgr-ledger.sqlite --format json[/] ·
+    [bold]mgr allocations wmo301/*.xml --iwmo-dir ../shared/iwmo --on 2025-10-31[/]
+
     Exit 0 when the register is valid and no billable hour is outside or over an allocation (warnings allowed),
     1 when it is not, 2 when a file cannot be read.
     """
