@@ -47,8 +47,8 @@ def allocations_command(
     registers: list[Path] = typer.Argument(..., metavar="REG", help="Allocation registers: CSV or .xlsx (one row "
                                            "per allocation) or iWmo WMO301 messages (XML)."),
     hours: list[Path] = typer.Option(None, "--hours", help="Hour log(s) whose billable rows count as used."),
-    ledger: Path = typer.Option(None, "--ledger", help="Count the rows of the live invoices in this ledger as used "
-                                "before (the log's rows issued there are not counted twice)."),
+    ledger: Path = typer.Option(None, "--ledger", envvar="MGR_LEDGER", help="Count the rows of the live invoices "
+                                "in this ledger as used before (the log's rows issued there are not counted twice)."),
     on: str = typer.Option(None, "--on", help="Reference date, YYYY-MM-DD: expired / ending soon, and the last month "
                            "of an open allocation \\[default: the last service date, else today]."),
     output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text, json or csv."),
@@ -65,10 +65,6 @@ def allocations_command(
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
     """Validate allocation registers; per allocation show allowed, used and remaining, per month and in total.
-
-    Examples: [bold]mgr allocations data/examples/toewijzingen.csv --hours data/examples/hours.csv[/] ·
-    [bold]mgr allocations toewijzingen.xlsx --hours uren.csv --ledger mgr-ledger.sqlite --format json[/] ·
-    [bold]mgr allocations wmo301/*.xml --iwmo-dir ../shared/iwmo --on 2025-10-31[/]
 
     Exit 0 when the register is valid and no billable hour is outside or over an allocation (warnings allowed),
     1 when it is not, 2 when a file cannot be read.
