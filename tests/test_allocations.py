@@ -269,12 +269,12 @@ def test_command_on_the_example(runner: CliRunner) -> None:
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     statuses = {a["number"]: a["status"] for a in data["allocations"]}
-    assert statuses["2019002"] == "exceeded" and statuses["2019001"] == "nearly used"
-    assert statuses["2021014"] == "nearly used"  # the budget: € 354,73 of € 420,00
+    assert statuses["190002"] == "exceeded" and statuses["190001"] == "nearly used"
+    assert statuses["210014"] == "nearly used"  # the budget: € 354,73 of € 420,00
     errors = [e["message"] for e in data["errors"]]
     assert any("no allocation on 2021-03-15" in m for m in errors)  # the client without an allocation
-    assert any("allocation 2019013 ended on 2019-06-30" in m for m in errors)  # the expired one
-    exceeded = next(a for a in data["allocations"] if a["number"] == "2019002")
+    assert any("allocation 190013 ended on 2019-06-30" in m for m in errors)  # the expired one
+    exceeded = next(a for a in data["allocations"] if a["number"] == "190002")
     assert (exceeded["allowed"], exceeded["used"], exceeded["over"]) == ("9", "10", "3.75")
 
 
@@ -284,7 +284,7 @@ def test_command_register_only_and_csv(runner: CliRunner, tmp_path: Path) -> Non
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("toewijzingnummer,bsn,aanbieder")
-    assert "2019002,*****9301,Cliëntondersteuning Maasland B.V.,1507,LN017,totaal,uur,9,0,0,0,9,ok" in lines
+    assert "190002,*****9301,Cliëntondersteuning Maasland B.V.,1507,LN017,totaal,uur,9,0,0,0,9,ok" in lines
     assert "ends on 2019-08-31, 16 days after 2019-08-15" in result.stderr
 
 

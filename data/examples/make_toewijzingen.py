@@ -63,7 +63,7 @@ def main() -> None:
         numbers[year] = numbers.get(year, 0) + 1
         end = dt.date(2019, 6, 30) if key["bsn"] == "346656400" else month_end(key["last"])
         volume, unit, frequency, budget, comment = size(key, key["hours"])
-        rows.append([str(year * 1000 + numbers[year]), key["bsn"], key["aanbieder"], key["gemeente"],
+        rows.append([f"{year % 100:02d}{numbers[year]:04d}", key["bsn"], key["aanbieder"], key["gemeente"],
                      key["productcode"], key["first"].replace(day=1).isoformat(), end.isoformat(), volume, unit,
                      frequency, budget, "", comment])
     OUT.write_text(";".join(COLUMNS) + "\n" + "".join(";".join(r) + "\n" for r in rows), encoding="utf-8")
