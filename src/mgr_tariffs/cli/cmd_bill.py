@@ -20,6 +20,7 @@ from mgr_tariffs.billing.output import FORMATS, REJECTS_FILE, OutputRequest, out
 from mgr_tariffs.bsn import Mask, mask
 from mgr_tariffs.budgets.norms import with_norm_signals
 from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.cli.allocation_options import ALLOCATIONS_OPTION, CAP_OPTION, XSD_OPTION, bill_option
 from mgr_tariffs.cli.common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
@@ -90,6 +91,9 @@ def bill_command(
     period: str | None = PERIOD_OPTION,
     provider: str | None = PROVIDER_FILTER,
     municipality: str | None = MUNICIPALITY_FILTER,
+    allocations: list[Path] = ALLOCATIONS_OPTION,
+    cap_to_allocation: bool = CAP_OPTION,
+    iwmo_dir: Path = XSD_OPTION,
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
     """Bill hour logs: one invoice per provider, municipality and calendar month of the service date.
@@ -112,6 +116,8 @@ def bill_command(
     with _progress(hours) as say:
         result = bill(hours, lookup, options, progress=say)
     result = with_norm_signals(result, hours, sheet, options.mask)  # duration norms (issue 17): warnings only
+    result = bill_option(result, allocations, lookup, cap=cap_to_allocation, issue=issue_invoices, ledger=ledger,
+                         xsd=iwmo_dir, as_json=output == "json", shown=options.mask)  # issue 14: allocations
     if result.errors and not skip_invalid:
         _refuse(result, output == "json", options.mask)
     if result.unusable and issue_invoices:
