@@ -312,3 +312,26 @@ def test_a_headless_browser_renders_the_report_without_a_network_request(tmp_pat
         browse(page, tmp_path, f"--window-size={width},2400", f"--screenshot={shot}")
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
         assert page_requests(tmp_path) == []
+
+
+def test_the_report_shows_the_example_allocations_fullest_first(tmp_path: Path) -> None:
+    """With --allocations the page lists each allocation of the example register with allowed, used, remaining;
+    the one that is over (190002, 0,5 uur a week) comes first."""
+    out = tmp_path / "rapport.html"
+    run = CliRunner().invoke(app, ["report", str(ROOT / "data" / "examples" / "hours.csv"), "--allocations",
+                                   str(ROOT / "data" / "examples" / "toewijzingen.csv"), "--out", str(out),
+                                   "--tariffs", str(TARIFFS)])
+    assert run.exit_code == 0, run.output
+    html = out.read_text(encoding="utf-8")
+    numbers = re.findall(r'<th scope="row">(\d+)</th><td>\*{5}\d{4}</td>', html)
+    assert len(numbers) == 42 and numbers[0] == "190002", numbers[:5]
+    assert not re.search(r"\b\d{9}\b", html), "BSNs masked"
+
+
+def test_allocations_need_the_logs_not_a_json_result(tmp_path: Path) -> None:
+    result = tmp_path / "bill.json"
+    result.write_text('{"invoices": []}', encoding="utf-8")
+    run = CliRunner().invoke(app, ["report", str(result), "--allocations",
+                                   str(ROOT / "data" / "examples" / "toewijzingen.csv"), "--out",
+                                   str(tmp_path / "r.html")])
+    assert run.exit_code == 2 and "hour logs themselves" in run.output

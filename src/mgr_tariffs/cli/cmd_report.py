@@ -6,11 +6,13 @@ import datetime as dt
 import importlib
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from mgr_tariffs.billing.engine import BillOptions
-from mgr_tariffs.catalogue.loader import resolve_catalogue_path
+from mgr_tariffs.bsn import mask
+from mgr_tariffs.catalogue.loader import Lookup, resolve_catalogue_path
 from mgr_tariffs.cli.common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
@@ -26,6 +28,9 @@ from mgr_tariffs.cli.common import (
 from mgr_tariffs.io.atomic import OutputError, write_atomically
 from mgr_tariffs.money import format_euro, from_cents
 
+if TYPE_CHECKING:
+    from mgr_tariffs.report.model import AllocationUse
+
 
 @guarded
 def report_command(
@@ -35,6 +40,8 @@ def report_command(
     subsidy: Path = typer.Option(None, "--subsidy", help="Subsidy file (YAML): burn-down against the ceiling and "
                                  "the forecast."),
     ledger: Path = typer.Option(None, "--ledger", help="The ledger (SQLite): issued and credited amounts per month."),
+    allocations: Path = typer.Option(None, "--allocations", metavar="REG", help="Allocation register (CSV, .xlsx "
+                                     "or WMO301): use per allocation, the ones near or over their limit first."),
     compare_tariffs: Path = typer.Option(None, "--compare-tariffs", metavar="NEW.yaml",
                                          help="What-if: the difference per municipality under this catalogue."),
     today: str = typer.Option(None, "--today", help="Date of the report and reference date for 'lies in the "
@@ -58,7 +65,9 @@ def report_command(
     new = (compare_tariffs, load_lookup(compare_tariffs)) if compare_tariffs is not None else None
     request = ReportRequest(logs=inputs, lookup=lookup, catalogue=resolve_catalogue_path(tariffs),
                             run_date=day or dt.date.today(), options=BillOptions(today=day, sheet=sheet),
-                            new_tariffs=new, subsidy=subsidy, ledger=ledger)
+                            new_tariffs=new, subsidy=subsidy, ledger=ledger,
+                            allocations=_allocation_uses(allocations, inputs, ledger, lookup, day, sheet),
+                            allocation_register=allocations)
     try:
         outcome = build_report(request)
     except ReportUsageError as exc:
@@ -78,6 +87,31 @@ def report_command(
     stdout().print(f"report written to {out}: {report.invoices} invoice(s), total {total} excl. btw; "
                    f"{report.rows_rejected} row(s) rejected", markup=False)
     raise typer.Exit(EXIT_OK)
+
+
+def _allocation_uses(register: Path | None, inputs: list[Path], ledger: Path | None, lookup: Lookup,
+                     day: dt.date | None, sheet: str | None) -> list[AllocationUse] | None:
+    """Allowed, used and remaining per allocation, as ``mgr allocations`` works them out for the same logs."""
+    if register is None:
+        return None
+    if any(path.suffix.lower() == ".json" for path in inputs):
+        raise fail("--allocations needs the hour logs themselves, not a `mgr bill --json` result", EXIT_USAGE)
+    from mgr_tariffs.allocations.report import Settings  # noqa: PLC0415 - only with an allocation register
+    from mgr_tariffs.allocations.usage import Inputs, run_allocations  # noqa: PLC0415
+    from mgr_tariffs.ledger.store import LedgerError  # noqa: PLC0415
+    from mgr_tariffs.report.model import AllocationUse  # noqa: PLC0415
+
+    try:
+        run = run_allocations(Inputs([register], inputs, ledger, sheet=sheet), lookup, Settings(on=day))
+    except LedgerError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
+    if run.evaluation is None:
+        print_problems(run.errors)
+        raise fail(f"{register}: the allocation register is invalid; run `mgr allocations {register}`")
+    return [AllocationUse(allocation=u.allocation.number, client=mask(str(u.allocation.bsn_id).zfill(9)),
+                          provider=u.allocation.provider, product=u.allocation.product, unit=u.display_unit,
+                          allowed=None if u.allowed is None else u.amount(u.allowed), used=u.amount(u.used))
+            for u in run.evaluation.uses]
 
 
 def _import_drawing() -> None:
