@@ -30,8 +30,9 @@ def _metavar(self: TyperOption | TyperArgument, ctx: typer.Context) -> str | Non
     return shown if "|" in shown else {"str": "TEXT", "int": "N"}.get(shown, shown.upper())
 
 
-TyperOption.display_type_rich = _metavar  # type: ignore[method-assign, assignment]
-TyperArgument.display_type_rich = _metavar  # type: ignore[method-assign, assignment]
+if hasattr(TyperOption, "display_type_rich"):  # the typer versions that show types as <list[Path]> have it
+    TyperOption.display_type_rich = _metavar  # type: ignore[method-assign, assignment]
+    TyperArgument.display_type_rich = _metavar  # type: ignore[method-assign, assignment]
 
 app = typer.Typer(
     name="mgr",
