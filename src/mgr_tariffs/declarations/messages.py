@@ -1,0 +1,52 @@
+"""Many invoices to their checked WMO323 files: what ``mgr declare write`` and ``--documents iwmo`` call."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from mgr_tariffs.billing.invoices import Invoice
+from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.declarations.allocations import Allocations
+from mgr_tariffs.declarations.material import IwmoMaterial
+from mgr_tariffs.declarations.wmo323 import Declaration, DeclarationError, declare, file_name, write_checked
+from mgr_tariffs.parties import Parties
+
+
+@dataclass(frozen=True)
+class Messages:
+    """The files written (name → bytes), their declarations, and every invoice refused with its reasons."""
+
+    files: dict[str, bytes]
+    declarations: tuple[Declaration, ...]
+    refused: tuple[DeclarationError, ...]
+
+
+def declaration_messages(invoices: Sequence[Invoice], *, parties: Parties, lookup: Lookup,
+                         allocations: Allocations, material: IwmoMaterial, message_date: dt.date,
+                         original: Callable[[str, str], Invoice | None]) -> Messages:
+    """One checked WMO323 per invoice; ``original(provider, number)`` gives the invoice a credit note mirrors.
+
+    The AGB code is the provider's ``agb`` in the parties file. An invoice that cannot be declared, or whose
+    message breaks a rule, is refused with its reasons; the others are still written.
+    """
+    files: dict[str, bytes] = {}
+    declarations: list[Declaration] = []
+    refused: list[DeclarationError] = []
+    for invoice in invoices:
+        provider = parties.provider(invoice.provider)
+        if provider is None:
+            refused.append(DeclarationError(invoice.number or "invoice", [
+                f"provider {invoice.provider!r} is not in the parties file (its AGB code sends the WMO323)"]))
+            continue
+        agb = provider.agb
+        try:
+            debit = original(invoice.provider, invoice.credits) if invoice.credits else None
+            declaration = declare(invoice, agb=agb, lookup=lookup, allocations=allocations,
+                                  message_date=message_date, original=debit)
+            files[file_name(declaration)] = write_checked(declaration, material)
+            declarations.append(declaration)
+        except DeclarationError as exc:
+            refused.append(exc)
+    return Messages(files, tuple(declarations), tuple(refused))
