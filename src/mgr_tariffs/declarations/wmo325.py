@@ -71,7 +71,7 @@ def read_answer(data: bytes, name: str, material: IwmoMaterial) -> Answer:
         raise AnswerError(f"{name}: not a WMO325 declaration answer (root namespace {namespace_of(doc)!r})")
     findings = validate_document(doc, material, name)
     if findings:
-        raise AnswerError(f"{name}: the answer is not a valid WMO325", findings)
+        raise AnswerError(f"{name}: the answer is not a valid WMO325: " + "; ".join(map(str, findings)), findings)
     root = doc.getroot()
 
     def codes(parent: etree._Element | None) -> tuple[ReturnCode, ...]:
