@@ -8,6 +8,7 @@ functions in :mod:`mgr_tariffs.rules`, so every problem can be reported with its
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -191,8 +192,22 @@ class Norm(Frozen):
     assumption: Text | None = Field(None, description="What was assumed where the source is silent, and why.")
 
 
-IwmoCategory = Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[0-8])$")]
-IwmoProductCode = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,5}$")]
+def _iwmo_category(value: Any) -> str:
+    if not (isinstance(value, str) and re.fullmatch(r"0[1-9]|1[0-8]", value)):
+        raise ValueError("an iWmo ProductCategorie is a WMO020 code, \"01\" to \"18\" (quoted)")
+    return value
+
+
+def _iwmo_code(value: Any) -> str:
+    if not (isinstance(value, str) and re.fullmatch(r"[0-9A-Za-z]{1,5}", value)):
+        raise ValueError("an iWmo ProductCode is 1 to 5 letters or digits (RS012)")
+    return value
+
+
+IwmoCategory = Annotated[str, BeforeValidator(_iwmo_category),
+                         WithJsonSchema({"type": "string", "pattern": r"^(0[1-9]|1[0-8])$"})]
+IwmoProductCode = Annotated[str, BeforeValidator(_iwmo_code),
+                            WithJsonSchema({"type": "string", "pattern": r"^[0-9A-Za-z]{1,5}$"})]
 
 
 class IwmoMapping(Frozen):
