@@ -382,3 +382,58 @@ def test_a_bad_allocations_file_is_reported_by_line(entry: str, message: str) ->
     result = parse_allocations(f"version: 1\nallocations:\n  - {entry}\n", "allocations.yaml")
     assert result.allocations is None
     assert [str(p) for p in result.problems] == [message]
+
+
+# --- mgr declare write and answer on the command line ------------------------------------------------------
+
+PARTIES = ROOT / "data" / "examples" / "parties.yaml"
+
+
+def cli(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, [*args])
+    return result.exit_code, result.output
+
+
+def test_declare_write_from_the_ledger(tmp_path: Path, lookup: Lookup) -> None:
+    book, _ = issued(tmp_path, lookup)
+    allocations = tmp_path / "allocations.yaml"
+    allocations.write_text("version: 1\nallocations:\n" + "".join(
+        f"  - {{number: {n}, bsn: '{b}', product: {p}, from: 2021-01-01}}\n" for (b, p, _), n in NUMBERS.items()),
+        encoding="utf-8")
+    out = tmp_path / "iwmo"
+    args = ("declare", "write", "2021-000001", "--ledger", str(book), "-a", str(allocations), "--parties",
+            str(PARTIES), "--date", "2021-04-06", "-o", str(out), "--iwmo-dir", str(IWMO))
+    code, text = cli(*args)
+    assert code == 0, text
+    assert "2021-000001: DeclaratieNummer 2021000001, 3 prestatie(s), € 194,40" in text
+    assert passes_validate_iwmo(out / "WMO323-2021000001.xml")[0] == 0
+    code, text = cli(*args)
+    assert code == 2 and "use --force to overwrite" in text
+    assert cli(*args, "--force")[0] == 0
+    code, text = cli("declare", "write", "2021-000099", *args[3:])
+    assert code == 1 and "2021-000099" in text
+    allocations.write_text("version: 1\nallocations:\n  - {number: x}\n", encoding="utf-8")
+    code, text = cli(*args)
+    assert code == 1 and "allocations.yaml:3: error: allocation 1: number:" in text
+
+
+def test_declare_write_refuses_a_participatiewet_invoice_and_says_why(tmp_path: Path, lookup: Lookup) -> None:
+    log = "datum;bsn;aanbieder;gemeente;productcode;uren\n2021-03-02;111222333;Werkbedrijf De Peel B.V.;Venlo;LN035;2\n"
+    book, _ = issued(tmp_path, lookup, log)
+    allocations = tmp_path / "allocations.yaml"
+    allocations.write_text("version: 1\nallocations: []\n", encoding="utf-8")
+    code, text = cli("declare", "write", "2021-000001", "--ledger", str(book), "-a", str(allocations), "--parties",
+                     str(PARTIES), "-o", str(tmp_path / "out"), "--iwmo-dir", str(IWMO))
+    assert code == 1
+    assert "LN035 falls under the Participatiewet" in text and "invoice it (UBL" in " ".join(text.split())
+    assert not (tmp_path / "out").exists()
+
+
+def test_validate_json_and_a_hostile_entity(tmp_path: Path, good: Path) -> None:
+    code, text = cli("declare", "validate", "--format", "json", "--iwmo-dir", str(IWMO), str(good))
+    assert code == 0 and '"findings"' not in text and str(good) in text
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_text('<?xml version="1.0"?><!DOCTYPE b [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">'
+                    '<!ENTITY x SYSTEM "file:///etc/passwd">]><b>&b;&x;</b>', encoding="utf-8")
+    code, text = cli("declare", "validate", "--iwmo-dir", str(IWMO), str(bomb))
+    assert code == 2 and "root:" not in text
