@@ -3,8 +3,9 @@
 
 Usage: python bench/bench_issue.py [HOURS.csv] [--repeat N] [--work DIR] [--no-command]
 
-Prepare the log once with ``python /work/shared/bench/gen_hours.py 1000000 /tmp/bench/h1m.csv``.
-Run by hand, never in CI. Two measurements, each the median over ``--repeat`` rounds:
+The log (default ``/tmp/bench/h1m.csv``) is made on first use by the generator of the shared
+material, ``../shared/bench/gen_hours.py`` relative to the project root (``--rows``, default
+1,000,000). Run by hand, never in CI. Two measurements, each the median over ``--repeat`` rounds:
 
 * library: each round bills the log (``billing.bill``: reading, checking, pricing, grouping), issues
   the result into a fresh ledger (``ledger.issue``: fingerprints, numbering, one write transaction)
@@ -38,7 +39,21 @@ from mgr_tariffs.ledger.store import issue
 
 ROOT = Path(__file__).resolve().parent.parent
 TARIFFS = ROOT / "data" / "tariffs.yaml"
+GENERATOR = ROOT.parent / "shared" / "bench" / "gen_hours.py"
+DEFAULT_LOG = Path(tempfile.gettempdir()) / "bench" / "h1m.csv"
 ISSUE_DATE = dt.date(2022, 1, 31)
+
+
+def ensure_log(path: Path, rows: int) -> Path:
+    """The hour log to measure: made by the shared generator (under /tmp) when it is not there yet."""
+    if path.is_file():
+        return path
+    if not GENERATOR.is_file():
+        sys.exit(f"{path} is missing and so is the generator {GENERATOR} (the shared material beside the project)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"making {path} ({rows:,} rows) with {GENERATOR}", flush=True)
+    subprocess.run([sys.executable, str(GENERATOR), str(rows), str(path)], check=True)
+    return path
 
 
 def mgr_script() -> str:
@@ -101,13 +116,15 @@ def command_round(hours: Path, mgr: str, work: str | None, round_number: int) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("hours", nargs="?", type=Path, default=Path("/tmp/bench/h1m.csv"))
+    parser.add_argument("hours", nargs="?", type=Path, default=DEFAULT_LOG)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of a log that has to be made first")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tariffs", type=Path, default=TARIFFS)
     parser.add_argument("--work", default="/dev/shm" if Path("/dev/shm").is_dir() else None,
                         help="where ledgers and outputs go (default /dev/shm)")
     parser.add_argument("--no-command", action="store_true", help="measure the library only")
     args = parser.parse_args()
+    args.hours = ensure_log(args.hours, args.rows)
     catalogue = load_catalogue(args.tariffs).catalogue
     assert catalogue is not None, "the tariff catalogue does not load"
     lookup = Lookup(catalogue)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 import tempfile
 from decimal import Decimal
 from fractions import Fraction
@@ -18,6 +19,7 @@ from reference_billing import Tariffs, reference_bill, supplier
 from mgr_tariffs.billing.engine import BillingResult, BillOptions, bill
 from mgr_tariffs.billing.output import _numbers, invoice_file_name, provisional_number
 from mgr_tariffs.catalogue.loader import Lookup, load_catalogue
+from mgr_tariffs.documents.naming import MAX_STEM, provider_parts, stem_of
 
 LOOKUP = Lookup(load_catalogue(TARIFFS).catalogue)  # type: ignore[arg-type]
 REFERENCE = Tariffs.read(TARIFFS)
@@ -134,12 +136,19 @@ def test_a_log_split_in_two_files_bills_the_same(rows: list[dict[str, str]], cut
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.text(min_size=1, max_size=150), min_size=1, max_size=5))
+@given(st.lists(st.text(min_size=1, max_size=150), min_size=1, max_size=5, unique=True))
 def test_provisional_numbers_and_file_names_made_at_once_equal_one_by_one(providers: list[str]) -> None:
-    """``_numbers`` builds provisional numbers and file names for all invoices at once when it can; they are
-    exactly what ``provisional_number`` and ``invoice_file_name`` make for each."""
+    """``_numbers`` builds provisional numbers and file names for all invoices at once; they are exactly what
+    ``provisional_number`` and ``stem_of`` make for each, every name is unique, safe and at most
+    ``MAX_STEM`` characters, and it keeps the municipality and month."""
     invoices = pl.DataFrame({"provider": providers, "gemeentecode": ["0889"] * len(providers),
                              "period": ["2021-03"] * len(providers)})
     named = _numbers(invoices, None)
+    parts = provider_parts(providers)
     assert named.get_column("factuurnummer").to_list() == [provisional_number(p, "0889", "2021-03") for p in providers]
-    assert named.get_column("bestand").to_list() == [invoice_file_name(p, "0889", "2021-03") for p in providers]
+    names = named.get_column("bestand").to_list()
+    assert names == [f"{stem_of(p, '0889', '2021-03', part=parts[p])}.csv" for p in providers]
+    assert len({n.casefold() for n in names}) == len(providers)
+    assert all(re.fullmatch(r"concept-[a-z0-9-]+-0889-2021-03\.csv", n) and len(n) <= MAX_STEM + 4 for n in names)
+    if len(providers) == 1:
+        assert names == [invoice_file_name(providers[0], "0889", "2021-03")]

@@ -105,7 +105,7 @@ def test_status_log_with_rejected_rows(runner: CliRunner, tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("--on", "1-7-2018"), "--on '1-7-2018' is not a date"),
+    (("--on", "2018/07/01"), "--on '2018/07/01' is not a date"),
     (("--hours", "/nonexistent/uren.csv"), "/nonexistent/uren.csv: no such file"),
 ])
 def test_status_usage_errors(runner: CliRunner, args: tuple[str, ...], message: str) -> None:

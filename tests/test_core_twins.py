@@ -149,6 +149,16 @@ def test_line_rounding_and_netting_and_their_twins_agree(rows: list[tuple[int, i
     assert netted == [money.net_cents(g, r, n)[0] for g, (_, _, r, n) in zip(gross, rows, strict=True)]
 
 
+@given(st.integers(-10**8, 10**8), st.integers(-10**8, 10**8), st.booleans())
+def test_netting_never_goes_beyond_the_amount_and_a_credit_mirrors_its_debit(gross: int, revenue: int,
+                                                                             nets: bool) -> None:
+    netted, unnetted = money.net_cents(gross, revenue, nets)
+    assert abs(netted) <= abs(gross) and (gross - netted) * gross >= 0
+    if revenue * (gross or 1) >= 0:
+        assert netted + unnetted == revenue  # revenue of the line's direction is netted or shown, never dropped
+    assert money.net_cents(-gross, -revenue, nets) == (-netted, -unnetted) or gross == 0
+
+
 @given(ticks, cents)
 def test_line_rounding_is_half_up_once_on_the_exact_amount(t: int, c: int) -> None:
     exact = Decimal(t) * Decimal(c) / Decimal(100) / Decimal(3000)

@@ -225,9 +225,13 @@ def test_migrations_bring_an_old_ledger_up_and_refuse_a_newer_one(tmp_path: Path
     connection.execute("CREATE TABLE keep (x)")  # version 0: an application-id'd, still empty ledger
     connection.commit()
     connection.close()
-    assert ledger.list_invoices(old) == []
+    assert ledger.list_invoices(old) == []  # reading never migrates (it opens the ledger read-only)
+    with sqlite3.connect(old) as check:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == 0
+    ledger.issue(billed(lookup, write_log(tmp_path, "a.csv", ROWS[:1])), old, issue_date=TODAY, lookup=lookup)
     with sqlite3.connect(old) as check:
         assert check.execute("PRAGMA user_version").fetchone()[0] == ledger_schema.LATEST_VERSION
+    assert ledger.verify(old) == []
     newer = tmp_path / "newer.sqlite"
     ledger.issue(billed(lookup, write_log(tmp_path, "a.csv", ROWS[:1])), newer, issue_date=TODAY, lookup=lookup)
     with sqlite3.connect(newer) as bump:

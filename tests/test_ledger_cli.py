@@ -63,7 +63,7 @@ def test_credit_then_credit_again_fails(book: Path) -> None:
     assert "already credited by 2024-000003" in out
     code, out = run("ledger", "list", "--ledger", str(book))
     assert "credits 2024-000001: wrong client" in out
-    code, out = run("credit", "2024-000001", "--date", "5-3-2024", "--ledger", str(book))
+    code, out = run("credit", "2024-000001", "--date", "2024/03/05", "--ledger", str(book))
     assert code == 2
 
 
@@ -75,7 +75,7 @@ def test_export_to_file_and_verify(book: Path, tmp_path: Path) -> None:
     assert data.count(b"\r\n") == 3
     code, out = run("ledger", "export", "--ledger", str(book), "--out", str(target))
     assert code == 1 and "--force" in out
-    assert run("ledger", "verify", "--ledger", str(book)) == (0, f"{book}: ok\n")
+    assert run("ledger", "verify", "--ledger", str(book)) == (0, f"{book}: ok (chain head {ledger.chain_head(book)})\n")
 
 
 def test_unknown_number_and_missing_ledger(book: Path, tmp_path: Path) -> None:

@@ -692,3 +692,13 @@ def test_values_are_stripped_of_unicode_white_space_on_both_paths(rows: list[lis
     expected = [[cell.strip(" \t\u00a0\u2003\u3000\u0085\u1680") or None for cell in row] for row in rows]
     expected = [row for row in expected if any(row)]
     assert table.frame.drop("_line").rows() == [tuple(row) for row in expected]
+
+
+@pytest.mark.parametrize("header", ["*,", "*;datum\n1;2\n", "^x$;datum\n1;2\n", "a,*,^b.*$\n1,2,3\n"])
+def test_header_names_polars_would_read_as_patterns_are_plain_names(tmp_path: Path, header: str) -> None:
+    """``*`` and ``^...$`` are wildcards and regular expressions to Polars: as header names they stay names."""
+    path = tmp_path / "log.csv"
+    path.write_text(header, encoding="utf-8")
+    table = read_table(path)
+    assert all(not (name == "*" or (name.startswith("^") and name.endswith("$"))) for name in table.frame.columns)
+    assert table.frame.width == len(header.splitlines()[0].replace(",", ";").split(";")) + 1

@@ -3,7 +3,7 @@
 * :func:`normalise` — a cell's text to nine digits: spaces and dots are dropped, and a number of seven or
   eight digits gets its leading zeros back (a spreadsheet stores a BSN as a number and drops them).
 * :func:`is_valid` — the elfproef, by python-stdnum's ``nl.bsn`` (``000000000`` is refused too).
-* :func:`mask` — what a person sees: ``*****2333``.
+* :func:`mask` — what a person sees: ``*****2333``; :func:`mask_in` masks every BSN-shaped number in a message.
 
 The bulk path runs the same rules over a column (:func:`normalise_expr`, :func:`valid_expr`); a property
 test (``tests/test_core_twins.py``) holds each twin equal to its scalar function.
@@ -11,6 +11,7 @@ test (``tests/test_core_twins.py``) holds each twin equal to its scalar function
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import polars as pl
@@ -39,6 +40,17 @@ def is_valid(bsn: str) -> bool:
 def mask(bsn: str) -> str:
     """What a person sees of a BSN: ``*****2333`` (only the last four digits)."""
     return f"*****{bsn[-4:]}" if len(bsn) >= 4 else "*****"
+
+
+_BSN_SHAPED = re.compile(r"(?<![0-9])(?<![0-9][.,])[0-9]{7,9}(?![0-9])(?![.,][0-9])")
+
+
+def mask_in(text: str, shown: Mask = mask) -> str:
+    """``text`` with every run of seven to nine digits (what may be a BSN, also one typed into another
+    column) shown as ``shown`` shows a BSN: ``unknown product code '123456782'`` becomes
+    ``unknown product code '*****6782'``. Longer and shorter runs of digits are left alone, and so are the
+    parts of a decimal number (``12345678,50``)."""
+    return _BSN_SHAPED.sub(lambda m: shown(m.group()), text)
 
 
 def masker(show: bool) -> Mask:

@@ -11,6 +11,7 @@ ledger's transactions are committed and its connections closed by the commands t
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import os
 import sys
@@ -19,6 +20,7 @@ INTERRUPTED = 130
 
 
 def main() -> None:
+    sys.unraisablehook = _quiet_interrupt
     try:
         from mgr_tariffs.cli import main as cli_main  # noqa: PLC0415 - imported here so Ctrl-C during start-up is caught
 
@@ -30,6 +32,17 @@ def main() -> None:
     except SystemExit as exc:
         code = exit_code(exc.code)
     end(code)
+
+
+def _quiet_interrupt(unraisable: sys.UnraisableHookArgs) -> None:
+    """A Ctrl-C that lands in a callback Python cannot raise from (importlib's module-lock weakref callback,
+    while the CLI modules are imported) would be printed as "Exception ignored in ...: Traceback" and lost.
+    It is raised again in the main thread instead, where :func:`main` ends the run quietly; anything else
+    unraisable is shown as Python shows it."""
+    if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+        _thread.interrupt_main()
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def exit_code(code: object) -> int:

@@ -40,12 +40,14 @@ def gross_cents(ticks: int, price_cents: int) -> int:
 def net_cents(gross: int, revenue: int, nets: bool) -> tuple[int, int]:
     """LN034 netting: (netted, unnetted) revenue of a line; the billed amount is ``gross - netted``.
 
-    Revenue is netted only on a product that nets revenue, and on a positive amount, never below zero;
-    what cannot be netted is reported, never dropped.
+    Revenue is netted only on a product that nets revenue, never beyond the amount (a line never goes below
+    zero); what cannot be netted is reported, never dropped. A credit line (negative amount and revenue)
+    mirrors its debit: ``net_cents(-g, -r, nets) == (-n, -u)`` where ``net_cents(g, r, nets) == (n, u)``.
     """
-    revenue = max(revenue, 0)
-    netted = min(gross, revenue) if nets and gross > 0 else 0
-    return netted, revenue - netted
+    sign = (gross > 0) - (gross < 0) or 1
+    own = max(sign * revenue, 0)  # revenue in the direction of the line
+    netted = min(abs(gross), own) if nets else 0
+    return sign * netted, sign * (own - netted)
 
 
 def gross_cents_expr(ticks: pl.Expr, price_cents: pl.Expr) -> pl.Expr:
@@ -57,8 +59,9 @@ def gross_cents_expr(ticks: pl.Expr, price_cents: pl.Expr) -> pl.Expr:
 
 def net_cents_expr(gross: pl.Expr, revenue: pl.Expr, nets: pl.Expr) -> pl.Expr:
     """The netted revenue of :func:`net_cents` over columns (the unnetted part is ``revenue - netted``)."""
-    revenue = revenue.fill_null(0).clip(0)
-    return pl.when(nets & (gross > 0)).then(pl.min_horizontal(gross, revenue)).otherwise(0)
+    sign = pl.when(gross < 0).then(-1).otherwise(1)
+    own = (sign * revenue.fill_null(0)).clip(0)
+    return pl.when(nets).then(sign * pl.min_horizontal(gross.abs(), own)).otherwise(0)
 
 
 def to_cents(amount: Decimal) -> int:

@@ -72,7 +72,9 @@ def _check_email(text: str) -> str:
     return text.strip()
 
 
-Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+MAX_TEXT = 300
+"""Longest name, street, city, reference or reason accepted, in characters: what an invoice can show."""
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT, strip_whitespace=True)]
 KvkNumber = Annotated[str, AfterValidator(_check_digits(8, "a KvK number"))]
 AgbCode = Annotated[str, AfterValidator(_check_digits(8, "an AGB code"))]
 Oin = Annotated[str, AfterValidator(_check_digits(20, "an OIN"))]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
@@ -72,6 +72,9 @@ class BillingResult:
     errors: list[Problem]
     warnings: list[Problem]
     rows_read: int
+    unusable: tuple[str, ...] = ()
+    """Files none of whose rows could be billed (no hour log, a broken header): their errors say why; the
+    other files are billed all the same, and ``--skip-invalid`` still fails."""
 
     @property
     def ok(self) -> bool:
@@ -103,18 +106,20 @@ def bill(paths: Sequence[Path], lookup: Lookup, options: BillOptions | None = No
 def bill_tables(tables: Sequence[Table], lookup: Lookup, options: BillOptions, say: Progress) -> BillingResult:
     """Bill tables already read; the steps of :func:`bill` after reading."""
     problems = [p for t in tables for p in t.problems]
-    frames, fatal = [], False
+    frames, unusable = [], []
     for table in tables:
         frame, column_problems = resolve_columns(table, hourlog.COLUMNS, one_of=[hourlog.QUANTITY_COLUMNS])
         if table.rows_read == 0:
             column_problems.append(error(table.file, table.header_line, "the log has no rows to bill"))
         problems += column_problems
-        fatal = fatal or any(p.is_error for p in column_problems) or any(
-            p.is_error and p.line in (None, table.header_line) for p in table.problems)
-        frames.append((table, frame))
+        if any(p.is_error for p in column_problems) or any(
+                p.is_error and p.line in (None, table.header_line) for p in table.problems):
+            unusable.append(table.file)  # no hour log, or a broken header: none of its rows can be billed
+        else:
+            frames.append((table, frame))
     rows_read = sum(t.rows_read for t in tables)
-    if fatal:
-        return _empty(lookup, problems, rows_read)
+    if not frames:
+        return replace(_empty(lookup, problems, rows_read), unusable=tuple(unusable))
     say("checking rows")
     valid, rejected = check_tables(frames, lookup, options)
     say("pricing")
@@ -125,7 +130,7 @@ def bill_tables(tables: Sequence[Table], lookup: Lookup, options: BillOptions, s
         municipality_warnings(valid, lookup, options.mask)
     rows = valid.drop("day_rows")
     return BillingResult(lookup, price_lines(rows, lookup), rows, _rejects_frame(rejected, reasons),
-                         errors, warns, rows_read)
+                         errors, warns, rows_read, tuple(unusable))
 
 
 def check_tables(frames: Sequence[tuple[Table, pl.DataFrame]], lookup: Lookup,

@@ -16,7 +16,6 @@ whole minutes both fit exactly, so amounts are computed in integer cents (:mod:`
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,9 +27,11 @@ from mgr_tariffs import bsn
 from mgr_tariffs.catalogue import membership, pricing
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.catalogue.pricing import no_price_message
+from mgr_tariffs.dates import parse_date
 from mgr_tariffs.io.tables import Column
 from mgr_tariffs.money import format_quantity, parse_decimal
 from mgr_tariffs.quantity import HOUR_DECIMALS, TICKS_PER_HOUR, QuantityUnit, to_ticks
+from mgr_tariffs.suggest import did_you_mean
 
 MAX_DAY_TICKS = 24 * TICKS_PER_HOUR
 MAX_ROW_HOURS = 24
@@ -55,23 +56,9 @@ Parsed = tuple[Any, str | None]
 
 # --- field rules: one cell's text to a value or a reason -----------------------------------------
 
-_DATE_FORMATS = (
-    (re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$"), "%Y-%m-%d"),
-    (re.compile(r"^\d{1,2}-\d{1,2}-\d{4}$"), "%d-%m-%Y"),
-)
-
-
 def parse_service_date(text: str) -> Parsed:
-    """``yyyy-mm-dd`` or ``dd-mm-yyyy``; a day that does not exist (31-02-2021) is refused."""
-    for pattern, layout in _DATE_FORMATS:
-        if pattern.match(text):
-            try:
-                return dt.datetime.strptime(text, layout).date(), None
-            except ValueError:
-                return None, f"datum {text!r} does not exist"
-    return None, f"datum {text!r} is not a date (write yyyy-mm-dd or dd-mm-yyyy)"
-
-
+    """``yyyy-mm-dd`` or ``dd-mm-yyyy`` (:func:`mgr_tariffs.dates.parse_date`)."""
+    return parse_date(text, "datum")
 
 
 def parse_quantity(text: str, unit: str) -> Parsed:
@@ -126,11 +113,16 @@ def field_rules(lookup: Lookup, unit: str, mask: Callable[[str], str]) -> dict[s
     """Per log column: the rule that turns its text into a value."""
     def product(text: str) -> Parsed:
         code = text.strip().upper()
-        return (code, None) if code in lookup.products else (None, f"unknown product code {text!r}")
+        if code in lookup.products:
+            return code, None
+        return None, f"unknown product code {text!r}{did_you_mean(code, lookup.products)}"
 
     def municipality(text: str) -> Parsed:
         found = lookup.municipality(text)
-        return (int(found.code), None) if found else (None, f"unknown municipality {text!r}")
+        if found:
+            return int(found.code), None
+        names = [m.name for m in lookup.catalogue.municipalities]
+        return None, f"unknown municipality {text!r}{did_you_mean(text, names)}"
 
     return {
         "datum": parse_service_date,

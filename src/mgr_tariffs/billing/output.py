@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,16 @@ from mgr_tariffs.billing.engine import BillingResult, per_distinct_many
 from mgr_tariffs.billing.invoices import Invoice
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.documents import DocumentError, write_documents
-from mgr_tariffs.documents.naming import MAX_STEM, provisional_number, slug, stem_of
-from mgr_tariffs.io.atomic import OutputSet, write_directory
+from mgr_tariffs.documents.naming import (
+    MAX_STEM,
+    check_unique,
+    provider_part,
+    provider_parts,
+    provisional_number,
+    safe_filename,
+    stem_of,
+)
+from mgr_tariffs.io.atomic import OutputError, OutputSet, write_directory
 from mgr_tariffs.io.dialect import BOM, SEPARATOR, neutralise, neutralised
 from mgr_tariffs.money import from_cents, json_money
 from mgr_tariffs.vat import vat_cents
@@ -65,33 +74,45 @@ def cents_text(column: str) -> pl.Expr:
 
 
 def invoice_file_name(provider: str, municipality_code: str, period: str, number: str | None = None) -> str:
+    """The CSV name of one invoice on its own (a run uses :func:`_numbers`, which keeps its providers apart)."""
     return f"{stem_of(provider, municipality_code, period, number)}.csv"
 
 
 def _numbers(invoices: pl.DataFrame, numbers: dict[tuple[str, str, str], str] | None) -> pl.DataFrame:
-    """The invoices with their number (``factuurnummer``: provisional until issued) and file name (``bestand``)."""
-    if not numbers and _short_provisional_names(invoices):
-        slugs = {p: slug(p) for p in invoices.get_column("provider").unique().to_list()}
-        provider = pl.col("provider").replace_strict(slugs, return_dtype=pl.String)
-        return invoices.with_columns(
-            factuurnummer=pl.format("CONCEPT-{}-{}-{}", provider, "gemeentecode", "period"),
-            bestand=pl.format("concept-{}-{}-{}.csv", provider, "gemeentecode", "period"))
-    keys: list[tuple[str, str, str]] = list(invoices.select("provider", "gemeentecode", "period").iter_rows())
-    given = numbers or {}
-    return invoices.with_columns(
-        factuurnummer=pl.Series([given.get(k) or provisional_number(*k) for k in keys], dtype=pl.String),
-        bestand=pl.Series([invoice_file_name(p, m, d, given.get((p, m, d))) for p, m, d in keys], dtype=pl.String),
-    )
+    """The invoices with their number (``factuurnummer``: provisional until issued) and file name (``bestand``).
 
-
-def _short_provisional_names(invoices: pl.DataFrame) -> bool:
-    """Provisional names (``concept-<slug>-<code>-<yyyy-mm>``, letters, digits and ``-`` only) that need no
-    shortening: then they are what :func:`stem_of` makes, built for all invoices at once."""
+    Names are made per distinct provider (:func:`provider_parts`) and formatted for all invoices at
+    once; they are unique by construction, and :func:`check_unique` makes sure.
+    """
     if invoices.is_empty():
-        return False
-    longest = max(len(slug(p)) for p in invoices.get_column("provider").unique().to_list())
-    plain = pl.col("gemeentecode").str.contains(r"^\d{4}$") & pl.col("period").str.contains(r"^\d{4}-\d{2}$")
-    return len(f"concept-{'x' * longest}-0000-0000-00") <= MAX_STEM and bool(invoices.select(plain.all()).item())
+        return invoices.with_columns(factuurnummer=pl.lit(None, pl.String), bestand=pl.lit(None, pl.String))
+    parts = provider_parts(invoices.get_column("provider").unique(maintain_order=True).to_list())
+    part = pl.col("provider").replace_strict(parts, return_dtype=pl.String)
+    alone = {p: provider_part(p) for p in parts}
+    provisional = pl.format("CONCEPT-{}-{}-{}", pl.col("provider").replace_strict(alone, return_dtype=pl.String),
+                            "gemeentecode", "period")
+    if numbers:
+        keys: list[tuple[str, str, str]] = list(invoices.select("provider", "gemeentecode", "period").iter_rows())
+        given = pl.Series([numbers.get(k) for k in keys], dtype=pl.String)
+        named = invoices.with_columns(_number=given).with_columns(
+            factuurnummer=pl.coalesce("_number", provisional),
+            bestand=pl.when(pl.col("_number").is_null())
+            .then(pl.format("concept-{}-{}-{}.csv", part, "gemeentecode", "period"))
+            .otherwise(pl.format("factuur-{}-{}.csv", "_number", part))).drop("_number")
+    else:
+        named = invoices.with_columns(factuurnummer=provisional,
+                                      bestand=pl.format("concept-{}-{}-{}.csv", part, "gemeentecode", "period"))
+    files = named.get_column("bestand").to_list()
+    if any(len(f) > MAX_STEM + len(".csv") or not _SAFE_NAME.match(f) for f in set(files)):
+        named = named.with_columns(bestand=pl.Series([safe_filename(f[:-4]) + ".csv" for f in files], dtype=pl.String))
+    try:
+        check_unique(named.get_column("bestand").to_list())
+    except DocumentError as exc:
+        raise OutputError(str(exc)) from None
+    return named
+
+
+_SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]\.csv$")
 
 
 HEADERS = {

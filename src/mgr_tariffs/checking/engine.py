@@ -33,13 +33,15 @@ import polars as pl
 
 from mgr_tariffs import bsn as bsn_
 from mgr_tariffs import identity
-from mgr_tariffs.billing import hourlog
 from mgr_tariffs.billing.engine import BillOptions, bill_tables
 from mgr_tariffs.catalogue import membership, pricing
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.catalogue.pricing import no_price_message
+from mgr_tariffs.checking import sent
+from mgr_tariffs.dates import parse_date as parse_date_text
 from mgr_tariffs.documents.naming import provisional_number
 from mgr_tariffs.io.dialect import unneutralised
+from mgr_tariffs.io.jsonsafe import read_json_text
 from mgr_tariffs.io.tables import Column, Table, read_table, resolve_columns
 from mgr_tariffs.money import (
     format_euro,
@@ -271,7 +273,12 @@ def _nothing_to_check(loaded: list[_Loaded]) -> list[Problem]:
 def _load(path: Path, options: CheckOptions) -> _Loaded:
     if path.suffix.lower() == ".json":
         return _load_json(path)
-    table = read_table(path, sheet=options.sheet)
+    if path.suffix.lower() == ".xml":
+        return _load_ubl(path)
+    lines_sheet = None if options.sheet else _workbook_lines_sheet(path)
+    table = read_table(path, sheet=options.sheet or lines_sheet)
+    if lines_sheet is not None:
+        table = _workbook_as_specification(table, path)
     if _is_summary(table):
         return _load_summary(table)
     frame, problems = resolve_columns(_without_product_name(table), COLUMNS, one_of=[QUANTITY_COLUMNS])
@@ -279,6 +286,46 @@ def _load(path: Path, options: CheckOptions) -> _Loaded:
     if any(p.is_error and (p.line is None or p.line <= table.header_line) for p in problems):
         return _Loaded(table.file, problems)
     return _Loaded(table.file, problems, frame.select("_line", *NAMES).with_columns(_file=pl.lit(table.file)))
+
+
+def _load_ubl(path: Path) -> _Loaded:
+    """An e-invoice ``mgr bill`` wrote (:mod:`mgr_tariffs.checking.sent`), as invoice lines."""
+    file = str(path)
+    rows = sent.read_ubl(path, file)
+    frame = pl.DataFrame([{**dict.fromkeys(NAMES), **row} for row in rows],
+                         schema={"_line": pl.Int64, **dict.fromkeys(NAMES, pl.String)})
+    problems = [] if rows else [error(file, None, "no invoice lines (the e-invoice has no InvoiceLine)")]
+    return _Loaded(file, problems, frame.select("_line", *NAMES).with_columns(_file=pl.lit(file)))
+
+
+def _sheet_names(path: Path) -> list[str]:
+    """The sheet names of a workbook (read from its directory only), empty for anything else."""
+    import zipfile  # noqa: PLC0415 - only for workbooks
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            text = archive.read("xl/workbook.xml").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return []
+    return re.findall(r'<(?:\w+:)?sheet\b[^>]*\bname="([^"]*)"', text)
+
+
+def _workbook_lines_sheet(path: Path) -> str | None:
+    """``facturen.xlsx`` of ``mgr bill``: its lines are on the sheet "Regels"."""
+    names = _sheet_names(path)
+    return sent.WORKBOOK_LINES if sent.WORKBOOK_LINES in names and sent.WORKBOOK_INVOICES in names else None
+
+
+def _workbook_as_specification(table: Table, path: Path) -> Table:
+    """The lines sheet of ``facturen.xlsx`` in the column names of an invoice specification, with the number of
+    the invoice each credit note credits (from the invoices sheet)."""
+    frame = table.frame.rename({k: v for k, v in sent.WORKBOOK_COLUMNS.items() if k in table.frame.columns})
+    frame = frame.drop([c for c in frame.columns if c not in ("_line", *sent.WORKBOOK_COLUMNS.values())])
+    heads = read_table(path, sheet=sent.WORKBOOK_INVOICES).frame
+    if {"Factuurnummer", "Crediteert factuur"} <= set(heads.columns):
+        credits = heads.select(factuurnummer="Factuurnummer", credit_van="Crediteert factuur")
+        frame = frame.join(credits, on="factuurnummer", how="left", maintain_order="left")
+    return replace(table, frame=frame)
 
 
 def _keys(table: Table) -> set[str]:
@@ -341,12 +388,7 @@ def _load_json(path: Path) -> _Loaded:
 
 
 def _json_text(path: Path, file: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(file, "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(file, f"cannot be read: {exc}") from None
+    return read_json_text(path, file)  # bounded in size and nesting (mgr_tariffs.io.jsonsafe)
 
 
 def _json_records(invoices: list[Any], places: list[int], file: str) -> tuple[list[list[Any]], list[Problem]]:
@@ -444,8 +486,7 @@ def parse_period(text: str) -> Parsed:
 
 
 def parse_date(text: str, name: str) -> Parsed:
-    value, reason = hourlog.parse_service_date(text)
-    return value, None if reason is None else reason.replace("datum", name, 1)
+    return parse_date_text(text, name)
 
 
 def with_bsn(frame: pl.DataFrame, column: str = "bsn") -> pl.DataFrame:
@@ -919,8 +960,9 @@ def hour_findings(lines: pl.DataFrame, logged: LoggedHours, options: CheckOption
                "logged_revenue", "logged_amount").fill_null(0))
     differing = both.filter(pl.col("billed_ticks") != pl.col("logged_ticks"))
     found = [_hours(row, options.mask) for row in differing.iter_rows(named=True)]
-    short = both.filter((pl.col("billed_ticks") == pl.col("logged_ticks"))
-                        & (pl.col("billed_revenue") < pl.col("logged_revenue")))
+    short = both.filter((pl.col("billed_ticks") == pl.col("logged_ticks"))  # revenue left off that would be netted
+                        & (pl.col("billed_revenue") < pl.col("logged_revenue"))
+                        & (pl.col("billed_amount") > pl.col("logged_amount")))
     return found + [_revenue(row, options.mask) for row in short.iter_rows(named=True)]
 
 

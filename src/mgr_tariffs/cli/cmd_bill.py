@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from mgr_tariffs.billing.engine import BillingResult, BillOptions, bill
-from mgr_tariffs.billing.output import FORMATS, REJECTS_FILE, OutputRequest, rejects_csv, result_json, write_outputs
+from mgr_tariffs.billing.output import FORMATS, REJECTS_FILE, OutputRequest, output_files, rejects_csv, result_json
+from mgr_tariffs.bsn import Mask, mask
 from mgr_tariffs.budgets.norms import with_norm_signals
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.cli.common import (
@@ -34,11 +35,12 @@ from mgr_tariffs.cli.common import (
     stdout,
 )
 from mgr_tariffs.documents import DocumentError
-from mgr_tariffs.io.atomic import OutputError, OutputSet, write_atomically
+from mgr_tariffs.io.atomic import OutputError, OutputSet, write_atomically, write_directory
 from mgr_tariffs.money import format_euro, from_cents
 from mgr_tariffs.problems import warning
 
 if TYPE_CHECKING:  # the ledger and the parties file are imported only when asked for: a faster start-up
+    from mgr_tariffs.io.atomic import Staged
     from mgr_tariffs.ledger.store import IssueResult
     from mgr_tariffs.parties import Parties
 
@@ -100,26 +102,93 @@ def bill_command(
     result = with_norm_signals(result, hours, sheet, options.mask)  # duration norms (issue 17): warnings only
     strict_failure = bool(result.errors) and not skip_invalid
     if strict_failure:
-        _refuse(result, as_json)
-    day = date_option("--invoice-date", invoice_date) or dt.date.today()
-    issued = _issue(result, ledger, request, lookup, force, day) if issue_invoices else None
+        _refuse(result, as_json, options.mask)
+    if result.unusable and issue_invoices:
+        _refuse_issue(result, options.mask)
+    day = _invoice_date(invoice_date) or dt.date.today()
+    plan = _plan(result, request, rejects if skip_invalid and result.errors else None, hours, force)
+    if issue_invoices:
+        issued = _issue(result, ledger, plan, lookup, day)
+        written = _told(plan, issued.files)
+    else:
+        issued = None
+        written = _write(result, plan, lookup)
     shown = issued.billed if issued else result
-    written = _write(shown, request, lookup, rejects if skip_invalid and result.errors else None, force=force,
-                     issued=issued)
     if as_json:
         print_json(result_json(shown, issued.numbers if issued else None, issued.summary() if issued else None))
     else:
-        _render(shown, issued)
+        _render(shown, issued, reveal=options.mask)
         for line in written:
             stdout().print(line, markup=False)
+    if result.unusable:  # --skip-invalid billed the other files, but a whole file was left out
+        raise fail(f"{', '.join(result.unusable)}: could not be used at all (see the errors); the other files "
+                   "were billed")
     raise typer.Exit(EXIT_OK)
 
 
-def _refuse(result: BillingResult, as_json: bool) -> None:
+def _refuse_issue(result: BillingResult, reveal: Mask) -> None:
+    """With --issue a file that cannot be used stops the run before the ledger is touched."""
+    print_problems(result.errors, shown=reveal)
+    raise fail(f"{', '.join(result.unusable)}: could not be used at all; nothing was issued or written "
+               "(correct the file or leave it out)")
+
+
+def _invoice_date(text: str | None) -> dt.date | None:
+    from mgr_tariffs.ledger.store import issue_date_problem  # noqa: PLC0415
+
+    day = date_option("--invoice-date", text)
+    problem = issue_date_problem(day) if day is not None else None
+    if problem:
+        raise fail(f"--invoice-date {text}: {problem}", EXIT_USAGE)
+    return day
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Every output of one run, decided before anything is written or issued."""
+
+    request: OutputRequest | None
+    rejects_in_folder: bool
+    rejects_file: Path | None
+    force: bool
+
+
+def _plan(result: BillingResult, request: OutputRequest | None, rejects: Path | None, inputs: list[Path],
+          force: bool) -> _Plan:
+    """Where everything goes; refuses (before any work) a rejects file that is an input or exists."""
+    in_folder = rejects is None and request is not None and bool(result.errors)
+    separate = (rejects or Path(REJECTS_FILE)) if result.errors and not in_folder else None
+    if separate is not None:
+        for given in inputs:
+            if _same_file(separate, given):
+                raise fail(f"--rejects {separate}: is the hour log {given}; the rejected rows never replace an "
+                           "input (name another file)", EXIT_USAGE)
+        try:
+            OutputSet(force=force).check_targets([separate])
+        except OutputError as exc:
+            raise fail(str(exc)) from None
+    if request is not None and request.out_dir.exists() and not request.out_dir.is_dir():
+        raise fail(f"{request.out_dir}: exists and is not a folder")
+    return _Plan(replace(request, rejects=in_folder) if request else None, in_folder, separate, force)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
+
+
+def _refuse(result: BillingResult, as_json: bool, reveal: Mask) -> None:
     if as_json:
         print_json(_failed_json(result))
         raise typer.Exit(EXIT_INVALID)
-    _render(result, None, strict_failure=True)
+    _render(result, None, strict_failure=True, reveal=reveal)
+    if result.unusable:
+        stderr().print(f"nothing written: {', '.join(result.unusable)} could not be used at all; correct or leave "
+                       "out the file (--skip-invalid bills the other files and still exits 1)", style="red",
+                       markup=False)
+        raise typer.Exit(EXIT_INVALID)
     stderr().print(f"nothing written: {result.summary.rows_rejected} row(s) rejected; correct them, or bill "
                    "the valid rows with --skip-invalid", style="red", markup=False)
     raise typer.Exit(EXIT_INVALID)
@@ -132,28 +201,69 @@ class _Issued:
     billed: BillingResult
     result: IssueResult
     numbers: dict[tuple[str, str, str], str]
+    files: int = 0
 
     def summary(self) -> dict[str, object]:
         return {"rows_issued": self.result.rows_issued, "rows_already_billed": self.result.rows_already_billed}
 
 
-def _issue(result: BillingResult, ledger: Path | None, request: OutputRequest | None, lookup: Lookup,
-           force: bool, day: dt.date) -> _Issued:
-    if request is not None:
-        _check_out_dir(request.out_dir, force)
-    from mgr_tariffs.ledger.store import LedgerError, issue, ledger_path  # noqa: PLC0415
-
-    try:
-        issued = issue(result, ledger_path(ledger), issue_date=day, lookup=lookup)
-    except LedgerError as exc:
-        raise fail(str(exc)) from None
+def _narrowed(result: BillingResult, issued: IssueResult) -> _Issued:
+    """The run as issued: the ledger's spellings, and only the rows that were not billed before."""
+    base = issued.billed or result
     heads = issued.invoice_frame
     numbers = {} if heads.is_empty() else {
         (p, m, d): n for p, m, d, n in heads.select("provider", "gemeentecode", "period", "number").iter_rows()}
-    if issued.lines is result.lines:  # every row was new: the run as billed (its totals are worked out already)
-        return _Issued(result, issued, numbers)
-    return _Issued(replace(result, lines=issued.lines if not issued.lines.is_empty() else result.lines.clear()),
+    if issued.lines is base.lines:  # every row was new: the run as billed (its totals are worked out already)
+        return _Issued(base, issued, numbers)
+    return _Issued(replace(base, lines=issued.lines if not issued.lines.is_empty() else base.lines.clear()),
                    issued, numbers)
+
+
+def _issue(result: BillingResult, ledger: Path | None, plan: _Plan, lookup: Lookup, day: dt.date) -> _Issued:
+    """Issue and write as one unit of work: the files are staged inside the ledger's transaction (any
+    failure there leaves the ledger unchanged), published after its commit, or by the next run."""
+    request = plan.request
+    if request is not None:
+        _check_out_dir(request.out_dir, plan.force)
+    from mgr_tariffs.io.atomic import stage  # noqa: PLC0415
+    from mgr_tariffs.ledger.store import LedgerError, issue, ledger_path  # noqa: PLC0415
+
+    made: list[_Issued] = []
+
+    def outputs(issued: IssueResult, still_pending: Callable[[str], bool]) -> Staged | None:
+        narrowed = _narrowed(result, issued)
+        files = {} if request is None else output_files(
+            narrowed.billed, request, lookup, issued.invoices if request.formats != ("csv",) else None,
+            narrowed.numbers)
+        single = {plan.rejects_file: rejects_csv(result)} if plan.rejects_file is not None else {}
+        made.append(replace(narrowed, files=len(files)))
+        if request is None and not single:
+            return None
+        return stage({request.out_dir: files} if request is not None else {}, single, force=plan.force,
+                     still_pending=still_pending)
+
+    try:
+        done = issue(result, ledger_path(ledger), issue_date=day, lookup=lookup, outputs=outputs,
+                     kvk=_kvk_numbers(result, request))
+    except LedgerError as exc:
+        raise fail(str(exc)) from None
+    except (OutputError, DocumentError) as exc:
+        raise fail(f"{exc}; nothing was issued") from None
+    for note in done.recovered:
+        stderr().print(f"mgr: {note}", style="yellow", markup=False)
+    return replace(made[-1], result=done) if made else _narrowed(result, done)
+
+
+def _kvk_numbers(result: BillingResult, request: OutputRequest | None) -> dict[str, str]:
+    """The KvK number of each provider of the run, when a parties file is at hand (it is part of who a supplier is)."""
+    if request is None or request.parties is None or result.invoice_frame.is_empty():
+        return {}
+    found = {}
+    for provider in result.invoice_frame.get_column("provider").unique().to_list():
+        party = request.parties.provider(provider)
+        if party is not None:
+            found[provider] = party.kvk
+    return found
 
 
 def _check_out_dir(out: Path, force: bool) -> None:
@@ -173,7 +283,7 @@ def _request(out: Path | None, formats: str, parties: Path | None, invoice_date:
             raise fail("--format needs --out DIR", EXIT_USAGE)
         return None
     loaded = _load_parties(parties, lookup) if set(wanted) - {"csv"} else None
-    return OutputRequest(out, wanted, loaded, date_option("--invoice-date", invoice_date), force)
+    return OutputRequest(out, wanted, loaded, _invoice_date(invoice_date), force)
 
 
 def _load_parties(path: Path | None, lookup: Lookup) -> Parties:
@@ -211,34 +321,43 @@ def _progress(paths: list[Path]) -> Iterator[Callable[[str], None]]:
         yield say
 
 
-def _write(result: BillingResult, request: OutputRequest | None, lookup: Lookup, rejects: Path | None,
-           force: bool, issued: _Issued | None = None) -> list[str]:
-    """Write every file of the run before anything is shown; returns what to tell the user."""
-    in_folder = rejects is None and request is not None and bool(result.errors)
-    separate = (rejects or Path(REJECTS_FILE)) if result.errors and not in_folder else None
-    invoices = issued.result.invoices if issued else None
+def _told(plan: _Plan, files: int) -> list[str]:
     told = []
-    try:
-        if separate is not None:
-            OutputSet(force=force).check_targets([separate])
-        if request is not None:
-            written = write_outputs(result, replace(request, rejects=in_folder), lookup, invoices,
-                                    issued.numbers if issued else None)
-            told.append(f"written: {len(written)} file(s) in {request.out_dir}")
-        if separate is not None:
-            write_atomically(separate, rejects_csv(result), force)
-            told.append(f"rejected rows written to {separate}")
-    except (OutputError, DocumentError) as exc:
-        raise fail(str(exc)) from None
+    if plan.request is not None:
+        told.append(f"written: {files} file(s) in {plan.request.out_dir}")
+    if plan.rejects_file is not None:
+        told.append(f"rejected rows written to {plan.rejects_file}")
     return told
 
 
-def _render(result: BillingResult, issued: _Issued | None, strict_failure: bool = False) -> None:
-    print_problems(result.errors)
+def _write(result: BillingResult, plan: _Plan, lookup: Lookup) -> list[str]:
+    """Write every file of the run before anything is shown, all or none; returns what to tell the user."""
+    request = plan.request
+    files: dict[str, bytes] = {}
+    try:
+        if request is not None:
+            files = output_files(result, request, lookup)
+        if request is not None and plan.rejects_file is not None:  # two places, published together or not at all
+            from mgr_tariffs.io.atomic import stage  # noqa: PLC0415
+
+            stage({request.out_dir: files}, {plan.rejects_file: rejects_csv(result)},
+                  force=plan.force).publish(rollback=True)
+        elif request is not None:
+            write_directory(request.out_dir, files, plan.force)
+        elif plan.rejects_file is not None:
+            write_atomically(plan.rejects_file, rejects_csv(result), plan.force)
+    except (OutputError, DocumentError) as exc:
+        raise fail(str(exc)) from None
+    return _told(plan, len(files))
+
+
+def _render(result: BillingResult, issued: _Issued | None, strict_failure: bool = False,
+            reveal: Mask = mask) -> None:
+    print_problems(result.errors, shown=reveal)
     if issued is not None:
         _render_already_billed(issued.result)
     warnings = result.warnings
-    print_problems(warnings[:SHOWN_WARNINGS])
+    print_problems(warnings[:SHOWN_WARNINGS], shown=reveal)
     if len(warnings) > SHOWN_WARNINGS:
         stderr().print(f"... and {len(warnings) - SHOWN_WARNINGS} more warning(s) (see --json)", style="yellow")
     s = result.summary

@@ -28,7 +28,7 @@ from mgr_tariffs.catalogue.diff import (
 )
 from mgr_tariffs.catalogue.edit import index_text
 from mgr_tariffs.catalogue.indexation import Index, IndexationError, IndexRequest, parse_weights
-from mgr_tariffs.catalogue.loader import DEFAULT_PATH, catalogue_schema, load_catalogue
+from mgr_tariffs.catalogue.loader import Lookup, catalogue_schema, load_catalogue
 from mgr_tariffs.catalogue.models import Rounding
 from mgr_tariffs.catalogue.pricing import PriceError, PriceRow, catalogue_rows, price_on
 from mgr_tariffs.cli.common import (
@@ -36,6 +36,7 @@ from mgr_tariffs.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
+    console,
     date_option,
     fail,
     guarded,
@@ -48,6 +49,7 @@ from mgr_tariffs.io.atomic import OutputError, write_atomically
 from mgr_tariffs.io.yamlsafe import read_text
 from mgr_tariffs.money import format_euro, parse_decimal
 from mgr_tariffs.problems import InputError, Problem, errors_only, sort_problems
+from mgr_tariffs.validation import Kind, check_file
 
 
 class ReportFormat(StrEnum):
@@ -69,27 +71,41 @@ class TableFormat(StrEnum):
 
 def validate(
     paths: list[Path] = typer.Argument(None, metavar="PATH", show_default=False,
-                                       help="Tariff files to check \\[default: data/tariffs.yaml]."),
+                                       help="Files to check: tariff catalogues, parties files, subsidies files "
+                                            "\\[default: --tariffs]."),
     output: ReportFormat = typer.Option(ReportFormat.TEXT, "--format", "-f", help="text or json."),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail the check too."),
     against: str = typer.Option(None, "--against", metavar="OLD", help="Also fail when a price that applied "
                                 "before today was changed or removed since OLD: a file, git:REV:path, or git:REV "
                                 "(each PATH as committed in REV)."),
-    today: str = typer.Option(None, "--today", help="Reference date for --against, YYYY-MM-DD \\[default: today]."),
+    today: str = typer.Option(None, "--today", help="Reference date for --against, YYYY-MM-DD or DD-MM-YYYY "
+                              "\\[default: today]."),
+    tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
-    """Check tariff files; report every problem as [bold]file:line: severity: message[/].
+    """Check tariff catalogues, parties files and subsidies files (told apart by their sections); report every
+    problem as [bold]file:line: severity: message[/].
 
     Exit 0 when clean, 1 when a file has errors (or warnings, with --strict), 2 when a file cannot be read.
+    Parties and subsidies files are checked against the catalogue of --tariffs ($MGR_TARIFFS).
+
+    Examples:
+
+      mgr validate
+
+      mgr validate data/tariffs.yaml data/examples/parties.yaml --strict
+
+      mgr validate data/tariffs.yaml --against git:HEAD --format json
     """
-    files = paths or [DEFAULT_PATH]
+    files = paths or [tariffs]
     day = date_option("--today", today) or dt.date.today()
     problems: list[Problem] = []
     unreadable = 0
+    reference: list[Lookup | None] = []
     for path in files:
         try:
-            loaded = load_catalogue(path)
-            problems += loaded.problems
-            if against is not None and loaded.ok:
+            checked = check_file(path, _reference(tariffs, reference), str(tariffs))
+            problems += checked.problems
+            if against is not None and checked.kind is Kind.CATALOGUE and not errors_only(checked.problems):
                 problems += _history(path, against, day)
         except InputError as exc:
             problems.append(Problem(file=exc.file, message=exc.message))
@@ -98,6 +114,17 @@ def validate(
     failing = bool(problems if strict else errors_only(problems))
     _report(problems, len(files), failing, output)
     raise typer.Exit(EXIT_USAGE if unreadable else EXIT_INVALID if failing else EXIT_OK)
+
+
+def _reference(tariffs: Path, cache: list[Lookup | None]) -> Lookup | None:
+    """The catalogue parties and subsidies are checked against, read once (``None`` when it is not valid)."""
+    if not cache:
+        try:
+            loaded = load_catalogue(tariffs)
+            cache.append(Lookup(loaded.catalogue) if loaded.ok and loaded.catalogue is not None else None)
+        except InputError:
+            cache.append(None)
+    return cache[0]
 
 
 def _history(path: Path, against: str, today: dt.date) -> list[Problem]:
@@ -135,8 +162,7 @@ def _count(number: int, noun: str) -> str:
 
 def _plain_console(width: int | None = None) -> Console:
     """Rich for stdout that shows text as it is: no emoji codes, no markup, no highlighting."""
-    tty = sys.stdout.isatty()
-    return Console(highlight=False, emoji=False, soft_wrap=not tty, width=None if tty else width)
+    return console(width=width)
 
 
 def schema() -> None:

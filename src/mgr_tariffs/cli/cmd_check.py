@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -11,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from mgr_tariffs.bsn import Mask, mask, mask_in
 from mgr_tariffs.cli.common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
@@ -71,8 +73,8 @@ def check(
     if as_json:
         print_json(result.as_json())
     else:
-        print_problems(result.problems)
-        render(result, stdout())
+        print_problems(result.problems, shown=options.mask)
+        render(result, stdout(), options.mask)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_INVALID)
 
 
@@ -87,8 +89,11 @@ def _issued(path: Path) -> pl.DataFrame:
         raise fail(str(exc)) from None
 
 
-def render(result: checking.CheckResult, console: Console) -> None:
-    """The report for people: the discrepancies grouped per invoice, then the summary."""
+def render(result: checking.CheckResult, console: Console, shown: Mask = mask) -> None:
+    """The report for people: the discrepancies grouped per invoice, then the summary; BSN-shaped numbers in
+    the findings are shown as ``shown`` shows a BSN (masked unless ``--show-bsn``)."""
+    result = replace(result, discrepancies=[
+        replace(item, message=mask_in(item.message, shown)) for item in result.discrepancies])
     by_invoice: dict[str, list[checking.Discrepancy]] = {}
     for item in result.discrepancies:
         by_invoice.setdefault(item.invoice, []).append(item)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -23,12 +24,13 @@ from mgr_tariffs.cli.common import (
     EXIT_USAGE,
     date_option,
     fail,
+    guarded,
     load_lookup,
     print_json,
     print_problems,
 )
 from mgr_tariffs.documents import FORMATS, DocumentError, write_documents
-from mgr_tariffs.io.atomic import OutputError, output_set
+from mgr_tariffs.io.atomic import Collected, OutputError, Staged, output_set, stage
 from mgr_tariffs.money import format_euro, format_quantity
 
 LEDGER_OPTION = typer.Option(
@@ -88,17 +90,22 @@ def _documents_request(out: Path | None, documents: str, parties: Path | None,
     return _DocumentsRequest(out, formats, loaded.parties, lookup)
 
 
-def _write_documents(invoices: list[Invoice], request: _DocumentsRequest, issue_date: dt.date) -> None:
-    try:
-        with output_set(force=False) as outputs:
-            written = write_documents(invoices, request.parties, request.lookup, request.out, request.formats,
-                                      issue_date=issue_date, outputs=outputs)
-    except (DocumentError, OutputError) as exc:
-        raise fail(str(exc)) from None
-    for path in written:
-        _console().print(f"written: {path}", markup=False)
+def _staged_documents(invoices: list[Invoice], request: _DocumentsRequest, issue_date: dt.date,
+                      still_pending: Callable[[str], bool] | None = None) -> tuple[Staged, int]:
+    """Make every document and write them to staging (nothing visible yet); refuses existing files.
+    Returns what was staged and how many files."""
+    collected = Collected()
+    write_documents(invoices, request.parties, request.lookup, request.out, request.formats,
+                    issue_date=issue_date, outputs=collected)
+    named = {path.name: data for path, data in collected.files.items()}
+    return stage({request.out: named}, still_pending=still_pending), len(named)
 
 
+def _tell_written(out: Path, count: int) -> None:
+    _console().print(f"written: {count} file(s) in {out}", markup=False)
+
+
+@guarded
 def credit_command(
     number: str = typer.Argument(..., help="The number of the invoice to credit, e.g. 2024-000012."),
     provider: str | None = PROVIDER_OPTION,
@@ -113,16 +120,31 @@ def credit_command(
 ) -> None:
     """Credit an issued invoice: a credit note mirrors it with negative amounts and releases its rows,
     so they can be billed again after correction. An invoice is credited at most once."""
-    from mgr_tariffs.ledger.store import LedgerError, credit, ledger_path  # noqa: PLC0415
+    from mgr_tariffs.ledger.store import LedgerError, credit, issue_date_problem, ledger_path  # noqa: PLC0415
 
     wanted = _documents_request(out, documents, parties, tariffs)
     day = date_option("--date", date) or dt.date.today()
+    problem = issue_date_problem(day)
+    if problem:
+        raise fail(f"--date {date}: {problem}", EXIT_USAGE)
+    counted: list[tuple[Staged, int]] = []
+
+    def outputs(note: Invoice, still_pending: Callable[[str], bool]) -> Staged | None:
+        if wanted is None:
+            return None
+        staged, count = _staged_documents([note], wanted, day, still_pending)
+        counted.append((staged, count))
+        return staged
+
     try:
-        note = credit(ledger_path(ledger), number, reason=reason, issue_date=day, provider=provider)
+        note = credit(ledger_path(ledger), number, reason=reason, issue_date=day, provider=provider, outputs=outputs)
     except LedgerError as exc:
         raise fail(str(exc), EXIT_INVALID) from None
-    if wanted is not None:
-        _write_documents([note], wanted, day)
+    except (DocumentError, OutputError) as exc:
+        raise fail(f"{exc}; no credit note was issued", EXIT_INVALID) from None
+    for _, count in counted:
+        if wanted is not None:
+            _tell_written(wanted.out, count)
     if output is OutputFormat.JSON:
         print_json(note.as_json())
         return
@@ -131,6 +153,7 @@ def credit_command(
 
 
 @ledger_app.command("list")
+@guarded
 def list_command(
     provider: str | None = typer.Option(None, "--provider", "-p", help="Only this provider."),
     municipality: str | None = typer.Option(None, "--municipality", "-m", help="Only this municipality (name/code)."),
@@ -164,6 +187,7 @@ def _note(item: IssuedInvoice) -> str:
 
 
 @ledger_app.command("show")
+@guarded
 def show_command(
     number: str = typer.Argument(..., help="The invoice number."),
     provider: str | None = PROVIDER_OPTION,
@@ -184,7 +208,15 @@ def show_command(
     except LedgerError as exc:
         raise fail(str(exc), EXIT_INVALID) from None
     if wanted is not None and item.invoice is not None:
-        _write_documents([item.invoice], wanted, item.issue_date)
+        try:
+            staged, count = _staged_documents([item.invoice], wanted, item.issue_date)
+            try:
+                staged.publish(rollback=True)
+            finally:
+                staged.discard()
+        except (DocumentError, OutputError) as exc:
+            raise fail(str(exc)) from None
+        _tell_written(wanted.out, count)
     if output is OutputFormat.JSON:
         print_json(item.as_json())
         return
@@ -231,20 +263,29 @@ def export_command(
 
 
 @ledger_app.command("verify")
-def verify_command(ledger: Path | None = LEDGER_OPTION) -> None:
-    """Check the ledger: SQLite integrity, gapless numbers, every invoice complete. Exit 1 when unsound."""
-    from mgr_tariffs.ledger.store import LedgerError, ledger_path, verify  # noqa: PLC0415
+def verify_command(
+    ledger: Path | None = LEDGER_OPTION,
+    head: str | None = typer.Option(None, "--head", help="A chain head noted earlier (printed by verify): check that "
+                                    "everything the ledger held then is still there."),
+) -> None:
+    """Check the ledger: SQLite integrity, the hash chain of every supplier, gapless numbers, every invoice
+    complete, files published. Exit 1 when unsound. Prints the chain head to note (see --head)."""
+    from mgr_tariffs.ledger.store import LedgerError, chain_head, head_is_known, ledger_path, verify  # noqa: PLC0415
 
     path = ledger_path(ledger)
     try:
         problems = verify(path)
+        if head is not None and not head_is_known(path, head.strip().lower()):
+            problems.append(f"chain head {head} is not in this ledger: invoices recorded up to then were removed "
+                            "(or it is the head of another ledger)")
+        now = chain_head(path)
     except LedgerError as exc:
         raise fail(str(exc), EXIT_INVALID) from None
     for problem in problems:
         _console().print(f"{path}: error: {problem}", markup=False)
     if problems:
         raise typer.Exit(EXIT_INVALID)
-    _console().print(f"{path}: ok", markup=False)
+    _console().print(f"{path}: ok (chain head {now})", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -75,8 +75,8 @@ def signals_command(
         writer.writerows(rows)
         sys.stdout.write(buffer.getvalue())
     else:
-        print_problems(result.errors)
-        print_problems((s.problem(show) for s in signals), stdout())
+        print_problems(result.errors, shown=show)
+        print_problems((s.problem(show) for s in signals), stdout(), shown=show)
         stdout().print(f"rows read {result.rows_read} · looked at {len(result.rows)} · {len(signals)} signal(s) "
                        "beyond a duration norm", markup=False)
     raise typer.Exit(EXIT_INVALID if result.errors else EXIT_OK)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -12,8 +13,12 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
+from mgr_tariffs.bsn import Mask, mask_in
+from mgr_tariffs.bsn import mask as mask_bsn
 from mgr_tariffs.catalogue.loader import DEFAULT_PATH, Lookup, load_catalogue, resolve_catalogue_path
+from mgr_tariffs.dates import Period, parse_date, parse_period
 from mgr_tariffs.problems import InputError, Problem
 
 EXIT_OK = 0
@@ -28,21 +33,61 @@ CATALOGUE_OPTION = typer.Option(
 )
 
 
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f"  # C0 but tab and LF, DEL, C1
+                     r"\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"  # bidi marks, separators
+                     r"\ufeff\ufff9-\ufffb\ufffe\uffff]")
+"""What must never reach a terminal as it is: C0 controls but tab and line feed (ESC, CR, BEL, backspace), DEL,
+the C1 controls (CSI U+009B), line and paragraph separators, the bidirectional marks and overrides (U+202E turns
+text around), the byte order mark and the noncharacters U+FFFE/U+FFFF."""
+
+
+def terminal_text(text: str) -> str:
+    """``text`` safe to show on a terminal: every character of :data:`_UNSAFE` written as an escape
+    (``\\x1b``, ``\\u202e``), so text from an input file can never move the cursor, recolour, retitle or
+    clear the screen, or hide what follows. Everything else is left as it is."""
+    if _UNSAFE.search(text) is None:
+        return text
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class SafeConsole(Console):
+    """A rich console that passes every string it renders (printed text, table cells, titles) through
+    :func:`terminal_text` first; the escape sequences rich adds itself for colours are not affected."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(terminal_text(text), **kwargs)
+
+
+def console(*, width: int | None = 160, stderr: bool = False) -> Console:
+    """The console of every command's text output: rich on a terminal, plain text when piped (no colours,
+    ``width`` columns for tables), and nothing from an input file reaches the terminal unescaped."""
+    stream = sys.stderr if stderr else sys.stdout
+    tty = stream.isatty()
+    return SafeConsole(stderr=stderr, highlight=False, soft_wrap=stderr or not tty, width=None if tty else width,
+                       no_color=not tty, emoji=False)
+
+
 def stdout() -> Console:
     """Rich on a terminal, plain text when piped (no colours, wide enough for tables)."""
-    tty = sys.stdout.isatty()
-    return Console(highlight=False, soft_wrap=not tty, width=None if tty else 160, no_color=not tty, emoji=False)
+    return console()
 
 
 def stderr() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+    return console(stderr=True)
 
 
-def print_problems(problems: Iterable[Problem], console: Console | None = None) -> None:
+def print_problems(problems: Iterable[Problem], console: Console | None = None, shown: Mask = mask_bsn) -> None:
+    """Every problem as ``file:line: severity: message`` on stderr (or ``console``).
+
+    Any run of seven to nine digits in a message (a BSN, also one typed into the wrong column) is shown
+    as ``shown`` shows a BSN: masked (``*****2333``) by default, in full with ``shown=lambda bsn: bsn``
+    (``--show-bsn``). The file and line are never masked.
+    """
     out = console or stderr()
     for problem in problems:
         style = "red" if problem.is_error else "yellow"
-        out.print(str(problem), style=style, markup=False)
+        text = str(problem.model_copy(update={"message": mask_in(problem.message, shown)}))
+        out.print(text, style=style, markup=False)
 
 
 def print_json(data: Any) -> None:
@@ -61,13 +106,24 @@ def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
 
 
 def date_option(option: str, text: str | None) -> dt.date | None:
-    """A ``YYYY-MM-DD`` option's date (``None`` when not given); anything else is a usage error, exit 2."""
+    """An option's date, ``YYYY-MM-DD`` or ``DD-MM-YYYY`` as in the logs (``None`` when not given); anything else
+    is a usage error, exit 2."""
     if text is None:
         return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise fail(f"{option} {text!r} is not a date; write it as YYYY-MM-DD, e.g. 2019-07-01", EXIT_USAGE) from None
+    day, reason = parse_date(text, option)
+    if day is None:
+        raise fail(str(reason), EXIT_USAGE)
+    return day
+
+
+def period_option(text: str | None) -> Period | None:
+    """``--period``: a month, quarter, year or range (``None`` when not given); anything else exits 2."""
+    if text is None:
+        return None
+    period, reason = parse_period(text)
+    if period is None:
+        raise fail(f"--period: {reason}", EXIT_USAGE)
+    return period
 
 
 def guarded(func: Callable[P, R]) -> Callable[P, R]:

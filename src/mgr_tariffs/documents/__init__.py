@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 
 from mgr_tariffs.documents.errors import DocumentError
-from mgr_tariffs.documents.naming import document_id, document_stem, safe_filename, unique_stems
+from mgr_tariffs.documents.naming import document_id, document_stem, invoice_stems, safe_filename
 
 if TYPE_CHECKING:  # prepare (and with it the parties file's models) is imported when documents are made
     from mgr_tariffs.billing.invoices import Invoice
@@ -29,7 +29,7 @@ _SUFFIX = {"ubl": ".xml", "pdf": ".pdf"}
 
 __all__ = [
     "FORMATS", "WORKBOOK_NAME", "DocumentError", "DocumentFormat", "document_id", "document_stem",
-    "document_targets", "safe_filename", "write_documents",
+    "document_targets", "invoice_stems", "safe_filename", "write_documents",
 ]
 
 
@@ -44,7 +44,7 @@ def check_formats(formats: Collection[str]) -> list[str]:
 def document_targets(invoices: Sequence[Invoice], out_dir: Path, formats: Collection[str]) -> list[Path]:
     """Every file :func:`write_documents` would write, to check for existing files before any work."""
     wanted = check_formats(formats)
-    stems = unique_stems(list(invoices))
+    stems = invoice_stems(invoices)
     targets = [out_dir / f"{stem}{_SUFFIX[fmt]}" for fmt in wanted if fmt in _SUFFIX for stem in stems]
     if "xlsx" in wanted:
         targets.append(out_dir / WORKBOOK_NAME)
@@ -64,7 +64,7 @@ def write_documents(invoices: Sequence[Invoice], parties: Parties, lookup: Looku
     documents = prepare(invoices, parties, lookup, issue_date)
     targets = document_targets(invoices, out_dir, wanted)
     outputs.check_targets(targets)
-    stems = unique_stems(list(invoices))
+    stems = invoice_stems(invoices)
     contents = {fmt: [builder(doc) for doc in documents] for fmt, builder in _builders().items() if fmt in wanted}
     for fmt, files in contents.items():
         for stem, data in zip(stems, files, strict=True):

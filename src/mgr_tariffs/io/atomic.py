@@ -9,6 +9,13 @@ Temporary files and folders are hidden and recognisable: ``.<target name>.<host>
 A run that is killed (SIGKILL, power cut) cannot remove its own; the next run that writes into
 the same folder removes every such leftover whose process is gone (same host) or that is older
 than :data:`STALE_AFTER` seconds (another host sharing the folder). Ctrl-C (SIGINT) removes them at once.
+
+:func:`stage` is the first half of a publication that must survive a crash *between* two steps
+(issuing writes its files, commits the ledger, then publishes): the files are written complete
+under hidden names, ``.<target>.<host>-<pid>-<token>.pending``, which no later run removes as
+stale; :meth:`Staged.publish` moves them into place and can be repeated (by the next run, after a
+crash) until everything is published. :class:`Staged` round-trips through JSON, so a ledger can
+record a publication that is still pending.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -23,13 +31,13 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["STALE_AFTER", "OutputError", "OutputSet", "clean_stale", "output_set", "write_atomically",
-           "write_directory"]
+__all__ = ["STALE_AFTER", "Collected", "OutputError", "OutputSet", "Staged", "clean_stale", "output_set", "stage",
+           "write_atomically", "write_directory"]
 
 STALE_AFTER = 7 * 24 * 3600
 """Age in seconds after which a temporary left by another host is removed."""
@@ -59,12 +67,23 @@ def _temporary_name(target: Path) -> Path:
 
 
 _TEMPORARY = re.compile(r"^\..+\.([0-9a-f]{8})-([0-9]+)-[0-9a-f]{8}\.tmp$", re.DOTALL)
+_PENDING = re.compile(r"^\..+\.([0-9a-f]{8})-([0-9]+)-([0-9a-f]{16})\.pending$", re.DOTALL)
 
 
 def _owner(name: str) -> tuple[str, int] | None:
     """(host, pid) of a temporary name made by :func:`_temporary_name`, else None."""
     match = _TEMPORARY.match(name)
     return (match.group(1), int(match.group(2))) if match else None
+
+
+def _pending_name(target: Path, token: str) -> Path:
+    return target.with_name(f".{target.name}.{_HOST}-{os.getpid()}-{token}.pending")
+
+
+def pending_token(name: str) -> tuple[str, int, str] | None:
+    """(host, pid, token) of a staged name made by :func:`stage`, else None."""
+    match = _PENDING.match(name)
+    return (match.group(1), int(match.group(2)), match.group(3)) if match else None
 
 
 def _alive(pid: int) -> bool:
@@ -86,8 +105,12 @@ def _stale(entry: Path, host: str, pid: int) -> bool:
         return False
 
 
-def clean_stale(folder: Path) -> list[Path]:
-    """Remove the temporaries that killed runs left in ``folder``; returns what was removed."""
+def clean_stale(folder: Path, still_pending: Callable[[str], bool] | None = None) -> list[Path]:
+    """Remove the temporaries that killed runs left in ``folder``; returns what was removed.
+
+    Staged ``.pending`` files and folders are removed only when ``still_pending`` is given and says
+    their token is not pending (their run died before its ledger committed); never otherwise.
+    """
     removed = []
     try:
         entries = list(folder.iterdir())
@@ -95,7 +118,11 @@ def clean_stale(folder: Path) -> list[Path]:
         return []
     for entry in entries:
         owner = _owner(entry.name)
-        if owner is None or not _stale(entry, *owner):
+        staged = pending_token(entry.name) if owner is None and still_pending is not None else None
+        if staged is not None and still_pending is not None and _stale(entry, staged[0], staged[1]) \
+                and not still_pending(staged[2]):
+            owner = staged[:2]
+        elif owner is None or not _stale(entry, *owner):
             continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
@@ -337,3 +364,193 @@ def _rename_new(staging: Path, out_dir: Path) -> None:
     if out_dir.exists():
         raise OSError(errno.EEXIST, "exists")
     os.rename(staging, out_dir)  # rename(2) would replace an *empty* folder made in the last instant only
+
+
+# ------------------------------------------------------------------------------------- staged publication
+
+
+class Collected(OutputSet):
+    """An output set that only gathers file contents (path -> bytes), to be staged or written later."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: dict[Path, bytes] = {}
+
+    def check_targets(self, targets: list[Path]) -> None:
+        return None  # whoever writes the collected files checks every target of the run together
+
+    def write_bytes(self, target: Path, data: bytes) -> None:
+        self.files[target] = data
+
+
+@dataclass(frozen=True)
+class StagedEntry:
+    """One staged file or folder: where it waits and where it goes."""
+
+    staging: Path
+    target: Path
+    folder: bool
+
+
+@dataclass
+class Staged:
+    """Files written complete under hidden names, waiting to be moved into place by :meth:`publish`."""
+
+    token: str
+    entries: list[StagedEntry]
+    force: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps({"token": self.token, "force": self.force, "entries": [
+            {"staging": str(e.staging), "target": str(e.target), "folder": e.folder} for e in self.entries]})
+
+    @classmethod
+    def from_json(cls, text: str) -> Staged:
+        data = json.loads(text)
+        return cls(str(data["token"]), [StagedEntry(Path(e["staging"]), Path(e["target"]), bool(e["folder"]))
+                                        for e in data["entries"]], bool(data["force"]))
+
+    @property
+    def targets(self) -> list[Path]:
+        return [e.target for e in self.entries]
+
+    def waiting(self) -> list[Path]:
+        """The staged files and folders that are not published yet."""
+        return [e.staging for e in self.entries if e.staging.exists()]
+
+    def publish(self, rollback: bool = False) -> list[Path]:
+        """Move everything staged into place; returns the targets. Can be repeated after a crash: what
+        was moved already is no longer staged and is skipped.
+
+        A new folder is renamed into place in one step; into an existing folder file by file (without
+        ``force`` never over a file that exists). ``rollback``: when one move fails, what this call
+        published is removed again (for runs without a ledger, which have nothing to recover from).
+        Raises :class:`OutputError`; what was not moved stays staged.
+        """
+        created: list[Path] = []
+        entry = self.entries[0] if self.entries else None
+        try:
+            for entry in self.entries:
+                if entry.staging.exists():
+                    self._move(entry, created)
+        except OSError as exc:
+            if rollback:
+                self._undo(created)
+                self.discard()
+            assert entry is not None
+            raise OutputError(_describe(exc, entry.target).replace("nothing was written", (
+                "nothing was written" if rollback else f"the rest waits in {entry.staging}"))) from None
+        return self.targets
+
+    def _move(self, entry: StagedEntry, created: list[Path]) -> None:
+        """Publish one entry; adds to ``created`` what did not exist before (a new folder, or new files)."""
+        if not entry.folder:
+            new = not entry.target.exists()
+            _publish_again(entry.staging, entry.target, self.force)
+            if new:
+                created.append(entry.target)
+            return
+        if not entry.target.exists():
+            try:
+                os.rename(entry.staging, entry.target)
+                created.append(entry.target)
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not entry.target.is_dir():
+                    raise
+        for item in sorted(entry.staging.iterdir()):
+            target = entry.target / item.name
+            new = not target.exists()
+            _publish_again(item, target, self.force)
+            if new:
+                created.append(target)
+        os.rmdir(entry.staging)
+
+    @staticmethod
+    def _undo(created: list[Path]) -> None:
+        for path in reversed(created):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+    def discard(self) -> None:
+        """Remove whatever is still staged (the run failed before its commit)."""
+        for entry in self.entries:
+            if entry.folder and entry.staging.is_dir() and not entry.staging.is_symlink():
+                shutil.rmtree(entry.staging, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    entry.staging.unlink()
+
+
+def _publish_again(staging: Path, target: Path, force: bool) -> None:
+    """:func:`_publish`, also when a crash came between its link and its unlink (then only the unlink)."""
+    if not force and target.exists():
+        with contextlib.suppress(OSError):
+            if os.path.samefile(staging, target):
+                os.unlink(staging)
+                return
+    _publish(staging, target, force)
+
+
+def _check_staging_targets(folders: Mapping[Path, Mapping[str, bytes]], files: Mapping[Path, bytes],
+                           force: bool) -> None:
+    for out_dir, named in folders.items():
+        if out_dir.exists() and not out_dir.is_dir():
+            raise OutputError(f"{out_dir}: exists and is not a folder")
+        bad = [name for name in named if not _plain_name(name)]
+        if bad:
+            raise OutputError(f"{out_dir}: refusing the file name {bad[0]!r} (not a plain name)")
+        if out_dir.is_dir():
+            OutputSet(force=force).check_targets([out_dir / name for name in named])
+    OutputSet(force=force).check_targets(list(files))
+    singles = [t.absolute() for t in files]
+    inside = {d.absolute(): named for d, named in folders.items()}
+    if len(set(singles)) != len(singles) or len(inside) != len(folders) or any(
+            t.name in inside.get(t.parent, ()) or t in inside for t in singles):
+        raise OutputError("two outputs of this run have the same name; nothing was written")
+
+
+def stage(folders: Mapping[Path, Mapping[str, bytes]], files: Mapping[Path, bytes] | None = None, *,
+          force: bool = False, still_pending: Callable[[str], bool] | None = None) -> Staged:
+    """Write every file of a run complete under hidden names, to be published later (:class:`Staged`).
+
+    ``folders``: a folder and its files (name -> content); ``files``: single files. Every target is
+    checked first (existing ones refused without ``force``); nothing is left behind when writing
+    fails. ``still_pending`` tells :func:`clean_stale` which staged leftovers a ledger still needs.
+    """
+    single = dict(files or {})
+    _check_staging_targets(folders, single, force)
+    token = secrets.token_hex(8)
+    written: list[StagedEntry] = []
+    try:
+        for out_dir, named in folders.items():
+            out_dir.absolute().parent.mkdir(parents=True, exist_ok=True)
+            clean_stale(out_dir.absolute().parent, still_pending)
+            temporary = _temporary_name(out_dir.absolute())
+            os.mkdir(temporary, 0o777)
+            written.append(StagedEntry(temporary, out_dir.absolute(), True))
+            with _folder_handle(temporary) as handle:
+                _write_files(temporary, list(named.items()), handle)
+        for target, data in single.items():
+            target.absolute().parent.mkdir(parents=True, exist_ok=True)
+            clean_stale(target.absolute().parent, still_pending)
+            temporary = _temporary_name(target.absolute())
+            written.append(StagedEntry(temporary, target.absolute(), False))
+            _write_file(temporary, data, durable=True)
+        entries = []
+        for entry in written:  # complete: from now on no run removes them as stale
+            pending = _pending_name(entry.target, token)
+            os.rename(entry.staging, pending)
+            entries.append(StagedEntry(pending, entry.target, entry.folder))
+            written[written.index(entry)] = entries[-1]
+    except OSError as exc:
+        Staged(token, written).discard()
+        where = written[-1].target if written else next(iter([*folders, *single]), Path("."))
+        raise OutputError(_describe(exc, where)) from None
+    except BaseException:
+        Staged(token, written).discard()
+        raise
+    return Staged(token, entries, force)

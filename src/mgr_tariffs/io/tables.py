@@ -27,16 +27,21 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
+from xml.etree import ElementTree
 
 import polars as pl
 
 from mgr_tariffs.problems import InputError, Problem, error, warning
+from mgr_tariffs.text import FORBIDDEN_CHARACTERS, describe, forbidden_character
 
 __all__ = [
     "MAX_COLUMNS",
     "MAX_FIELD_BYTES",
     "MAX_FILE_BYTES",
     "MAX_PROBLEMS",
+    "MAX_XLSX_CELLS",
+    "MAX_XLSX_PART_BYTES",
+    "MAX_XLSX_UNPACKED_BYTES",
     "Column",
     "Table",
     "read_table",
@@ -44,7 +49,11 @@ __all__ = [
 ]
 
 MAX_FILE_BYTES = 1024**3  # 1 GiB: room for a 10,000,000-row hour log (about 550-700 MB)
-MAX_XLSX_UNPACKED_BYTES = 4 * 1024**3  # declared uncompressed size of all parts of a workbook (zip bombs)
+MAX_XLSX_UNPACKED_BYTES = 1024**3  # declared uncompressed size of all parts of a workbook together (zip bombs)
+MAX_XLSX_PART_BYTES = 128 * 1024**2  # each part but the worksheets (shared strings, styles): read whole by openpyxl
+MAX_XLSX_CONTENT_TYPES_BYTES = 1024**2
+CONTENT_TYPES = "[Content_Types].xml"
+MAX_XLSX_CELLS = 10_000_000  # rows and cells stored in the sheet read, empty ones included (Excel: 1,048,576 rows)
 MAX_COLUMNS = 1_000
 MAX_FIELD_BYTES = 1024**2  # 1 MiB of UTF-8 text in one field
 MAX_PROBLEMS = 1_000  # per file; the rest are summed up in one last problem
@@ -56,7 +65,9 @@ ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
 CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
-_NOT_STRUCTURE = {sep: bytes(b for b in range(256) if b not in (ord(sep), 0x0A, 0x0D, 0x22)) for sep in SEPARATORS}
+_SUSPECT = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xEF])  # controls; 0xEF starts U+FFFE/FFFF
+_NOT_STRUCTURE = {sep: bytes(b for b in range(256) if b not in (ord(sep), 0x0A, 0x0D, 0x22, *_SUSPECT))
+                  for sep in SEPARATORS}
 BINARY_SAMPLE = 64 * 1024
 _LEADING_BLANK = re.compile(rb"(?:[ \t\x0b\x0c]*(?:\r\n|\n|\r))*")
 _QUOTED = re.compile(r'"[^"]*"?')
@@ -291,7 +302,7 @@ def _read_fast(info: _Csv, problems: _Problems) -> Table | None:
     header = _first_line(data, info.offset).decode("utf-8").split(info.separator)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mgr-read") as pool:
         reading = pool.submit(_polars_read, data, info.separator, len(header))  # Polars reads while we count
-        lines = _plain_lines(data, info.separator, len(header))
+        lines, suspect = _plain_lines(data, info.separator, len(header))
         raw = reading.result()
     if lines is None or raw is None or raw.height != lines - 1 or _lone_cr_at_end(data, raw):
         return None
@@ -307,7 +318,10 @@ def _read_fast(info: _Csv, problems: _Problems) -> Table | None:
     frame = _drop_empty_rows(raw.select(pl.int_range(2, raw.height + 2, dtype=pl.Int64).alias(LINE), pl.all()))
     del raw
     rows_read = frame.height
-    return Table(info.file, "csv", _drop_huge_fields(frame, problems), rows_read, problems.result(), info.header_line)
+    frame = _drop_huge_fields(frame, problems)
+    if suspect:  # only then can a field hold a forbidden character
+        frame = _drop_control_fields(frame, problems)
+    return Table(info.file, "csv", frame, rows_read, problems.result(), info.header_line)
 
 
 def _polars_read(data: bytes, separator: str, width: int) -> pl.DataFrame | None:
@@ -335,18 +349,20 @@ def _drop_trailing_blank_lines(data: bytes) -> bytes:
     return data
 
 
-def _plain_lines(data: bytes, separator: str, width: int) -> int | None:
+def _plain_lines(data: bytes, separator: str, width: int) -> tuple[int | None, bool]:
     """The number of lines when the text has no quotes, only LF or CRLF line ends and (width - 1) * lines
-    separators; else None. One pass over the data keeps only the bytes that matter, then counts those."""
+    separators, else None; and whether the text may hold a forbidden character (a control character, or the
+    first byte of U+FFFE/U+FFFF). One pass over the data keeps only the bytes that matter, then counts those."""
     skeleton = data.translate(None, _NOT_STRUCTURE[separator])
+    suspect = len(skeleton.translate(None, _SUSPECT)) != len(skeleton)
     if b'"' in skeleton or data.endswith(b"\r"):
-        return None
+        return None, suspect
     lines = skeleton.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     if skeleton.count(separator.encode()) != (width - 1) * lines:
-        return None
+        return None, suspect
     if b"\r" in skeleton and skeleton.count(b"\r") != skeleton.count(b"\r\n"):
-        return None  # a CR followed by a separator: a lone (old Mac) line end
-    return lines
+        return None, suspect  # a CR followed by a separator: a lone (old Mac) line end
+    return lines, suspect
 
 
 def _lone_cr_at_end(data: bytes, raw: pl.DataFrame) -> bool:
@@ -385,6 +401,25 @@ def _drop_huge_fields(frame: pl.DataFrame, problems: _Problems) -> pl.DataFrame:
     for line in frame.filter(huge)[LINE].to_list():
         problems.add(line, _huge_message())
     return frame.filter(~huge)
+
+
+def _drop_control_fields(frame: pl.DataFrame, problems: _Problems) -> pl.DataFrame:
+    """Rows with a control character (other than tab, CR and LF) or U+FFFE/U+FFFF in a field are reported and
+    dropped: such text cannot go into an XML e-invoice or a workbook, and never belongs in a name or a number."""
+    columns = [c for c in frame.columns if c != LINE]
+    if not columns or frame.height == 0:
+        return frame
+    bad = pl.any_horizontal(pl.col(columns).str.contains(FORBIDDEN_CHARACTERS)).fill_null(False)
+    if not frame.select(bad.any()).item():
+        return frame
+    for line, *values in frame.filter(bad).iter_rows():
+        problems.add(line, _control_message(values))
+    return frame.filter(~bad)
+
+
+def _control_message(values: Sequence[str | None]) -> str:
+    found = next(char for v in values if v is not None and (char := forbidden_character(v)) is not None)
+    return f"a field holds {describe(found)}, which no invoice can carry; the row is skipped"
 
 
 def _huge_message() -> str:
@@ -488,6 +523,7 @@ def _read_slow(info: _Csv, problems: _Problems) -> Table:
             return _empty_table(info, problems)
         frames, rows_read = _slow_rows(records, names, problems)
     frame = pl.concat(frames) if frames else _empty_table(info, problems, names).frame
+    frame = _drop_control_fields(frame, problems)
     return Table(info.file, "csv", frame, rows_read, problems.result(), info.header_line)
 
 
@@ -562,6 +598,8 @@ def _unique_name(text: str, number: int, seen: set[str], line: int, problems: _P
     elif text in seen:
         problems.add(line, f"header column {number} {text!r} appears more than once in the header")
         base = f"{text}_{number}"
+    elif _is_pattern(text):  # Polars reads "*" and "^...$" as patterns of column names, not as a name
+        base = f"{text}_{number}"
     else:
         base = text
     name = base
@@ -569,6 +607,11 @@ def _unique_name(text: str, number: int, seen: set[str], line: int, problems: _P
         name += "_"
     seen.add(name)
     return name
+
+
+def _is_pattern(name: str) -> bool:
+    """A column name Polars' ``pl.col`` would take as a wildcard or a regular expression."""
+    return name == "*" or (name.startswith("^") and name.endswith("$"))
 
 
 # --------------------------------------------------------------------------------------------------------- XLSX
@@ -613,7 +656,31 @@ def _check_zip(data: bytes, file: str) -> None:
         raise InputError(file, "is a ZIP file but not an .xlsx workbook (no xl/workbook.xml)")
     unpacked = sum(parts.values())
     if unpacked > MAX_XLSX_UNPACKED_BYTES:
-        raise InputError(file, f"unpacks to {unpacked:,} bytes; at most {MAX_XLSX_UNPACKED_BYTES:,} are allowed")
+        raise InputError(file, f"unpacks to {unpacked:,} bytes; at most {MAX_XLSX_UNPACKED_BYTES:,} (1 GiB) are "
+                         "allowed")
+    streamed = _worksheet_parts(data, parts, file)
+    whole = [(size, name) for name, size in parts.items() if name not in streamed]
+    size, name = max(whole, default=(0, ""))
+    if size > MAX_XLSX_PART_BYTES:
+        raise InputError(file, f"its part {name!r} (the shared strings, styles or another part read whole) unpacks "
+                         f"to {size:,} bytes; at most {MAX_XLSX_PART_BYTES:,} (128 MiB) are allowed")
+
+
+def _worksheet_parts(data: bytes, parts: dict[str, int], file: str) -> set[str]:
+    """The worksheet parts named in ``[Content_Types].xml``: read row by row, bounded by :data:`MAX_XLSX_CELLS`."""
+    size = parts.get(CONTENT_TYPES, 0)
+    if size > MAX_XLSX_CONTENT_TYPES_BYTES:
+        raise InputError(file, f"its {CONTENT_TYPES} unpacks to {size:,} bytes; at most "
+                         f"{MAX_XLSX_CONTENT_TYPES_BYTES:,} are allowed")
+    if not size:
+        return set()
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            root = ElementTree.fromstring(archive.read(CONTENT_TYPES))
+    except Exception as exc:  # bad XML, a damaged member
+        raise InputError(file, f"is not a readable .xlsx workbook ({_reason(exc)})") from None
+    return {str(item.get("PartName", "")).lstrip("/") for item in root.iter()
+            if "worksheet" in str(item.get("ContentType", ""))}
 
 
 def _pick_sheet(book: Any, file: str, sheet: str | None) -> Any:
@@ -633,21 +700,43 @@ def _pick_sheet(book: Any, file: str, sheet: str | None) -> Any:
 
 def _read_sheet(ws: Any, file: str) -> Table:
     problems = _Problems(file)
-    ws.reset_dimensions()  # the stored dimension may be wrong (or A1:XFD1048576): read the cells that are there
-    rows = ((number, values) for number, values in enumerate(ws.iter_rows(values_only=True), start=1))
-    header = next(((n, v) for n, v in rows if _row_has_data(v)), None)
+    rows = ((number, texts) for number, texts in _sheet_texts(ws, file) if texts)
+    header = next(rows, None)
     if header is None:
         raise InputError(file, f"sheet {ws.title!r} is empty")
     header_line, cells = header
-    width = _header_width(cells)
+    width = max(cells)
     if width > MAX_COLUMNS:
         problems.add(header_line, f"the header has {width:,} columns; at most {MAX_COLUMNS:,} are allowed")
         return _xlsx_table(file, [], [], [], 0, problems, header_line)
-    names, header_ok = _header_names(cells[:width], header_line, problems)
+    names, header_ok = _header_names([cells.get(column) for column in range(1, width + 1)], header_line, problems)
     if not header_ok:
         return _xlsx_table(file, [], [], [], 0, problems, header_line)
     numbers, body, rows_read = _sheet_rows(rows, width, problems)
     return _xlsx_table(file, names, numbers, body, rows_read, problems, header_line)
+
+
+def _sheet_texts(ws: Any, file: str) -> Iterator[tuple[int, dict[int, str]]]:
+    """Every row of the sheet as it is stored: its number and the text of each cell that has a value, by column.
+
+    Only the cells present in the sheet are looked at, so the used range is what the data spans: a styled
+    but empty cell in column XFD costs one cell, not 16,384 (openpyxl's ``iter_rows`` pads every row to its
+    last cell). Rows and cells count against :data:`MAX_XLSX_CELLS`; more ends the reading with an InputError.
+    """
+    from openpyxl.worksheet._reader import WorkSheetParser  # noqa: PLC0415 - the row parser of iter_rows
+
+    book = ws.parent
+    seen = 0
+    with ws._get_source() as source:
+        parser = WorkSheetParser(source, ws._shared_strings, data_only=book.data_only, epoch=book.epoch,
+                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        for number, cells in parser.parse():
+            seen += max(len(cells), 1)
+            if seen > MAX_XLSX_CELLS:
+                raise InputError(file, f"sheet {ws.title!r} has more than {MAX_XLSX_CELLS:,} cells (empty rows "
+                                 "and empty formatted cells included); save the rows to bill as CSV or split it")
+            texts = {cell["column"]: text for cell in cells if (text := _cell_text(cell["value"])) is not None}
+            yield number, texts
 
 
 def _xlsx_table(
@@ -659,38 +748,25 @@ def _xlsx_table(
     problems: _Problems,
     header_line: int,
 ) -> Table:
-    return Table(file, "xlsx", _frame(numbers, body, names), rows_read, problems.result(), header_line)
-
-
-def _row_has_data(values: Sequence[object]) -> bool:
-    return any(_cell_text(v) is not None for v in values)
-
-
-def _header_width(cells: Sequence[object]) -> int:
-    width = len(cells)
-    while width and _cell_text(cells[width - 1]) is None:
-        width -= 1
-    return width
+    frame = _drop_control_fields(_frame(numbers, body, names), problems)
+    return Table(file, "xlsx", frame, rows_read, problems.result(), header_line)
 
 
 def _sheet_rows(
-    rows: Iterable[tuple[int, Sequence[object]]], width: int, problems: _Problems
+    rows: Iterable[tuple[int, dict[int, str]]], width: int, problems: _Problems
 ) -> tuple[list[int], list[list[str | None]], int]:
     numbers: list[int] = []
     body: list[list[str | None]] = []
     rows_read = 0
-    for number, values in rows:
-        texts = [_cell_text(v) for v in values]
-        if all(t is None for t in texts):
-            continue
+    for number, texts in rows:
         rows_read += 1
-        if any(t is not None for t in texts[width:]):
+        if max(texts) > width:
             problems.add(number, f"the row has a value beyond the last header column ({width}); the row is skipped")
-        elif any(t is not None and _too_long(t) for t in texts):
+        elif any(_too_long(t) for t in texts.values()):
             problems.add(number, _huge_message())
         else:
             numbers.append(number)
-            body.append(texts[:width] + [None] * (width - len(texts)))
+            body.append([texts.get(column) for column in range(1, width + 1)])
     return numbers, body, rows_read
 
 

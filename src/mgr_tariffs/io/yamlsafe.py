@@ -5,9 +5,10 @@ PyYAML's loaders keep the last of two equal keys without a word and build floats
 plain value by hand, and each value's line is remembered by its path, so later rules can say
 ``tariffs.yaml:12: ...``. Scalars tagged as floats become ``Decimal`` straight from their text.
 
-Hostile input is bounded: at most :data:`MAX_BYTES` of text, :data:`MAX_DEPTH` levels of nesting
-and :data:`MAX_NODES` values (aliases counted every time they are used), so neither a deeply
-nested file nor an alias bomb ("billion laughs") can exhaust the stack, the memory or the clock.
+Hostile input is bounded: at most :data:`MAX_BYTES` of text, :data:`MAX_DEPTH` levels of nesting,
+:data:`MAX_NODES` values (aliases counted every time they are used) and :data:`MAX_TEXT` characters
+in one key or value, so neither a deeply nested file, an alias bomb ("billion laughs") nor a name of
+150,000 characters can exhaust the stack, the memory or the clock.
 Only the standard tags (str, int, float, bool, null, timestamp, map, seq) are accepted.
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 import yaml
 
 from mgr_tariffs.problems import InputError, Problem, error
+from mgr_tariffs.text import describe, forbidden_character
 
 MAX_BYTES = 2 * 1024 * 1024
 """Largest YAML file accepted (2 MiB); a tariff or parties file is a few kilobytes."""
@@ -30,6 +32,8 @@ MAX_NODES = 100_000
 """Most values one document may expand to, aliases counted each time they are used."""
 MAX_DEPTH = 64
 """Deepest nesting of mappings and sequences accepted (the tariff file needs 5)."""
+MAX_TEXT = 10_000
+"""Longest key or value accepted, in characters (the longest text of the tariff file has about 260)."""
 
 Path_ = tuple[str | int, ...]
 _TAG = "tag:yaml.org,2002:"
@@ -114,6 +118,8 @@ class _Builder:
         if len(path) > MAX_DEPTH:
             raise _too_deep(line)
         self.lines.setdefault(path, line)
+        if isinstance(node, yaml.ScalarNode):
+            _check_scalar(node)
         if node.tag not in _SAFE_TAGS:
             self.problems.append(error(self.file, line, f"tag {_short_tag(node.tag)} is not allowed"))
             return None
@@ -140,6 +146,8 @@ class _Builder:
 
     def _key(self, node: yaml.Node) -> str | None:
         line = node.start_mark.line + 1
+        if isinstance(node, yaml.ScalarNode):
+            _check_scalar(node)
         if not isinstance(node, yaml.ScalarNode) or node.tag == f"{_TAG}merge":
             self.problems.append(error(self.file, line, "keys must be plain text (no merge keys or complex keys)"))
             return None
@@ -161,6 +169,21 @@ class _Builder:
         except (ValueError, InvalidOperation):
             self.problems.append(error(self.file, line, f"{text!r} is not a valid {kind}"))
         return text
+
+
+def _check_scalar(node: yaml.ScalarNode) -> None:
+    _check_text(str(node.value), node.start_mark.line + 1)
+
+
+def _check_text(text: str, line: int) -> None:
+    """A key or value over :data:`MAX_TEXT` characters, or one holding a character no document can carry
+    (a double-quoted ``"\\0"``, ``"\\x1b"`` or ``"\\uFFFE"`` escape), stops the document at its line."""
+    size = len(text)
+    if size > MAX_TEXT:
+        raise _Limit(line, f"a key or value of {size:,} characters; at most {MAX_TEXT:,} are accepted")
+    char = forbidden_character(text)
+    if char is not None:
+        raise _Limit(line, f"a key or value holds {describe(char)}, which no document can carry")
 
 
 class _Refused(ValueError):
@@ -312,6 +335,7 @@ class _Events:
         b.lines.setdefault(path, line)
         if isinstance(event, yaml.ScalarEvent):
             self.at += 1
+            _check_text(event.value, line)
             tag = self._tag(event)
             if tag not in _SAFE_TAGS:
                 b.problems.append(error(b.file, line, f"tag {_short_tag(tag)} is not allowed"))
@@ -368,6 +392,8 @@ class _Events:
 
     def _key(self, event: yaml.Event, line: int) -> str | None:
         b = self.builder
+        if isinstance(event, yaml.ScalarEvent):
+            _check_text(event.value, line)
         tag = self._tag(event) if isinstance(event, yaml.ScalarEvent) else None
         if tag is None or tag == f"{_TAG}merge" or isinstance(event, yaml.AliasEvent):
             b.problems.append(error(b.file, line, "keys must be plain text (no merge keys or complex keys)"))

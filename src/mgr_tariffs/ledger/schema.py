@@ -4,7 +4,9 @@ A ledger is an SQLite database whose header carries :data:`APPLICATION_ID` (``MG
 ``PRAGMA user_version`` is the number of migrations applied. A file without that application id is
 refused *before* SQLite is allowed to write anything to it, so a foreign or corrupt file stays
 byte-for-byte untouched. Migrations are an ordered list: migration ``i`` brings version ``i`` to
-``i + 1``, in the same write transaction that records the new version.
+``i + 1``, in the same write transaction that records the new version. Reading commands open the
+ledger read-only (``opened(path, readonly=True)``): they never migrate, never create, and work on a
+ledger on a read-only path.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import contextlib
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+import urllib.parse
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 APPLICATION_ID = 0x4D47524C  # "MGRL"
@@ -24,6 +27,7 @@ DEFAULT_TIMEOUT = 30.0
 """Seconds to wait for a busy ledger (sqlite3 takes a float); the only floats in the package, never money."""
 
 _IMMUTABLE = ("run", "invoice", "invoice_lines", "billed_rows")
+_IMMUTABLE_V2 = ("chain", "publication", "published")
 
 _V1 = """
 CREATE TABLE run (
@@ -71,17 +75,58 @@ CREATE TABLE billed_rows (
 """
 
 
-def _guard_triggers() -> str:
+def _guard_triggers(tables: tuple[str, ...] = _IMMUTABLE) -> str:
     """Issued rows are never changed nor removed: UPDATE and DELETE abort on every table."""
     return "\n".join(
         f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
         f"BEGIN SELECT RAISE(ABORT, 'issued {table} rows are never changed or deleted'); END;"
-        for table in _IMMUTABLE for verb in ("UPDATE", "DELETE")
+        for table in tables for verb in ("UPDATE", "DELETE")
     )
 
 
-MIGRATIONS: tuple[str, ...] = (_V1 + _guard_triggers(),)
-"""Migration ``i`` takes a ledger from ``user_version`` ``i`` to ``i + 1``; only ever append."""
+_V2 = """
+CREATE TABLE chain (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    invoice_id INTEGER NOT NULL UNIQUE REFERENCES invoice(id),
+    supplier TEXT NOT NULL,
+    kvk TEXT,
+    previous TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX chain_by_supplier ON chain (supplier, id);
+CREATE INDEX chain_by_kvk ON chain (kvk);
+CREATE TABLE publication (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES run(id),
+    token TEXT NOT NULL UNIQUE,
+    plan_json TEXT NOT NULL
+);
+CREATE TABLE published (
+    publication_id INTEGER PRIMARY KEY REFERENCES publication(id),
+    published_at TEXT NOT NULL,
+    outcome TEXT NOT NULL
+);
+"""
+
+
+def _to_v2(connection: sqlite3.Connection) -> None:
+    """The chain and publication tables; then the chain records of the invoices issued before."""
+    from mgr_tariffs.ledger.chain import seal_existing  # noqa: PLC0415 - the chain module imports this one
+
+    _run_script(connection, _V2 + _guard_triggers(_IMMUTABLE_V2))
+    seal_existing(connection)
+
+
+Migration = str | Callable[[sqlite3.Connection], None]
+"""SQL statements, or a function that works inside the migration's transaction."""
+
+MIGRATIONS: tuple[Migration, ...] = (_V1 + _guard_triggers(), _to_v2)
+"""Migration ``i`` takes a ledger from ``user_version`` ``i`` to ``i + 1``; only ever append.
+
+Version 2 adds the hash chain (``chain``: one record per invoice and credit note, chained per
+supplier; the records of invoices issued before are computed from what they hold at the time of
+the migration) and the publication journal (``publication``/``published``).
+"""
 
 LATEST_VERSION = len(MIGRATIONS)
 
@@ -159,7 +204,11 @@ def migrate(connection: sqlite3.Connection, path: Path) -> None:
             raise LedgerError(f"{path}: written by a newer mgr-tariffs (ledger version {version}, this one knows "
                               f"up to {LATEST_VERSION}); upgrade mgr-tariffs")
         for number in range(version, LATEST_VERSION):
-            _run_script(connection, MIGRATIONS[number])
+            step = MIGRATIONS[number]
+            if isinstance(step, str):
+                _run_script(connection, step)
+            else:
+                step(connection)
             connection.execute(f"PRAGMA user_version = {number + 1}")
         connection.execute("COMMIT")
     except BaseException:
@@ -182,12 +231,49 @@ def _version(connection: sqlite3.Connection) -> int:
     return int(row[0])
 
 
+def version(connection: sqlite3.Connection) -> int:
+    """The schema version of an open ledger (``PRAGMA user_version``)."""
+    return _version(connection)
+
+
+def _connect_readonly(path: Path, timeout: float) -> sqlite3.Connection:
+    """Read-only: ``mode=ro``; on a read-only folder (no ``-shm`` can be made) ``immutable=1``."""
+    uri = "file:" + urllib.parse.quote(str(path.absolute()))
+    try:
+        connection = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=timeout, isolation_level=None)
+        connection.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return connection
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise
+        connection = sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True, timeout=timeout, isolation_level=None)
+        return connection
+
+
+def _check_readable_version(connection: sqlite3.Connection, path: Path) -> None:
+    found = _version(connection)
+    if found > LATEST_VERSION:
+        raise LedgerError(f"{path}: written by a newer mgr-tariffs (ledger version {found}, this one knows "
+                          f"up to {LATEST_VERSION}); upgrade mgr-tariffs")
+
+
+def _empty_ledger(timeout: float) -> sqlite3.Connection:
+    connection = sqlite3.connect(":memory:", timeout=timeout, isolation_level=None)
+    migrate(connection, Path(":memory:"))
+    return connection
+
+
 @contextlib.contextmanager
-def opened(path: Path, *, create_missing: bool = False,
+def opened(path: Path, *, create_missing: bool = False, readonly: bool = False,
            timeout: float = DEFAULT_TIMEOUT) -> Iterator[sqlite3.Connection]:
-    """A connection to the ledger at ``path``; every SQLite failure becomes a :class:`LedgerError`."""
+    """A connection to the ledger at ``path``; every SQLite failure becomes a :class:`LedgerError`.
+
+    ``readonly``: opened with ``mode=ro``, never migrated nor created (an older version is read as
+    it is: its tables are a subset of the newest).
+    """
     if not path.exists():
-        if not create_missing:
+        if not create_missing or readonly:
             raise LedgerError(f"{path}: no ledger here (nothing has been issued with this ledger yet)")
         _create_guarded(path, timeout)
     problem = header_problem(path)
@@ -196,7 +282,7 @@ def opened(path: Path, *, create_missing: bool = False,
     companions = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
     existed = [c.exists() for c in companions]
     try:
-        connection = _connect(path, timeout)
+        connection = _connect_readonly(path, timeout) if readonly else _connect(path, timeout)
     except sqlite3.OperationalError as exc:
         raise LedgerError(_operational(path, exc, timeout)) from None
     except sqlite3.Error as exc:
@@ -204,7 +290,13 @@ def opened(path: Path, *, create_missing: bool = False,
         raise LedgerError(f"{path}: the ledger is damaged ({exc}); the file was left untouched; "
                           "restore it from a backup") from None
     try:
-        migrate(connection, path)
+        if readonly:
+            _check_readable_version(connection, path)
+            if _version(connection) == 0:  # nothing recorded yet: read it as an empty ledger of today's schema
+                connection.close()
+                connection = _empty_ledger(timeout)
+        else:
+            migrate(connection, path)
         yield connection
     except sqlite3.OperationalError as exc:
         raise LedgerError(_operational(path, exc, timeout)) from None

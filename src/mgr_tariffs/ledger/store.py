@@ -6,8 +6,21 @@ fingerprint belongs to a live invoice (one that is not credited) is not billed a
 reported with the number of the invoice that billed it. ``credit`` mirrors an invoice with negative
 amounts under a new number and releases its rows. Nothing issued is ever changed or deleted.
 
-Numbers are ``YYYY-NNNNNN``: the year of the issue date and a gapless sequence per provider and
-year (credit notes included). An invoice's identity is (provider, number).
+Numbers are ``YYYY-NNNNNN``: the year of the issue date and a gapless sequence per supplier and
+year (credit notes included). A supplier is a provider's identity
+(:func:`mgr_tariffs.identity.provider_key`: NFC, white space, case), or its KvK number when the
+parties file gives one; the ledger's first spelling of a supplier is the one every later invoice
+carries. An invoice's identity is (provider, number). Every invoice and credit note is sealed in
+a hash chain per supplier (:mod:`mgr_tariffs.ledger.chain`).
+
+Issuing is one unit of work with the files it writes (:mod:`mgr_tariffs.ledger.publish`): the
+``outputs`` callback of :func:`issue` and :func:`credit` stages them inside the transaction
+(any failure there leaves the ledger as it was), the publication is recorded with the invoices,
+and the files are moved into place after the commit, or by the next run after a crash.
+
+A ledger whose content cannot be read (a blob that is not Parquet, JSON that is not JSON, a value of
+the wrong type) is a :class:`LedgerError` ``FILE: ledger damaged: WHAT``; reading commands open the
+ledger read-only.
 
 The fingerprint of a row is its key itself, stored exactly (no hash: nothing can collide, nothing
 changes with a library version): service date, BSN, provider, municipality code, product, quantity
@@ -20,15 +33,16 @@ lines (``first_line``, ``line_count``): no invoice id is stored per row or per l
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
@@ -41,7 +55,10 @@ from mgr_tariffs.billing.engine import INVOICE_KEYS, BillingResult, build_invoic
 from mgr_tariffs.billing.invoices import Invoice, InvoiceLine, VatBreakdown
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.frozen import Frozen
+from mgr_tariffs.identity import canonical_spellings, provider_key
 from mgr_tariffs.io import dialect
+from mgr_tariffs.io.atomic import OutputError, Staged
+from mgr_tariffs.ledger import chain, publish
 from mgr_tariffs.ledger.schema import DEFAULT_TIMEOUT, LedgerError, opened, write_transaction
 from mgr_tariffs.money import from_cents, json_decimal, json_money
 from mgr_tariffs.quantity import QuantityUnit
@@ -49,8 +66,9 @@ from mgr_tariffs.vat import vat_cents_expr
 
 __all__ = [
     "DEFAULT_LEDGER", "ROW_KEY", "BilledRow", "IssueResult", "IssuedInvoice", "IssuedInvoices", "LedgerError",
-    "credit", "export_csv", "find_billed", "fingerprints", "issue", "issued_line_keys", "ledger_path",
-    "list_invoices", "show", "verify",
+    "Outputs", "PublishPending", "StillPending", "chain_head", "credit", "export_csv", "find_billed", "fingerprints",
+    "head_is_known", "issue", "issue_date_problem", "issued_line_keys", "ledger_path", "list_invoices",
+    "pending_tokens", "recover", "show", "verify",
 ]
 
 DEFAULT_LEDGER = Path("mgr-ledger.sqlite")
@@ -124,8 +142,37 @@ def _to_parquet(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def _from_parquet(blob: bytes) -> pl.DataFrame:
-    return pl.read_parquet(io.BytesIO(blob))
+class Damaged(Exception):
+    """Something stored in the ledger cannot be read; :func:`_reading` adds the file name."""
+
+
+def _from_parquet(blob: bytes, what: str = "a stored blob") -> pl.DataFrame:
+    if not isinstance(blob, bytes):
+        raise Damaged(f"{what}: not a blob")
+    try:
+        return pl.read_parquet(io.BytesIO(blob))
+    except Exception as exc:  # Polars raises several kinds for bytes that are not Parquet
+        raise Damaged(f"{what}: not Parquet ({type(exc).__name__})") from None
+
+
+def _json(text: Any, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        raise Damaged(f"{what}: not JSON") from None
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Whatever stored value cannot be read becomes ``FILE: ledger damaged: WHAT`` (never a traceback)."""
+    try:
+        yield
+    except Damaged as exc:
+        raise LedgerError(f"{path}: ledger damaged: {exc}; the file was left untouched") from None
+    except (TypeError, ValueError, KeyError, IndexError, ArithmeticError, pl.exceptions.PolarsError) as exc:
+        text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise LedgerError(f"{path}: ledger damaged: a stored value has the wrong type or form ({text}); "
+                          "the file was left untouched") from None
 
 
 # --- what was billed before ---------------------------------------------------------------------
@@ -150,11 +197,14 @@ def _owners(connection: sqlite3.Connection, where: str = "", values: Sequence[An
 
 def _run_rows(run_id: int, files_json: str, blob: bytes) -> pl.DataFrame:
     """The rows one run billed (a ``billed_rows`` record): ``billed_file, billed_line`` and the key."""
-    files: list[str] = json.loads(files_json)
-    name = (pl.lit(files[0], pl.String) if len(files) == 1
+    files = _json(files_json, f"the hour logs of run {run_id}")
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise Damaged(f"the hour logs of run {run_id}: not a list of names")
+    name = (pl.lit(files[0] if files else "", pl.String) if len(files) <= 1
             else pl.col("file").replace_strict(dict(enumerate(files)), return_dtype=pl.String))
-    return _from_parquet(blob).select(name.alias("billed_file"), pl.col("line").cast(pl.Int64).alias("billed_line"),
-                                      *[pl.col(c).cast(t) for c, t in ROW_KEY.items()])
+    return _from_parquet(blob, f"the billed rows of run {run_id}").select(
+        name.alias("billed_file"), pl.col("line").cast(pl.Int64).alias("billed_line"),
+        *[pl.col(c).cast(t) for c, t in ROW_KEY.items()])
 
 
 _BILLED_ROWS = "SELECT b.run_id, r.files_json, b.rows_parquet FROM billed_rows b JOIN run r ON r.id = b.run_id"
@@ -237,8 +287,9 @@ def find_billed(path: Path, rows: pl.DataFrame, *, timeout: float = DEFAULT_TIME
     if rows.is_empty():
         return _no_billed()
     keyed = fingerprints(rows)
-    with opened(path, timeout=timeout) as connection:
+    with opened(path, readonly=True, timeout=timeout) as connection, _reading(path):
         live = _live_rows(connection, _periods(rows))
+        keyed = _canonical_rows(connection, keyed)
     return _split_billed(keyed, live)[0]
 
 
@@ -301,6 +352,9 @@ class IssueResult:
     already_billed: pl.DataFrame  # ``_file, _line, provider, number`` of the rows billed before
     rows_issued: int
     issue_date: dt.date
+    published: tuple[Path, ...] = ()  # the files (and folders) the run published
+    recovered: tuple[str, ...] = ()  # what the run completed of an earlier, interrupted one
+    billed: BillingResult | None = field(default=None, compare=False)  # the run with the ledger's spellings
 
     @property
     def rows_already_billed(self) -> int:
@@ -320,38 +374,195 @@ class IssueResult:
         return [BilledRow(*row) for row in rows.select("_file", "_line", "provider", "number").rows()]
 
 
+StillPending = Callable[[str], bool]
+Outputs = Callable[["IssueResult", StillPending], Staged | None]
+"""Stages the files of an issue (:func:`mgr_tariffs.io.atomic.stage`), inside its transaction; the second
+argument tells ``stage`` which staged leftovers the ledger still waits for."""
+EARLIEST_ISSUE_DATE = dt.date(2000, 1, 1)
+LATEST_AHEAD = dt.timedelta(days=366)
+
+
+def issue_date_problem(day: dt.date, today: dt.date | None = None) -> str | None:
+    """Why ``day`` cannot be an issue date (``None`` when it can): from 2000 up to a year from today.
+
+    (A date such as 9999-12-31 would number invoices of a year that never comes, and has no due date.)
+    """
+    now = today or dt.date.today()
+    if day < EARLIEST_ISSUE_DATE:
+        return f"before {EARLIEST_ISSUE_DATE.isoformat()}; an issue date is today or close to it"
+    if day > now + LATEST_AHEAD:
+        return "more than a year from today; an issue date is today or close to it"
+    return None
+
+
+class PublishPending(LedgerError):
+    """The invoices are issued (committed), but their files could not be moved into place yet."""
+
+
 def issue(result: BillingResult, path: Path, *, issue_date: dt.date, lookup: Lookup,
-          timeout: float = DEFAULT_TIMEOUT) -> IssueResult:
+          timeout: float = DEFAULT_TIMEOUT, kvk: Mapping[str, str] | None = None,
+          outputs: Outputs | None = None) -> IssueResult:
     """Number and record the invoices of ``result`` for the rows no live invoice billed yet.
 
     One write transaction (``BEGIN IMMEDIATE``): all invoices of the run are recorded or none. The
-    ledger is created when missing. Raises :class:`LedgerError` (foreign/corrupt file, busy, ...).
+    ledger is created when missing. ``kvk``: provider spelling -> KvK number (from the parties
+    file), which makes the KvK part of the supplier's identity. ``outputs`` stages the run's files
+    inside the transaction (when it raises, nothing is recorded); they are published after the
+    commit. Raises :class:`LedgerError` (foreign/corrupt file, busy, ...), :class:`PublishPending`
+    when the files could not be moved into place after the commit.
     """
-    rows = result.rows
-    if rows.is_empty():
-        with opened(path, create_missing=True, timeout=timeout):
-            return IssueResult(pl.DataFrame(), pl.DataFrame(), _no_rows(), 0, issue_date)
-    periods = _periods(rows)
-    with ThreadPoolExecutor(max_workers=2) as pool, opened(path, create_missing=True, timeout=timeout) as connection:
+    with ThreadPoolExecutor(max_workers=2) as pool, \
+            opened(path, create_missing=True, timeout=timeout) as connection, _reading(path):
+        recovered = tuple(_recover(connection, path))
+        if result.rows.is_empty():
+            issued = IssueResult(pl.DataFrame(), pl.DataFrame(), _no_rows(), 0, issue_date, billed=result)
+            return _unrecorded(issued, outputs, recovered, publish.pending_tokens(connection).__contains__)
+        result, suppliers = _canonical(connection, result, dict(kvk or {}), lookup)
+        rows = result.rows
+        periods = _periods(rows)
         # No invoice of these months yet (a guess, before the transaction): then this run's own lines
         # and rows will be recorded, and their blobs are encoded while the rows are fingerprinted.
         early = None if _months_issued(connection, periods) else pool.submit(_lines_blob, result.lines)
         keyed = fingerprints(rows)
         guess = _Recording.of(pool, result.lines, keyed, early) if early else None
-        with write_transaction(connection):
-            billed, done = _split_billed(keyed, _live_rows(connection, periods))
-            reported = billed.select("_file", "_line", "provider", "number")
-            if billed.height == rows.height:
-                return IssueResult(pl.DataFrame(), pl.DataFrame(), reported, 0, issue_date)
-            if done is None:  # nothing billed before: the run's own lines and invoices
-                recording = guess or _Recording.of(pool, result.lines, keyed)
-                heads = result.invoice_frame
-            else:
-                recording = _Recording.of(pool, price_lines(rows.filter(~done), lookup), keyed.filter(~done))
-                heads = invoice_totals(recording.lines)
-            heads = _numbered(connection, heads, issue_date)
-            _record(connection, heads, recording, issue_date)
-    return IssueResult(recording.lines, heads, reported, recording.stored.height, issue_date)
+        staged: Staged | None = None
+        publication: int | None = None
+        try:
+            with write_transaction(connection):
+                billed, done = _split_billed(keyed, _live_rows(connection, periods))
+                reported = billed.select("_file", "_line", "provider", "number")
+                if billed.height == rows.height:
+                    issued = IssueResult(pl.DataFrame(), pl.DataFrame(), reported, 0, issue_date, billed=result)
+                else:
+                    if done is None:  # nothing billed before: the run's own lines and invoices
+                        recording = guess or _Recording.of(pool, result.lines, keyed)
+                        heads = result.invoice_frame
+                    else:
+                        recording = _Recording.of(pool, price_lines(rows.filter(~done), lookup), keyed.filter(~done))
+                        heads = invoice_totals(recording.lines)
+                    heads = _numbered(connection, heads, issue_date, suppliers)
+                    run_id = _record(connection, heads, recording, issue_date, suppliers)
+                    issued = IssueResult(recording.lines, heads, reported, recording.stored.height, issue_date,
+                                         billed=result)
+                    waiting = publish.pending_tokens(connection).__contains__
+                    staged = outputs(issued, waiting) if outputs is not None else None
+                    if staged is not None:
+                        publication = publish.record(connection, run_id, staged)
+        except BaseException:
+            if staged is not None:
+                staged.discard()
+            raise
+        if publication is None:
+            return _unrecorded(issued, outputs, recovered, publish.pending_tokens(connection).__contains__)
+        assert staged is not None
+        _publish_committed(connection, path, publication, staged, issued.numbers)
+    return replace(issued, published=tuple(staged.targets), recovered=recovered)
+
+
+def _unrecorded(issued: IssueResult, outputs: Outputs | None, recovered: tuple[str, ...],
+                still_pending: StillPending) -> IssueResult:
+    """A run that recorded nothing: its files (if any) are written at once, all or none."""
+    staged = outputs(issued, still_pending) if outputs is not None else None
+    if staged is None:
+        return replace(issued, recovered=recovered)
+    try:
+        staged.publish(rollback=True)
+    except BaseException:
+        staged.discard()
+        raise
+    return replace(issued, published=tuple(staged.targets), recovered=recovered)
+
+
+def _publish_committed(connection: sqlite3.Connection, path: Path, publication: int, staged: Staged,
+                       numbers: Sequence[str]) -> None:
+    try:
+        publish.publish(connection, publication, staged)
+    except OutputError as exc:
+        shown = ", ".join(numbers[:3]) + (" ..." if len(numbers) > 3 else "")
+        raise PublishPending(
+            f"{path}: the invoices are issued ({shown}), but their files could not be moved into place: {exc}; "
+            "they wait under a hidden name beside their target and the next mgr bill --issue or mgr credit with "
+            "this ledger publishes them (mgr ledger verify lists them until then)") from None
+
+
+def _recover(connection: sqlite3.Connection, path: Path) -> list[str]:
+    try:
+        return publish.recover(connection)
+    except OutputError as exc:
+        raise LedgerError(f"{path}: {exc}; nothing new was issued") from None
+
+
+def recover(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
+    """Complete the publications an interrupted run left pending (see :mod:`mgr_tariffs.ledger.publish`).
+
+    Returns what was done; nothing when the ledger does not exist or nothing is pending.
+    """
+    if not path.exists():
+        return []
+    with opened(path, readonly=True, timeout=timeout) as connection, _reading(path):
+        if not publish.pending(connection):
+            return []
+    with opened(path, timeout=timeout) as connection, _reading(path):
+        return _recover(connection, path)
+
+
+def pending_tokens(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> Callable[[str], bool]:
+    """A test for staged leftovers: is this token a publication the ledger still waits for?"""
+    if not path.exists():
+        return lambda _: False
+    with opened(path, readonly=True, timeout=timeout) as connection, _reading(path):
+        tokens = publish.pending_tokens(connection)
+    return tokens.__contains__
+
+
+# --- who a supplier is ------------------------------------------------------------------------
+
+
+def _ledger_spellings(connection: sqlite3.Connection) -> tuple[list[str], dict[str, str]]:
+    """The ledger's spellings of providers (first issued first), and KvK number -> its first spelling."""
+    spellings = [r[0] for r in connection.execute("SELECT provider FROM invoice GROUP BY provider ORDER BY min(id)")]
+    bound: dict[str, str] = {}
+    if chain.has_chain(connection):
+        for number, provider in connection.execute(
+                "SELECT c.kvk, i.provider FROM chain c JOIN invoice i ON i.id = c.invoice_id "
+                "WHERE c.kvk IS NOT NULL ORDER BY c.id"):
+            bound.setdefault(number, provider)
+    return spellings, bound
+
+
+def _spelling_map(connection: sqlite3.Connection, providers: list[str], kvk: Mapping[str, str]) -> dict[str, str]:
+    """Each spelling of this run -> the spelling its supplier has in the ledger (or first in this run):
+    the same KvK number, else the same :func:`provider_key`."""
+    spellings, bound = _ledger_spellings(connection)
+    chosen = canonical_spellings(providers, spellings)
+    for provider in providers:
+        number = kvk.get(provider)
+        if number:
+            chosen[provider] = bound.setdefault(number, chosen[provider])
+    return chosen
+
+
+def _canonical_rows(connection: sqlite3.Connection, frame: pl.DataFrame,
+                    kvk: Mapping[str, str] | None = None) -> pl.DataFrame:
+    if frame.is_empty():
+        return frame
+    mapping = _spelling_map(connection, frame.get_column("provider").unique(maintain_order=True).to_list(), kvk or {})
+    if all(k == v for k, v in mapping.items()):
+        return frame
+    return frame.with_columns(pl.col("provider").replace_strict(mapping, return_dtype=pl.String))
+
+
+def _canonical(connection: sqlite3.Connection, result: BillingResult, kvk: dict[str, str],
+               lookup: Lookup) -> tuple[BillingResult, dict[str, str]]:
+    """The run with the ledger's spelling of every supplier (invoices of one supplier merged), and
+    the KvK number of each (canonical) provider that has one."""
+    providers = result.invoice_frame.get_column("provider").unique(maintain_order=True).to_list()
+    mapping = _spelling_map(connection, providers, kvk)
+    suppliers = {mapping[p]: kvk[p] for p in providers if kvk.get(p)}
+    if all(k == v for k, v in mapping.items()):
+        return result, suppliers
+    rows = result.rows.with_columns(pl.col("provider").replace_strict(mapping, return_dtype=pl.String))
+    return replace(result, rows=rows, lines=price_lines(rows, lookup)), suppliers
 
 
 def _months_issued(connection: sqlite3.Connection, periods: list[str]) -> bool:
@@ -386,20 +597,40 @@ def _no_rows() -> pl.DataFrame:
     return pl.DataFrame(schema={"_file": pl.String, "_line": pl.Int64, "provider": pl.String, "number": pl.String})
 
 
-def _next_seq(connection: sqlite3.Connection, provider: str, year: int) -> int:
-    row = connection.execute("SELECT coalesce(max(seq), 0) FROM invoice WHERE provider = ? AND year = ?",
-                             (provider, year)).fetchone()
-    return int(row[0]) + 1
+def _next_seqs(connection: sqlite3.Connection, providers: Iterable[str], year: int,
+               kvk: Mapping[str, str] | None = None) -> dict[str, int]:
+    """Per provider the next number of the year: one sequence per supplier, whatever the spelling
+    (:func:`provider_key`), shared with every invoice of the same KvK number."""
+    tops: dict[str, int] = {}
+    for spelling, top in connection.execute("SELECT provider, max(seq) FROM invoice WHERE year = ? GROUP BY provider",
+                                            (year,)):
+        key = provider_key(spelling)
+        tops[key] = max(tops.get(key, 0), int(top))
+    starts = {}
+    for provider in providers:
+        top = tops.get(provider_key(provider), 0)
+        number = (kvk or {}).get(provider)
+        if number and chain.has_chain(connection):
+            row = connection.execute("SELECT max(i.seq) FROM invoice i JOIN chain c ON c.invoice_id = i.id "
+                                     "WHERE c.kvk = ? AND i.year = ?", (number, year)).fetchone()
+            top = max(top, int(row[0] or 0))
+        starts[provider] = top + 1
+    return starts
 
 
 def _next_id(connection: sqlite3.Connection) -> int:
     return int(connection.execute("SELECT coalesce(max(id), 0) FROM invoice").fetchone()[0]) + 1
 
 
-def _numbered(connection: sqlite3.Connection, heads: pl.DataFrame, issue_date: dt.date) -> pl.DataFrame:
-    """The invoice frame with ``id``, ``seq`` and ``number``: per provider the next numbers of the year."""
+def _numbered(connection: sqlite3.Connection, heads: pl.DataFrame, issue_date: dt.date,
+              kvk: Mapping[str, str] | None = None) -> pl.DataFrame:
+    """The invoice frame with ``id``, ``seq`` and ``number``: per supplier the next numbers of the year."""
     year = issue_date.year
-    starts = {p: _next_seq(connection, p, year) for p in heads.get_column("provider").unique().to_list()}
+    if not 1 <= year <= 9999:
+        raise LedgerError(f"issue date {issue_date}: outside the years 1-9999")
+    starts = _next_seqs(connection, heads.get_column("provider").unique().to_list(), year, kvk)
+    if max(starts.values()) + heads.height > 999_999:
+        raise LedgerError(f"{year}: the invoice numbers of the year would pass 999999")
     first_id = _next_id(connection)
     return heads.with_columns(
         id=pl.int_range(first_id, first_id + heads.height, dtype=pl.Int64),
@@ -408,10 +639,13 @@ def _numbered(connection: sqlite3.Connection, heads: pl.DataFrame, issue_date: d
     ).with_columns(number=pl.format("{}-{}", pl.lit(year), pl.col("seq").cast(pl.String).str.pad_start(6, "0")))
 
 
-def _record(connection: sqlite3.Connection, heads: pl.DataFrame, recording: _Recording, issue_date: dt.date) -> None:
-    """Insert the run, its invoices, its lines and its billed rows (the caller holds the transaction).
+def _record(connection: sqlite3.Connection, heads: pl.DataFrame, recording: _Recording, issue_date: dt.date,
+            kvk: Mapping[str, str] | None = None) -> int:
+    """Insert the run, its invoices, their chain records, its lines and its billed rows (the caller holds
+    the transaction); returns the run's id.
 
-    The blobs are encoded on worker threads (Polars releases the GIL) while the invoices go in.
+    The blobs are encoded on worker threads (Polars releases the GIL) while the invoices go in and
+    the texts of their chain records are made.
     """
     lines, stored = recording.lines, recording.stored
     first_lines, owner = _line_owners(lines, heads)
@@ -419,10 +653,18 @@ def _record(connection: sqlite3.Connection, heads: pl.DataFrame, recording: _Rec
         raise LedgerError("internal error: the invoices do not add up to the rows billed; nothing was recorded")
     run_id = _insert_run(connection, "issue", issue_date, stored.height, recording.files)
     invoices = heads.with_columns(first_lines, _vat_documents(lines, owner))
-    connection.executemany(_INSERT_INVOICE, _invoice_records(invoices, run_id, issue_date))
+    records = _invoice_records(invoices, run_id, issue_date)
+    connection.executemany(_INSERT_INVOICE, records)
+    run = ("issue", issue_date.isoformat(), stored.height, json.dumps(recording.files))
+    texts = [(r[0], r[2], run_id, chain.record_text((*r[:16], None, None, *run))) for r in records]
+    blobs = []
     for table, count, blob in (("invoice_lines", lines.height, recording.lines_blob),
                                ("billed_rows", stored.height, recording.rows_blob)):
-        connection.execute(f"INSERT INTO {table} VALUES (?, ?, ?)", (run_id, count, blob.result()))
+        blobs.append(blob.result())
+        connection.execute(f"INSERT INTO {table} VALUES (?, ?, ?)", (run_id, count, blobs[-1]))
+    chain.insert(connection, chain.link(connection, texts, {run_id: (chain.digest(blobs[0]), chain.digest(blobs[1]))},
+                                        kvk or {}))
+    return run_id
 
 
 def _line_owners(lines: pl.DataFrame, heads: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
@@ -548,9 +790,9 @@ def _line_frame(connection: sqlite3.Connection, record: sqlite3.Row) -> pl.DataF
     found = connection.execute("SELECT lines_parquet FROM invoice_lines WHERE run_id = ?",
                                (record["run_id"],)).fetchone()
     if found is None:
-        raise LedgerError(f"{record['provider']} {record['number']}: its lines are missing from the ledger "
-                          "(see mgr ledger verify)")
-    return _from_parquet(found[0]).slice(record["first_line"], record["line_count"])
+        raise Damaged(f"the lines of {record['provider']} {record['number']} are missing (see mgr ledger verify)")
+    return _from_parquet(found[0], f"the invoice lines of run {record['run_id']}").slice(
+        record["first_line"], record["line_count"])
 
 
 def _line_items(connection: sqlite3.Connection, record: sqlite3.Row) -> list[dict[str, Any]]:
@@ -564,7 +806,8 @@ def _invoice(record: sqlite3.Row, items: list[dict[str, Any]]) -> Invoice:
         municipality_code=record["municipality_code"], period=record["period"],
         lines=tuple(_line(item) for item in items), total=from_cents(record["total_cents"]),
         vat=tuple(VatBreakdown(treatment=v["treatment"], rate=Decimal(v["rate"]), base=from_cents(v["base_cents"]),
-                               amount=from_cents(v["amount_cents"])) for v in json.loads(record["vat_json"])),
+                               amount=from_cents(v["amount_cents"]))
+                  for v in _json(record["vat_json"], f"the VAT breakdown of {record['number']}")),
         number=record["number"], credits=record["credits"])
 
 
@@ -578,11 +821,8 @@ def _line(item: dict[str, Any]) -> InvoiceLine:
         vat_rate=Decimal(item["vat_rate"]), first_day=item["first_day"], last_day=item["last_day"], rows=item["rows"])
 
 
-def _filters(provider: str | None, municipality: str | None, period: str | None) -> tuple[str, list[str]]:
+def _filters(municipality: str | None, period: str | None) -> tuple[str, list[str]]:
     clauses, values = [], []
-    if provider:
-        clauses.append("i.provider = ? COLLATE NOCASE")
-        values.append(provider)
     if municipality:
         clauses.append("(i.municipality = ? COLLATE NOCASE OR i.municipality_code = ?)")
         values += [municipality, municipality.zfill(4) if municipality.isdigit() else municipality]
@@ -598,17 +838,19 @@ def list_invoices(path: Path, provider: str | None = None, municipality: str | N
 
     ``municipality`` is a name or a CBS code; ``period`` is ``YYYY-MM`` or a year ``YYYY``.
     """
-    where, values = _filters(provider, municipality, period)
-    with opened(path, timeout=timeout) as connection:
+    where, values = _filters(municipality, period)
+    key = provider_key(provider) if provider else None
+    with opened(path, readonly=True, timeout=timeout) as connection, _reading(path):
         connection.row_factory = sqlite3.Row
         records = connection.execute(_SELECT + where + " ORDER BY i.id", values).fetchall()
-    return [_issued(r) for r in records]
+        return [_issued(r) for r in records if key is None or provider_key(str(r["provider"])) == key]
 
 
 def _find(connection: sqlite3.Connection, path: Path, number: str, provider: str | None) -> sqlite3.Row:
     connection.row_factory = sqlite3.Row
-    where = " WHERE i.number = ?" + (" AND i.provider = ? COLLATE NOCASE" if provider else "")
-    found = connection.execute(_SELECT + where, [number, provider] if provider else [number]).fetchall()
+    found = connection.execute(_SELECT + " WHERE i.number = ?", [number]).fetchall()
+    if provider:
+        found = [r for r in found if provider_key(str(r["provider"])) == provider_key(provider)]
     if not found:
         of = f" of provider {provider!r}" if provider else ""
         raise LedgerError(f"{path}: no invoice {number}{of} in the ledger")
@@ -623,7 +865,7 @@ def _find(connection: sqlite3.Connection, path: Path, number: str, provider: str
 def show(path: Path, number: str, provider: str | None = None, *,
          timeout: float = DEFAULT_TIMEOUT) -> IssuedInvoice:
     """One recorded invoice with its lines (``.invoice``); ``provider`` when the number is ambiguous."""
-    with opened(path, timeout=timeout) as connection:
+    with opened(path, readonly=True, timeout=timeout) as connection, _reading(path):
         record = _find(connection, path, number, provider)
         return _issued(record, _invoice(record, _line_items(connection, record)))
 
@@ -632,24 +874,58 @@ def show(path: Path, number: str, provider: str | None = None, *,
 
 
 def credit(path: Path, number: str, *, reason: str | None, issue_date: dt.date, provider: str | None = None,
-           timeout: float = DEFAULT_TIMEOUT) -> Invoice:
-    """Issue the credit note of invoice ``number``: its lines negated, a new number, its rows released."""
-    with opened(path, timeout=timeout) as connection, write_transaction(connection):
-        original = _find(connection, path, number, provider)
-        _check_creditable(path, original)
-        seq = _next_seq(connection, original["provider"], issue_date.year)
-        credit_number = f"{issue_date.year}-{seq:06d}"
-        lines = _negated(_line_frame(connection, original))
-        vat = json.dumps([{**v, "base_cents": -v["base_cents"], "amount_cents": -v["amount_cents"]}
-                          for v in json.loads(original["vat_json"])])
-        run_id = _insert_run(connection, "credit", issue_date, 0, [])
-        connection.execute(_INSERT_INVOICE, (
-            _next_id(connection), run_id, original["provider"], issue_date.year, seq, credit_number,
-            issue_date.isoformat(), original["municipality"], original["municipality_code"], original["period"],
-            -original["total_cents"], -original["vat_cents"], lines.height, 0, vat, 0, original["id"], reason))
-        connection.execute("INSERT INTO invoice_lines VALUES (?, ?, ?)", (run_id, lines.height, _to_parquet(lines)))
-        record = _find(connection, path, credit_number, original["provider"])
-        return _invoice(record, _line_items(connection, record))
+           timeout: float = DEFAULT_TIMEOUT,
+           outputs: Callable[[Invoice, StillPending], Staged | None] | None = None) -> Invoice:
+    """Issue the credit note of invoice ``number``: its lines negated, a new number, its rows released.
+
+    ``outputs`` stages the credit note's documents inside the transaction (when it raises, nothing
+    is recorded); they are published after the commit, as with :func:`issue`.
+    """
+    with opened(path, timeout=timeout) as connection, _reading(path):
+        _recover(connection, path)
+        staged: Staged | None = None
+        publication: int | None = None
+        try:
+            with write_transaction(connection):
+                original = _find(connection, path, number, provider)
+                _issued(original)  # a record of the wrong types is damage, never credited
+                _check_creditable(path, original)
+                kvk = _kvk_of(connection, original["id"])
+                seq = _next_seqs(connection, [original["provider"]], issue_date.year,
+                                 {original["provider"]: kvk} if kvk else None)[original["provider"]]
+                credit_number = f"{issue_date.year}-{seq:06d}"
+                lines = _negated(_line_frame(connection, original))
+                vat = json.dumps([{**v, "base_cents": -v["base_cents"], "amount_cents": -v["amount_cents"]}
+                                  for v in _json(original["vat_json"], f"the VAT breakdown of {number}")])
+                run_id = _insert_run(connection, "credit", issue_date, 0, [])
+                connection.execute(_INSERT_INVOICE, (
+                    _next_id(connection), run_id, original["provider"], issue_date.year, seq, credit_number,
+                    issue_date.isoformat(), original["municipality"], original["municipality_code"],
+                    original["period"], -original["total_cents"], -original["vat_cents"], lines.height, 0, vat, 0,
+                    original["id"], reason))
+                connection.execute("INSERT INTO invoice_lines VALUES (?, ?, ?)",
+                                   (run_id, lines.height, _to_parquet(lines)))
+                chain.seal(connection, run_id, {original["provider"]: kvk} if kvk else None)
+                record = _find(connection, path, credit_number, original["provider"])
+                note = _invoice(record, _line_items(connection, record))
+                waiting = publish.pending_tokens(connection).__contains__
+                staged = outputs(note, waiting) if outputs is not None else None
+                if staged is not None:
+                    publication = publish.record(connection, run_id, staged)
+        except BaseException:
+            if staged is not None:
+                staged.discard()
+            raise
+        if publication is not None and staged is not None:
+            _publish_committed(connection, path, publication, staged, [credit_number])
+        return note
+
+
+def _kvk_of(connection: sqlite3.Connection, invoice_id: int) -> str | None:
+    if not chain.has_chain(connection):
+        return None
+    row = connection.execute("SELECT kvk FROM chain WHERE invoice_id = ?", (invoice_id,)).fetchone()
+    return str(row[0]) if row and row[0] else None
 
 
 def _check_creditable(path: Path, original: sqlite3.Row) -> None:
@@ -708,7 +984,7 @@ def _owned_lines(connection: sqlite3.Connection) -> tuple[pl.DataFrame, list[str
     by_run = {int(run): part for (run,), part in heads.partition_by("run_id", as_dict=True).items()}
     parts, problems = [], []
     for run_id, recorded, blob in connection.execute("SELECT run_id, line_count, lines_parquet FROM invoice_lines"):
-        lines = _from_parquet(blob)
+        lines = _from_parquet(blob, f"the invoice lines of run {run_id}")
         members = by_run.get(run_id)
         problem = _tiling_problem(run_id, recorded, lines.height, members)
         if problem or members is None:
@@ -743,7 +1019,7 @@ def issued_line_keys(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> pl.Data
     """
     query = ("SELECT i.id, i.provider, i.number, i.municipality_code, i.period FROM invoice i "
              "WHERE i.credits_id IS NULL AND NOT EXISTS (SELECT 1 FROM invoice c WHERE c.credits_id = i.id)")
-    with opened(path, timeout=timeout) as connection:
+    with opened(path, readonly=True, timeout=timeout) as connection, _reading(path):
         live = pl.DataFrame(connection.execute(query).fetchall(), orient="row", schema={
             "invoice_id": pl.Int64, "provider": pl.String, "number": pl.String, "gemeentecode": pl.String,
             "period": pl.String})
@@ -754,12 +1030,14 @@ def issued_line_keys(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> pl.Data
 
 
 def verify(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
-    """Everything wrong with the ledger (empty when sound): SQLite integrity, gapless numbers per
-    provider and year, each invoice complete (its lines, total and billed rows), no orphans, no row
-    billed by two live invoices."""
-    with opened(path, timeout=timeout) as connection:
+    """Everything wrong with the ledger (empty when sound): SQLite integrity, the hash chain (the first
+    record per supplier that no longer matches what was issued, deleted records), gapless numbers per
+    supplier and year, each invoice complete (its lines, total and billed rows), no orphans, no row
+    billed by two live invoices, and files of a run that are not published yet. Read only."""
+    with opened(path, readonly=True, timeout=timeout) as connection, _reading(path):
         integrity = [r[0] for r in connection.execute("PRAGMA integrity_check").fetchall()]
         problems = [] if integrity == ["ok"] else [f"integrity_check: {line}" for line in integrity]
+        problems += chain.verify_chain(connection)
         lines, line_problems = _owned_lines(connection)
         sums = {i: (n, total, rows) for i, n, total, rows in lines.group_by("invoice_id").agg(
             pl.len(), pl.col("amount_cents").sum(), pl.col("rows").sum()).rows()}
@@ -768,13 +1046,33 @@ def verify(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
         problems += [p for record in connection.execute(
             "SELECT id, provider, number, total_cents, line_count, row_count, credits_id FROM invoice")
             for p in _incomplete(record, counts.get(record[0], 0), sums.get(record[0], (0, 0, 0)))]
+        problems += publish.verify_publications(connection)
     return problems
 
 
+def chain_head(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> str:
+    """One short hash of the ledger's chain now; :func:`head_is_known` later proves nothing was removed."""
+    with opened(path, readonly=True, timeout=timeout) as connection, _reading(path):
+        return chain.head(connection)
+
+
+def head_is_known(path: Path, noted: str, *, timeout: float = DEFAULT_TIMEOUT) -> bool:
+    """Whether the chain still holds everything it held when ``noted`` (:func:`chain_head`) was taken."""
+    with opened(path, readonly=True, timeout=timeout) as connection, _reading(path):
+        return chain.known_hash(connection, noted)
+
+
 def _gaps(connection: sqlite3.Connection) -> list[str]:
-    query = "SELECT provider, year, count(*), min(seq), max(seq) FROM invoice GROUP BY provider, year"
-    return [f"{provider} {year}: numbers {low}..{high} for {count} invoices (not gapless)"
-            for provider, year, count, low, high in connection.execute(query) if low != 1 or high != count]
+    """Numbers per supplier (:func:`provider_key`) and year that are not 1, 2, ... n."""
+    seqs: dict[tuple[str, int], tuple[str, list[int]]] = {}
+    for provider, year, seq in connection.execute("SELECT provider, year, seq FROM invoice ORDER BY id"):
+        seqs.setdefault((provider_key(str(provider)), year), (provider, []))[1].append(seq)
+    problems = []
+    for (_, year), (provider, numbers) in seqs.items():
+        if sorted(numbers) != list(range(1, len(numbers) + 1)):
+            problems.append(f"{provider} {year}: numbers {min(numbers)}..{max(numbers)} for {len(numbers)} invoices "
+                            "(not gapless, or a number used twice)")
+    return problems
 
 
 def _billed_counts(connection: sqlite3.Connection) -> tuple[dict[int, int], list[str]]:
