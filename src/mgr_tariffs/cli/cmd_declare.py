@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from mgr_tariffs.cli.common import (
     stdout,
 )
 from mgr_tariffs.declarations.material import ENV_VAR, IwmoMaterial, find_material
+from mgr_tariffs.declarations.messages import Messages, declaration_messages
 from mgr_tariffs.money import format_euro, from_cents
 
 IWMO_DIR_OPTION = typer.Option(
@@ -103,16 +105,15 @@ def write_command(
     iwmo_dir: Path = IWMO_DIR_OPTION,
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
-    """Write one WMO323 per invoice of the ledger, each checked (XSD and rules) before it is written.
+    """Write one WMO323 per invoice of the ledger, each checked (XSD and rules) before it is written;
+    the ledger keeps each declaration and its ProductReferenties (for `mgr ledger answer`).
 
     A credit note mirrors its debit (DebetCredit C, VorigReferentieNummer). An invoice that cannot be
     declared (a Participatiewet row, a missing allocation, ...) is refused with every reason; the others
     are written. Exit 0 when all were written, 1 when one was refused, 2 for unreadable input.
     """
     from mgr_tariffs.declarations.allocations import load_allocations  # noqa: PLC0415
-    from mgr_tariffs.declarations.messages import declaration_messages  # noqa: PLC0415
     from mgr_tariffs.io.atomic import OutputError, write_directory  # noqa: PLC0415
-    from mgr_tariffs.ledger.store import LedgerError, ledger_path, show  # noqa: PLC0415
     from mgr_tariffs.parties import DEFAULT_PATH as PARTIES_DEFAULT  # noqa: PLC0415
     from mgr_tariffs.parties import load_parties  # noqa: PLC0415
 
@@ -123,19 +124,9 @@ def write_command(
     print_problems(found.problems + loaded.problems)
     if found.allocations is None or loaded.parties is None:
         raise fail("the allocations or parties file is invalid; nothing was written")
-    path = ledger_path(ledger)
-    try:
-        invoices = [_with_lines(show(path, number, provider).invoice, number) for number in numbers]
-
-        def original(who: str, number: str) -> Invoice:
-            return _with_lines(show(path, number, who).invoice, number)
-
-        messages = declaration_messages(invoices, parties=loaded.parties, lookup=lookup,
-                                        allocations=found.allocations, material=material,
-                                        message_date=date_option("--date", date) or dt.date.today(),
-                                        original=original)
-    except LedgerError as exc:
-        raise fail(str(exc)) from None
+    messages = _from_ledger(ledger, numbers, provider, lambda invoices, original: declaration_messages(
+        invoices, parties=loaded.parties, lookup=lookup, allocations=found.allocations,  # type: ignore[arg-type]
+        material=material, message_date=date_option("--date", date) or dt.date.today(), original=original))
     for refused in messages.refused:
         for message in refused.messages:
             stderr().print(f"mgr: {refused.invoice}: {message}", style="red", markup=False)
@@ -205,6 +196,24 @@ def answer_command(
     raise typer.Exit(EXIT_INVALID if problems else EXIT_OK)
 
 
+def _from_ledger(ledger: Path | None, numbers: list[str], provider: str | None,
+                 make: Callable[[list[Invoice], Callable[[str, str], Invoice]], Messages]) -> Messages:
+    """The messages of ledger invoices, each declaration kept in the ledger with its ProductReferenties."""
+    from mgr_tariffs.declarations.wmo323 import file_name  # noqa: PLC0415
+    from mgr_tariffs.ledger.declarations import record_declaration  # noqa: PLC0415
+    from mgr_tariffs.ledger.store import LedgerError, ledger_path, show  # noqa: PLC0415
+
+    path = ledger_path(ledger)
+    try:
+        invoices = [_with_lines(show(path, number, provider).invoice, number) for number in numbers]
+        messages = make(invoices, lambda who, number: _with_lines(show(path, number, who).invoice, number))
+        for declaration, invoice in zip(messages.declarations, messages.invoices, strict=True):
+            record_declaration(path, invoice.provider, declaration, messages.files[file_name(declaration)])
+    except LedgerError as exc:
+        raise fail(str(exc)) from None
+    return messages
+
+
 def _with_lines(invoice: Invoice | None, number: str) -> Invoice:
     if invoice is None:
         raise fail(f"invoice {number}: the ledger has no lines for it")
@@ -220,5 +229,54 @@ def _read(path: Path) -> bytes:
         raise InputError(str(path), f"cannot be read ({exc.strerror})") from None
 
 
+@guarded
+def ledger_answer_command(
+    answers: list[Path] = typer.Argument(..., help="WMO325 declaration answers."),
+    output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text or json."),
+    ledger: Path = LEDGER_OPTION,
+    iwmo_dir: Path = IWMO_DIR_OPTION,
+) -> None:
+    """Record WMO325 answers: each matched to its declaration in the ledger by DeclaratieNummer (and the
+    provider's AGB) and ProductReferentie; per line approved or rejected with its return codes (WJ001).
+
+    A rejected line releases its rows for correction, like a credit note: the next `mgr bill --issue`
+    bills them again. An answer that matches no declaration, or one answered before, is reported and never
+    applied. Exit 0 when every answer was recorded, 1 when one was refused, 2 for an unreadable file.
+    """
+    from mgr_tariffs.declarations.wmo325 import AnswerError, read_answer  # noqa: PLC0415
+    from mgr_tariffs.ledger.declarations import record_answer  # noqa: PLC0415
+    from mgr_tariffs.ledger.store import LedgerError, ledger_path  # noqa: PLC0415
+
+    material = _material(iwmo_dir)
+    path = ledger_path(ledger)
+    recorded, problems = [], []
+    for file in answers:
+        data = _read(file)
+        try:
+            answer = read_answer(data, str(file), material)
+            recorded.append(record_answer(path, answer, data, receiver_agb=answer.receiver))
+        except (AnswerError, LedgerError) as exc:
+            problems.append(str(exc))
+    for problem in problems:
+        stderr().print(f"mgr: {problem}", style="red", markup=False)
+    if output is OutputFormat.JSON:
+        print_json({"answers": [{**r.matched.as_json(), "provider": r.provider} for r in recorded],
+                    "problems": problems})
+    else:
+        for r in recorded:
+            m = r.matched
+            stdout().print(f"{m.answer_file}: invoice {r.invoice_number} ({r.provider}): {len(m.approved)} approved, "
+                           f"{len(m.rejected)} rejected (rows released for correction); ingediend "
+                           f"{format_euro(from_cents(m.submitted))}, toegekend {format_euro(from_cents(m.granted))}",
+                           markup=False)
+            for line in m.rejected:
+                codes = "; ".join(f"{c.code} {c.meaning}" for c in line.codes)
+                stdout().print(f"  rejected {line.reference} ({line.product}): {codes}", markup=False)
+    raise typer.Exit(EXIT_INVALID if problems else EXIT_OK)
+
+
 def register(app: typer.Typer) -> None:
+    from mgr_tariffs.cli.cmd_ledger import ledger_app  # noqa: PLC0415
+
     app.add_typer(declare_app, name="declare")
+    ledger_app.command("answer")(ledger_answer_command)

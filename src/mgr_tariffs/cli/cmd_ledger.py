@@ -162,21 +162,23 @@ def list_command(
     ledger: Path | None = LEDGER_OPTION,
 ) -> None:
     """List the issued invoices and credit notes, oldest first."""
+    from mgr_tariffs.ledger.declarations import statuses  # noqa: PLC0415 - iWmo (issue 15)
     from mgr_tariffs.ledger.store import LedgerError, ledger_path, list_invoices  # noqa: PLC0415
 
     try:
         items = list_invoices(ledger_path(ledger), provider, municipality, period)
+        iwmo = statuses(ledger_path(ledger)) if items else {}
     except LedgerError as exc:
         raise fail(str(exc), EXIT_INVALID) from None
     if output is OutputFormat.JSON:
-        print_json([item.as_json() for item in items])
+        print_json([{**item.as_json(), "iwmo": iwmo.get((item.provider, item.number))} for item in items])
         return
     table = Table(title=f"{len(items)} issued invoice(s)")
-    for column in ("number", "provider", "municipality", "period", "issued", "total incl. VAT", "note"):
+    for column in ("number", "provider", "municipality", "period", "issued", "total incl. VAT", "note", "iWmo"):
         table.add_column(column, justify="right" if column == "total incl. VAT" else "left")
     for item in items:
         table.add_row(item.number, item.provider, item.municipality, item.period, item.issue_date.isoformat(),
-                      format_euro(item.total_incl_vat), _note(item))
+                      format_euro(item.total_incl_vat), _note(item), iwmo.get((item.provider, item.number), ""))
     _console().print(table)
 
 

@@ -20,6 +20,7 @@ class Messages:
 
     files: dict[str, bytes]
     declarations: tuple[Declaration, ...]
+    invoices: tuple[Invoice, ...]  # the invoice of each declaration
     refused: tuple[DeclarationError, ...]
 
 
@@ -33,6 +34,7 @@ def declaration_messages(invoices: Sequence[Invoice], *, parties: Parties, looku
     """
     files: dict[str, bytes] = {}
     declarations: list[Declaration] = []
+    declared: list[Invoice] = []
     refused: list[DeclarationError] = []
     for invoice in invoices:
         provider = parties.provider(invoice.provider)
@@ -47,6 +49,7 @@ def declaration_messages(invoices: Sequence[Invoice], *, parties: Parties, looku
                                   message_date=message_date, original=debit)
             files[file_name(declaration)] = write_checked(declaration, material)
             declarations.append(declaration)
+            declared.append(invoice)
         except DeclarationError as exc:
             refused.append(exc)
-    return Messages(files, tuple(declarations), tuple(refused))
+    return Messages(files, tuple(declarations), tuple(declared), tuple(refused))

@@ -47,6 +47,8 @@ class Answer(Frozen):
     """One WMO325 message."""
 
     file: str
+    sender: str  # the municipality (Afzender)
+    receiver: str  # the provider's AGB code (Ontvanger)
     message_id: str
     message_date: dt.date | None
     declaration_number: str
@@ -91,7 +93,8 @@ def read_answer(data: bytes, name: str, material: IwmoMaterial) -> Answer:
                           debit=_text(p, "a:IngediendBedrag/b:DebetCredit") == "D", codes=codes(p))
         for client in body.iterfind("a:Clienten/a:Client", _N) for p in client.iterfind("a:Prestaties/a:Prestatie", _N))
     date = _text(header, "a:BerichtIdentificatie/b:Dagtekening")
-    return Answer(file=name, message_id=_text(header, "a:BerichtIdentificatie/b:Identificatie"),
+    return Answer(file=name, sender=_text(header, "a:Afzender"), receiver=_text(header, "a:Ontvanger"),
+                  message_id=_text(header, "a:BerichtIdentificatie/b:Identificatie"),
                   message_date=dt.date.fromisoformat(date) if date else None,
                   declaration_number=_text(body, "a:DeclaratieNummer"),
                   submitted=_signed(body, "a:TotaalIngediendBedrag"), granted=_signed(body, "a:TotaalToegekendBedrag"),

@@ -1,0 +1,106 @@
+"""The iWmo round trip through the ledger: issue -> WMO323 (references kept) -> WMO325 rejecting lines ->
+``mgr ledger answer`` -> the rejected lines' rows bill again; an answer applied twice or matching nothing is refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from test_declarations import AGB, IWMO, LOG, NUMBERS, PARTIES, answer_for, passes_validate_iwmo
+from typer.testing import CliRunner
+
+from mgr_tariffs.billing.engine import BillOptions, bill
+from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.cli import app
+from mgr_tariffs.declarations.allocations import Allocations
+from mgr_tariffs.declarations.material import find_material
+from mgr_tariffs.declarations.wmo323 import declare, write_checked
+from mgr_tariffs.ledger import store as ledger
+from mgr_tariffs.ledger.declarations import record_declaration
+
+pytestmark = pytest.mark.skipif(not (IWMO / "validate_iwmo.py").is_file(), reason="needs ../shared/iwmo")
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_round_trip_through_the_ledger(tmp_path: Path, lookup: Lookup) -> None:
+    hours = tmp_path / "hours.csv"
+    hours.write_text(LOG, encoding="utf-8")
+    book = tmp_path / "ledger.sqlite"
+    allocations = tmp_path / "allocations.yaml"
+    allocations.write_text("version: 1\nallocations:\n" + "".join(
+        f"  - {{number: {n}, bsn: '{b}', product: {p}, from: 2021-01-01}}\n" for (b, p, _), n in NUMBERS.items()),
+        encoding="utf-8")
+    code, out = run("bill", str(hours), "--issue", "--ledger", str(book), "--invoice-date", "2021-04-06")
+    assert code == 0, out
+    code, out = run("declare", "write", "2021-000001", "--ledger", str(book), "-a", str(allocations), "--parties",
+                    str(PARTIES), "--date", "2021-04-06", "-o", str(tmp_path / "iwmo"), "--iwmo-dir", str(IWMO))
+    assert code == 0, out
+    assert run("ledger", "list", "--ledger", str(book))[1].count("declared") == 1
+
+    invoice = ledger.show(book, "2021-000001").invoice
+    assert invoice is not None
+    declaration = declare(invoice, agb=AGB, lookup=lookup, allocations=Allocations.of(NUMBERS),
+                          message_date=dt.date(2021, 4, 6))
+    answer = tmp_path / "WMO325.xml"
+    answer.write_bytes(answer_for(declaration, {"20210000010001": "9321", "20210000010003": "0611"}))
+    code, out = run("ledger", "answer", str(answer), "--ledger", str(book), "--iwmo-dir", str(IWMO))
+    assert code == 0, out
+    assert "invoice 2021-000001 (Cliëntondersteuning Maasland B.V.): 1 approved, 2 rejected" in out
+    assert "9321 Het ingediende volume overschrijdt het toegewezen volume." in out
+    assert "answered: 1 approved, 2 rejected" in run("ledger", "list", "--ledger", str(book))[1]
+
+    code, out = run("ledger", "answer", str(answer), "--ledger", str(book), "--iwmo-dir", str(IWMO))
+    assert code == 1 and "was answered before" in out  # never applied twice
+
+    # the rejected lines' rows (LN017 of *2333: 2 rows; LN018 of *6782: 1 row) bill again, the approved one does not
+    again = ledger.issue(bill([hours], lookup, BillOptions(today=dt.date(2021, 4, 20))), book,
+                         issue_date=dt.date(2021, 4, 20), lookup=lookup)
+    assert again.rows_issued == 3 and again.rows_already_billed == 1
+    (corrected,) = again.invoices
+    assert sorted((line.bsn, line.product) for line in corrected.lines) == [("111222333", "LN017"),
+                                                                            ("123456782", "LN018")]
+    assert ledger.verify(book) == []
+
+
+def test_an_answer_to_no_kept_declaration_is_refused(tmp_path: Path, lookup: Lookup) -> None:
+    hours = tmp_path / "hours.csv"
+    hours.write_text(LOG, encoding="utf-8")
+    book = tmp_path / "ledger.sqlite"
+    (invoice,) = ledger.issue(bill([hours], lookup), book, issue_date=dt.date(2021, 4, 6), lookup=lookup).invoices
+    declaration = declare(invoice, agb=AGB, lookup=lookup, allocations=Allocations.of(NUMBERS),
+                          message_date=dt.date(2021, 4, 6))
+    answer = tmp_path / "WMO325.xml"
+    answer.write_bytes(answer_for(declaration, {"20210000010002": "9321"}))
+    code, out = run("ledger", "answer", str(answer), "--ledger", str(book), "--iwmo-dir", str(IWMO))
+    assert code == 1 and "matches no declaration kept in the ledger" in out
+    data = write_checked(declaration, find_material(IWMO))
+    assert record_declaration(book, invoice.provider, declaration, data) is True
+    assert record_declaration(book, invoice.provider, declaration, data) is False  # kept once
+    code, out = run("ledger", "answer", str(answer), "--ledger", str(book), "--iwmo-dir", str(IWMO))
+    assert code == 0, out
+
+
+def test_declare_write_a_credit_note_mirrors_its_debit(tmp_path: Path) -> None:
+    hours = tmp_path / "hours.csv"
+    hours.write_text(LOG, encoding="utf-8")
+    book = tmp_path / "ledger.sqlite"
+    allocations = tmp_path / "allocations.yaml"
+    allocations.write_text("version: 1\nallocations:\n" + "".join(
+        f"  - {{number: {n}, bsn: '{b}', product: {p}, from: 2021-01-01}}\n" for (b, p, _), n in NUMBERS.items()),
+        encoding="utf-8")
+    assert run("bill", str(hours), "--issue", "--ledger", str(book), "--invoice-date", "2021-04-06")[0] == 0
+    assert run("credit", "2021-000001", "--ledger", str(book), "--reason", "test", "--date", "2021-04-08")[0] == 0
+    out = tmp_path / "iwmo"
+    code, text = run("declare", "write", "2021-000001", "2021-000002", "--ledger", str(book), "-a", str(allocations),
+                     "--parties", str(PARTIES), "--date", "2021-04-08", "-o", str(out), "--iwmo-dir", str(IWMO))
+    assert code == 0, text
+    assert "2021-000002: DeclaratieNummer 2021000002, 3 prestatie(s), € -194,40" in text
+    credit = (out / "WMO323-2021000002.xml").read_text(encoding="utf-8")
+    assert credit.count("<iwmo:VorigReferentieNummer>") == 3
+    assert "<iwmo:VorigReferentieNummer>20210000010003</iwmo:VorigReferentieNummer>" in credit
+    assert passes_validate_iwmo(out / "WMO323-2021000002.xml")[0] == 0
