@@ -104,3 +104,30 @@ def test_declare_write_a_credit_note_mirrors_its_debit(tmp_path: Path) -> None:
     assert credit.count("<iwmo:VorigReferentieNummer>") == 3
     assert "<iwmo:VorigReferentieNummer>20210000010003</iwmo:VorigReferentieNummer>" in credit
     assert passes_validate_iwmo(out / "WMO323-2021000002.xml")[0] == 0
+
+
+def test_documents_iwmo_on_ledger_show_and_credit(tmp_path: Path) -> None:
+    hours = tmp_path / "hours.csv"
+    hours.write_text(LOG, encoding="utf-8")
+    book = tmp_path / "ledger.sqlite"
+    allocations = tmp_path / "allocations.yaml"
+    allocations.write_text("version: 1\nallocations:\n" + "".join(
+        f"  - {{number: {n}, bsn: '{b}', product: {p}, from: 2021-01-01}}\n" for (b, p, _), n in NUMBERS.items()),
+        encoding="utf-8")
+    assert run("bill", str(hours), "--issue", "--ledger", str(book), "--invoice-date", "2021-04-06")[0] == 0
+    common = ("--ledger", str(book), "--parties", str(PARTIES), "--iwmo-dir", str(IWMO))
+    code, out = run("ledger", "show", "2021-000001", "--out", str(tmp_path / "a"), "--documents", "iwmo", *common)
+    assert code == 2 and "--documents iwmo needs --allocations FILE" in out
+    code, out = run("ledger", "show", "2021-000001", "--out", str(tmp_path / "a"), "--documents", "ubl,iwmo",
+                    "-a", str(allocations), *common)
+    assert code == 0, out
+    assert sorted(p.suffix for p in (tmp_path / "a").iterdir()) == [".xml", ".xml"]
+    assert passes_validate_iwmo(tmp_path / "a" / "WMO323-2021000001.xml")[0] == 0
+    assert "declared" in run("ledger", "list", "--ledger", str(book))[1]
+    code, out = run("credit", "2021-000001", "--reason", "fout", "--date", "2021-04-08", "--out", str(tmp_path / "c"),
+                    "--documents", "iwmo", "-a", str(allocations), *common)
+    assert code == 0, out
+    credit = tmp_path / "c" / "WMO323-2021000002.xml"
+    assert passes_validate_iwmo(credit)[0] == 0
+    assert "<iwmo:VorigReferentieNummer>20210000010001</iwmo:VorigReferentieNummer>" in credit.read_text("utf-8")
+    assert run("ledger", "list", "--ledger", str(book))[1].count("declared") == 2

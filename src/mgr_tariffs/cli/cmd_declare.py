@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -25,8 +27,13 @@ from mgr_tariffs.cli.common import (
     stdout,
 )
 from mgr_tariffs.declarations.material import ENV_VAR, IwmoMaterial, find_material
-from mgr_tariffs.declarations.messages import Messages, declaration_messages
 from mgr_tariffs.money import format_euro, from_cents
+
+if TYPE_CHECKING:  # lxml and the writers are imported by the command that runs: a faster start-up
+    from mgr_tariffs.catalogue.loader import Lookup
+    from mgr_tariffs.declarations.allocations import Allocations
+    from mgr_tariffs.declarations.messages import Messages
+    from mgr_tariffs.parties import Parties
 
 IWMO_DIR_OPTION = typer.Option(
     None, "--iwmo-dir", envvar=ENV_VAR, help="Folder with the iWmo 3.2 xsd/, xslt/ and rules/ "
@@ -113,6 +120,7 @@ def write_command(
     are written. Exit 0 when all were written, 1 when one was refused, 2 for unreadable input.
     """
     from mgr_tariffs.declarations.allocations import load_allocations  # noqa: PLC0415
+    from mgr_tariffs.declarations.messages import declaration_messages  # noqa: PLC0415
     from mgr_tariffs.io.atomic import OutputError, write_directory  # noqa: PLC0415
     from mgr_tariffs.parties import DEFAULT_PATH as PARTIES_DEFAULT  # noqa: PLC0415
     from mgr_tariffs.parties import load_parties  # noqa: PLC0415
@@ -199,16 +207,13 @@ def answer_command(
 def _from_ledger(ledger: Path | None, numbers: list[str], provider: str | None,
                  make: Callable[[list[Invoice], Callable[[str, str], Invoice]], Messages]) -> Messages:
     """The messages of ledger invoices, each declaration kept in the ledger with its ProductReferenties."""
-    from mgr_tariffs.declarations.wmo323 import file_name  # noqa: PLC0415
-    from mgr_tariffs.ledger.declarations import record_declaration  # noqa: PLC0415
     from mgr_tariffs.ledger.store import LedgerError, ledger_path, show  # noqa: PLC0415
 
     path = ledger_path(ledger)
     try:
         invoices = [_with_lines(show(path, number, provider).invoice, number) for number in numbers]
         messages = make(invoices, lambda who, number: _with_lines(show(path, number, who).invoice, number))
-        for declaration, invoice in zip(messages.declarations, messages.invoices, strict=True):
-            record_declaration(path, invoice.provider, declaration, messages.files[file_name(declaration)])
+        keep_declarations([messages], path)
     except LedgerError as exc:
         raise fail(str(exc)) from None
     return messages
@@ -280,3 +285,62 @@ def register(app: typer.Typer) -> None:
 
     app.add_typer(declare_app, name="declare")
     ledger_app.command("answer")(ledger_answer_command)
+
+
+# --- `--documents iwmo` on `mgr credit` and `mgr ledger show` ----------------------------------------------
+
+ALLOCATIONS_OPTION = typer.Option(None, "--allocations", "-a", help="With --documents iwmo: the allocations file "
+                                  "(ToewijzingNummer per client and product; see docs/iwmo.md).")
+
+
+@dataclass(frozen=True)
+class IwmoRequest:
+    """What ``--documents iwmo`` needs, checked before the ledger is touched."""
+
+    allocations: Allocations
+    material: IwmoMaterial
+
+
+def iwmo_request(formats: list[str], allocations: Path | None, iwmo_dir: Path | None) -> IwmoRequest | None:
+    """``None`` when iwmo is not asked for; a usage error (exit 2) when its inputs are missing."""
+    from mgr_tariffs.declarations.allocations import load_allocations  # noqa: PLC0415
+
+    if "iwmo" not in formats:
+        return None
+    if allocations is None:
+        raise fail("--documents iwmo needs --allocations FILE (the ToewijzingNummer of every line)", EXIT_USAGE)
+    material = _material(iwmo_dir)
+    found = load_allocations(allocations)
+    print_problems(found.problems)
+    if found.allocations is None:
+        raise fail(f"{allocations}: the allocations file is invalid; nothing was issued or written")
+    return IwmoRequest(found.allocations, material)
+
+
+def iwmo_documents(invoices: list[Invoice], request: IwmoRequest, *, parties: Parties, lookup: Lookup,
+                   ledger: Path, message_date: dt.date) -> Messages:
+    """The checked WMO323 of each invoice (a credit note with the invoice it credits, read from the ledger).
+
+    Raises :class:`DocumentError` with every reason when one cannot be declared, so nothing is written.
+    """
+    from mgr_tariffs.declarations.messages import declaration_messages  # noqa: PLC0415
+    from mgr_tariffs.documents import DocumentError  # noqa: PLC0415
+    from mgr_tariffs.ledger.store import show  # noqa: PLC0415
+
+    messages = declaration_messages(invoices, parties=parties, lookup=lookup, allocations=request.allocations,
+                                    material=request.material, message_date=message_date,
+                                    original=lambda who, number: _with_lines(show(ledger, number, who).invoice,
+                                                                             number))
+    if messages.refused:
+        raise DocumentError("; ".join(f"{r.invoice}: {m}" for r in messages.refused for m in r.messages))
+    return messages
+
+
+def keep_declarations(written: list[Messages | None], ledger: Path) -> None:
+    """Keep each written declaration and its ProductReferenties in the ledger (for `mgr ledger answer`)."""
+    from mgr_tariffs.declarations.wmo323 import file_name  # noqa: PLC0415
+    from mgr_tariffs.ledger.declarations import record_declaration  # noqa: PLC0415
+
+    for messages in filter(None, written):
+        for declaration, invoice in zip(messages.declarations, messages.invoices, strict=True):
+            record_declaration(ledger, invoice.provider, declaration, messages.files[file_name(declaration)])
