@@ -131,3 +131,27 @@ def test_documents_iwmo_on_ledger_show_and_credit(tmp_path: Path) -> None:
     assert passes_validate_iwmo(credit)[0] == 0
     assert "<iwmo:VorigReferentieNummer>20210000010001</iwmo:VorigReferentieNummer>" in credit.read_text("utf-8")
     assert run("ledger", "list", "--ledger", str(book))[1].count("declared") == 2
+
+
+def test_bill_issue_format_iwmo_writes_the_declarations_or_issues_nothing(tmp_path: Path) -> None:
+    hours = tmp_path / "hours.csv"
+    hours.write_text(LOG, encoding="utf-8")
+    book = tmp_path / "ledger.sqlite"
+    allocations = tmp_path / "allocations.yaml"
+    allocations.write_text("version: 1\nallocations:\n" + "".join(
+        f"  - {{number: {n}, bsn: '{b}', product: {p}, from: 2021-01-01}}\n" for (b, p, _), n in NUMBERS.items()),
+        encoding="utf-8")
+    common = ("--ledger", str(book), "--parties", str(PARTIES), "--iwmo-dir", str(IWMO), "--invoice-date",
+              "2021-04-06", "-a", str(allocations))
+    code, out = run("bill", str(hours), "--out", str(tmp_path / "x"), "--format", "iwmo", *common)
+    assert code == 2 and "--format iwmo needs --issue" in out
+    bad = tmp_path / "participation.csv"
+    bad.write_text("datum;bsn;aanbieder;gemeente;productcode;uren\n2021-03-02;111222333;Werkbedrijf De Peel B.V.;"
+                   "Venlo;LN035;2\n", encoding="utf-8")
+    code, out = run("bill", str(bad), "--issue", "--out", str(tmp_path / "p"), "--format", "csv,iwmo", *common)
+    assert code == 1 and "invoice it (UBL" in " ".join(out.split()) and "nothing was issued" in out
+    assert not book.exists() or ledger.list_invoices(book) == []
+    code, out = run("bill", str(hours), "--issue", "--out", str(tmp_path / "d"), "--format", "csv,iwmo", *common)
+    assert code == 0, out
+    assert passes_validate_iwmo(tmp_path / "d" / "WMO323-2021000001.xml")[0] == 0
+    assert "declared" in run("ledger", "list", "--ledger", str(book))[1]

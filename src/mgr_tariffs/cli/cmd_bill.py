@@ -20,6 +20,14 @@ from mgr_tariffs.billing.output import FORMATS, REJECTS_FILE, OutputRequest, out
 from mgr_tariffs.bsn import Mask, mask
 from mgr_tariffs.budgets.norms import with_norm_signals
 from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.cli.cmd_declare import (
+    ALLOCATIONS_OPTION,
+    IWMO_DIR_OPTION,
+    IwmoRequest,
+    iwmo_documents,
+    iwmo_request,
+    keep_declarations,
+)
 from mgr_tariffs.cli.common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
@@ -40,6 +48,7 @@ from mgr_tariffs.money import format_euro, from_cents
 from mgr_tariffs.problems import warning
 
 if TYPE_CHECKING:  # the ledger and the parties file are imported only when asked for: a faster start-up
+    from mgr_tariffs.declarations.messages import Messages
     from mgr_tariffs.io.atomic import Staged
     from mgr_tariffs.ledger.store import IssueResult
     from mgr_tariffs.parties import Parties
@@ -53,8 +62,9 @@ SHOWN_INVOICES = 60
 def bill_command(
     hours: list[Path] = typer.Argument(..., help="Hour logs: CSV (; , or tab, decimal comma or point) or .xlsx."),
     out: Path = typer.Option(None, "--out", "-o", help="Write the invoices into DIR (see --format)."),
-    formats: str = typer.Option(None, "--format", "-f", help="With --out: any of csv,ubl,pdf,xlsx, comma-separated "
-                                "(ubl = SI-UBL 2.0 e-invoice; pdf and xlsx for people) \\[default: csv]; with "
+    formats: str = typer.Option(None, "--format", "-f", help="With --out: any of csv,ubl,pdf,xlsx,iwmo, comma-"
+                                "separated (ubl = SI-UBL 2.0 e-invoice; pdf and xlsx for people; iwmo = WMO323 "
+                                "declarations, with --issue and --allocations) \\[default: csv]; with "
                                 "--compare-tariffs: text, json or csv."),
     parties: Path = typer.Option(None, "--parties", envvar="MGR_PARTIES", help="Parties file (YAML) for ubl/pdf/xlsx "
                                  "(default: data/parties.yaml)."),
@@ -78,6 +88,8 @@ def bill_command(
                                          "provider, product and month (writes nothing)."),
     as_of: str = typer.Option(None, "--as-of", help="With --compare-tariffs: price every row at the tariffs in "
                               "force on this date, YYYY-MM-DD (what an indexation costs)."),
+    allocations: Path = ALLOCATIONS_OPTION,
+    iwmo_dir: Path = IWMO_DIR_OPTION,
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
     """Bill hour logs: one invoice per provider, municipality and calendar month of the service date.
@@ -96,6 +108,7 @@ def bill_command(
                     skip_invalid, date_option("--as-of", as_of))
     elif as_of is not None:
         raise fail("--as-of needs --compare-tariffs", EXIT_USAGE)
+    iwmo = _iwmo(formats, issue_invoices, allocations, iwmo_dir)  # issue 15: WMO323 per issued invoice
     request = _request(out, formats or "csv", parties, invoice_date, force, lookup)
     with _progress(hours) as say:
         result = bill(hours, lookup, options, progress=say)
@@ -106,7 +119,8 @@ def bill_command(
     if result.unusable and issue_invoices:
         _refuse_issue(result, options.mask)
     day = _invoice_date(invoice_date) or dt.date.today()
-    plan = _plan(result, request, rejects if skip_invalid and result.errors else None, hours, force)
+    plan = replace(_plan(result, request, rejects if skip_invalid and result.errors else None, hours, force),
+                   iwmo=iwmo)
     if issue_invoices:
         issued = _issue(result, ledger, plan, lookup, day)
         written = _told(plan, issued.files)
@@ -151,6 +165,7 @@ class _Plan:
     rejects_in_folder: bool
     rejects_file: Path | None
     force: bool
+    iwmo: IwmoRequest | None = None  # --format iwmo (issue 15)
 
 
 def _plan(result: BillingResult, request: OutputRequest | None, rejects: Path | None, inputs: list[Path],
@@ -229,12 +244,18 @@ def _issue(result: BillingResult, ledger: Path | None, plan: _Plan, lookup: Look
     from mgr_tariffs.ledger.store import LedgerError, issue, ledger_path  # noqa: PLC0415
 
     made: list[_Issued] = []
+    declared: list[Messages | None] = []
 
     def outputs(issued: IssueResult, still_pending: Callable[[str], bool]) -> Staged | None:
         narrowed = _narrowed(result, issued)
         files = {} if request is None else output_files(
             narrowed.billed, request, lookup, issued.invoices if request.formats != ("csv",) else None,
             narrowed.numbers)
+        if plan.iwmo is not None and request is not None and request.parties is not None:
+            messages = iwmo_documents(list(issued.invoices), plan.iwmo, parties=request.parties, lookup=lookup,
+                                      ledger=ledger_path(ledger), message_date=day)
+            declared.append(messages)
+            files.update(messages.files)
         single = {plan.rejects_file: rejects_csv(result)} if plan.rejects_file is not None else {}
         made.append(replace(narrowed, files=len(files)))
         if request is None and not single:
@@ -245,6 +266,7 @@ def _issue(result: BillingResult, ledger: Path | None, plan: _Plan, lookup: Look
     try:
         done = issue(result, ledger_path(ledger), issue_date=day, lookup=lookup, outputs=outputs,
                      kvk=_kvk_numbers(result, request))
+        keep_declarations(declared, ledger_path(ledger))
     except LedgerError as exc:
         raise fail(str(exc)) from None
     except (OutputError, DocumentError) as exc:
@@ -272,17 +294,26 @@ def _check_out_dir(out: Path, force: bool) -> None:
         raise fail(f"{out} is not empty; issued invoices are written to a new or empty folder (or use --force)")
 
 
+def _iwmo(formats: str | None, issuing: bool, allocations: Path | None, iwmo_dir: Path | None) -> IwmoRequest | None:
+    wanted = [f.strip().lower() for f in (formats or "").split(",")]
+    if "iwmo" in wanted and not issuing:
+        raise fail("--format iwmo needs --issue: a WMO323 names the invoice number", EXIT_USAGE)
+    return iwmo_request(wanted, allocations, iwmo_dir)
+
+
 def _request(out: Path | None, formats: str, parties: Path | None, invoice_date: str | None, force: bool,
              lookup: Lookup) -> OutputRequest | None:
     wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
-    unknown = [f for f in wanted if f not in FORMATS]
+    unknown = [f for f in wanted if f not in (*FORMATS, "iwmo")]
     if unknown or not wanted:
-        raise fail(f"--format {formats!r}: choose from {', '.join(FORMATS)}", EXIT_USAGE)
+        raise fail(f"--format {formats!r}: choose from {', '.join((*FORMATS, 'iwmo'))}", EXIT_USAGE)
+    documents = set(wanted) - {"csv"}  # iwmo needs the parties file too (the provider's AGB code)
+    wanted = tuple(f for f in wanted if f != "iwmo") or ("csv",)  # iwmo: written by _issue, next to the CSVs
     if out is None:
         if wanted != ("csv",):
             raise fail("--format needs --out DIR", EXIT_USAGE)
         return None
-    loaded = _load_parties(parties, lookup) if set(wanted) - {"csv"} else None
+    loaded = _load_parties(parties, lookup) if documents else None
     return OutputRequest(out, wanted, loaded, _invoice_date(invoice_date), force)
 
 
