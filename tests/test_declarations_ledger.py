@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from test_declarations import AGB, IWMO, LOG, NUMBERS, PARTIES, answer_for, passes_validate_iwmo
+from test_declarations import AGB, IWMO, LOG, NUMBERS, PARTIES, PROVIDER, answer_for, passes_validate_iwmo
 from typer.testing import CliRunner
 
 from mgr_tariffs.billing.engine import BillOptions, bill
@@ -145,12 +145,20 @@ def test_bill_issue_format_iwmo_writes_the_declarations_or_issues_nothing(tmp_pa
               "2021-04-06", "-a", str(allocations))
     code, out = run("bill", str(hours), "--out", str(tmp_path / "x"), "--format", "iwmo", *common)
     assert code == 2 and "--format iwmo needs --issue" in out
-    bad = tmp_path / "participation.csv"
-    bad.write_text("datum;bsn;aanbieder;gemeente;productcode;uren\n2021-03-02;111222333;Werkbedrijf De Peel B.V.;"
-                   "Venlo;LN035;2\n", encoding="utf-8")
-    code, out = run("bill", str(bad), "--issue", "--out", str(tmp_path / "p"), "--format", "csv,iwmo", *common)
-    assert code == 1 and "invoice it (UBL" in " ".join(out.split()) and "nothing was issued" in out
+    unallocated = tmp_path / "unallocated.csv"
+    unallocated.write_text(f"datum;bsn;aanbieder;gemeente;productcode;uren\n2021-03-02;999999990;{PROVIDER};Gennep;"
+                           "LN017;2\n", encoding="utf-8")
+    code, out = run("bill", str(unallocated), "--issue", "--out", str(tmp_path / "u"), "--format", "csv,iwmo", *common)
+    assert code == 1 and "no allocation (ToewijzingNummer)" in out and "nothing was issued" in out
     assert not book.exists() or ledger.list_invoices(book) == []
+    participation = tmp_path / "participation.csv"
+    participation.write_text("datum;bsn;aanbieder;gemeente;productcode;uren\n2021-03-02;111222333;Werkbedrijf De Peel "
+                             "B.V.;Venlo;LN035;2\n", encoding="utf-8")
+    code, out = run("bill", str(participation), "--issue", "--out", str(tmp_path / "p"), "--format", "csv,iwmo",
+                    *common)
+    assert code == 0, out
+    assert "no WMO323 for 2021-000001: no line falls under the Wmo (invoice them as UBL)" in " ".join(out.split())
+    assert not list((tmp_path / "p").glob("WMO323-*"))
     code, out = run("bill", str(hours), "--issue", "--out", str(tmp_path / "d"), "--format", "csv,iwmo", *common)
     assert code == 0, out
     assert passes_validate_iwmo(tmp_path / "d" / "WMO323-2021000001.xml")[0] == 0

@@ -253,7 +253,7 @@ def _issue(result: BillingResult, ledger: Path | None, plan: _Plan, lookup: Look
             narrowed.numbers)
         if plan.iwmo is not None and request is not None and request.parties is not None:
             messages = iwmo_documents(list(issued.invoices), plan.iwmo, parties=request.parties, lookup=lookup,
-                                      ledger=ledger_path(ledger), message_date=day)
+                                      ledger=ledger_path(ledger), message_date=day, skip_not_wmo=True)
             declared.append(messages)
             files.update(messages.files)
         single = {plan.rejects_file: rejects_csv(result)} if plan.rejects_file is not None else {}

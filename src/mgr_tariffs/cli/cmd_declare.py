@@ -318,10 +318,11 @@ def iwmo_request(formats: list[str], allocations: Path | None, iwmo_dir: Path | 
 
 
 def iwmo_documents(invoices: list[Invoice], request: IwmoRequest, *, parties: Parties, lookup: Lookup,
-                   ledger: Path, message_date: dt.date) -> Messages:
+                   ledger: Path, message_date: dt.date, skip_not_wmo: bool = False) -> Messages:
     """The checked WMO323 of each invoice (a credit note with the invoice it credits, read from the ledger).
 
-    Raises :class:`DocumentError` with every reason when one cannot be declared, so nothing is written.
+    Raises :class:`DocumentError` with every reason when one cannot be declared, so nothing is written;
+    with ``skip_not_wmo`` (a billing run) invoices without a Wmo line are left to their UBL and named.
     """
     from mgr_tariffs.declarations.messages import declaration_messages  # noqa: PLC0415
     from mgr_tariffs.documents import DocumentError  # noqa: PLC0415
@@ -330,7 +331,10 @@ def iwmo_documents(invoices: list[Invoice], request: IwmoRequest, *, parties: Pa
     messages = declaration_messages(invoices, parties=parties, lookup=lookup, allocations=request.allocations,
                                     material=request.material, message_date=message_date,
                                     original=lambda who, number: _with_lines(show(ledger, number, who).invoice,
-                                                                             number))
+                                                                             number), skip_not_wmo=skip_not_wmo)
+    if messages.skipped:
+        stderr().print(f"mgr: no WMO323 for {', '.join(messages.skipped)}: no line falls under the Wmo (invoice "
+                       "them as UBL)", style="yellow", markup=False)
     if messages.refused:
         raise DocumentError("; ".join(f"{r.invoice}: {m}" for r in messages.refused for m in r.messages))
     return messages

@@ -10,7 +10,14 @@ from mgr_tariffs.billing.invoices import Invoice
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.declarations.allocations import Allocations
 from mgr_tariffs.declarations.material import IwmoMaterial
-from mgr_tariffs.declarations.wmo323 import Declaration, DeclarationError, declare, file_name, write_checked
+from mgr_tariffs.declarations.wmo323 import (
+    Declaration,
+    DeclarationError,
+    declare,
+    falls_under_wmo,
+    file_name,
+    write_checked,
+)
 from mgr_tariffs.parties import Parties
 
 
@@ -22,11 +29,12 @@ class Messages:
     declarations: tuple[Declaration, ...]
     invoices: tuple[Invoice, ...]  # the invoice of each declaration
     refused: tuple[DeclarationError, ...]
+    skipped: tuple[str, ...] = ()  # invoices with no Wmo line (with ``skip_not_wmo``): invoiced as UBL only
 
 
 def declaration_messages(invoices: Sequence[Invoice], *, parties: Parties, lookup: Lookup,
                          allocations: Allocations, material: IwmoMaterial, message_date: dt.date,
-                         original: Callable[[str, str], Invoice | None]) -> Messages:
+                         original: Callable[[str, str], Invoice | None], skip_not_wmo: bool = False) -> Messages:
     """One checked WMO323 per invoice; ``original(provider, number)`` gives the invoice a credit note mirrors.
 
     The AGB code is the provider's ``agb`` in the parties file. An invoice that cannot be declared, or whose
@@ -36,7 +44,11 @@ def declaration_messages(invoices: Sequence[Invoice], *, parties: Parties, looku
     declarations: list[Declaration] = []
     declared: list[Invoice] = []
     refused: list[DeclarationError] = []
+    skipped: list[str] = []
     for invoice in invoices:
+        if skip_not_wmo and not any(falls_under_wmo(invoice, line, lookup, allocations) for line in invoice.lines):
+            skipped.append(invoice.number or "invoice")
+            continue
         provider = parties.provider(invoice.provider)
         if provider is None:
             refused.append(DeclarationError(invoice.number or "invoice", [
@@ -52,4 +64,4 @@ def declaration_messages(invoices: Sequence[Invoice], *, parties: Parties, looku
             declared.append(invoice)
         except DeclarationError as exc:
             refused.append(exc)
-    return Messages(files, tuple(declarations), tuple(declared), tuple(refused))
+    return Messages(files, tuple(declarations), tuple(declared), tuple(refused), tuple(skipped))

@@ -231,6 +231,18 @@ def _prestatie(invoice: Invoice, line: InvoiceLine, reference: str, lookup: Look
                      amount=amount, debit=invoice.credits is None, product=line.product)
 
 
+def falls_under_wmo(invoice: Invoice, line: InvoiceLine, lookup: Lookup, allocations: Allocations) -> bool:
+    """Whether the line's row falls under the Wmo: its allocation's ``law``, else its product's ``domain``."""
+    product = lookup.products.get(line.product)
+    if product is None:
+        return False
+    try:
+        law = allocations.find(line.bsn, line.product, invoice.period_start, invoice.period_end).law or product.domain
+    except MissingAllocation:
+        law = product.domain
+    return law.strip().lower() == "wmo"
+
+
 def _not_wmo(product: str, law: str, allocation: int | None) -> str:
     under = f"allocation {allocation}" if allocation is not None else "its catalogue domain; no allocation"
     return (f"{product} falls under the {law} ({under}), and iWmo's ProductCategorie (WMO020) is Wmo-only: "
