@@ -157,7 +157,7 @@ def test_bill_issue_format_iwmo_writes_the_declarations_or_issues_nothing(tmp_pa
     code, out = run("bill", str(participation), "--issue", "--out", str(tmp_path / "p"), "--format", "csv,iwmo",
                     *common)
     assert code == 0, out
-    assert "no WMO323 for 2021-000001: no line falls under the Wmo (invoice them as UBL)" in " ".join(out.split())
+    assert "no WMO323 for 1 invoice(s) (2021-000001): no line falls under the Wmo" in " ".join(out.split())
     assert not list((tmp_path / "p").glob("WMO323-*"))
     code, out = run("bill", str(hours), "--issue", "--out", str(tmp_path / "d"), "--format", "csv,iwmo", *common)
     assert code == 0, out

@@ -42,6 +42,9 @@ LEDGER_OPTION = typer.Option(
     None, "--ledger", help="The ledger of issued invoices (SQLite) (default: $MGR_LEDGER, else mgr-ledger.sqlite).")
 
 
+SHOWN_SKIPPED = 5
+
+
 class OutputFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
@@ -333,8 +336,10 @@ def iwmo_documents(invoices: list[Invoice], request: IwmoRequest, *, parties: Pa
                                     original=lambda who, number: _with_lines(show(ledger, number, who).invoice,
                                                                              number), skip_not_wmo=skip_not_wmo)
     if messages.skipped:
-        stderr().print(f"mgr: no WMO323 for {', '.join(messages.skipped)}: no line falls under the Wmo (invoice "
-                       "them as UBL)", style="yellow", markup=False)
+        shown = ", ".join(messages.skipped[:SHOWN_SKIPPED]) + (
+            f" and {len(messages.skipped) - SHOWN_SKIPPED} more" if len(messages.skipped) > SHOWN_SKIPPED else "")
+        stderr().print(f"mgr: no WMO323 for {len(messages.skipped)} invoice(s) ({shown}): no line falls under the "
+                       "Wmo, or the month lies before iWmo 3 (2021); invoice them as UBL", style="yellow", markup=False)
     if messages.refused:
         raise DocumentError("; ".join(f"{r.invoice}: {m}" for r in messages.refused for m in r.messages))
     return messages

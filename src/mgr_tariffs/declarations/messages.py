@@ -11,6 +11,7 @@ from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.declarations.allocations import Allocations
 from mgr_tariffs.declarations.material import IwmoMaterial
 from mgr_tariffs.declarations.wmo323 import (
+    FIRST_PERIOD,
     Declaration,
     DeclarationError,
     declare,
@@ -46,7 +47,8 @@ def declaration_messages(invoices: Sequence[Invoice], *, parties: Parties, looku
     refused: list[DeclarationError] = []
     skipped: list[str] = []
     for invoice in invoices:
-        if skip_not_wmo and not any(falls_under_wmo(invoice, line, lookup, allocations) for line in invoice.lines):
+        if skip_not_wmo and (invoice.period_start < FIRST_PERIOD or not any(
+                falls_under_wmo(invoice, line, lookup, allocations) for line in invoice.lines)):
             skipped.append(invoice.number or "invoice")
             continue
         provider = parties.provider(invoice.provider)
