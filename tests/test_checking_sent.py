@@ -18,7 +18,7 @@ EXAMPLE = ROOT / "data" / "examples"
 @pytest.fixture(scope="module")
 def sent(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sent") / "facturen"
-    run = CliRunner().invoke(app, ["bill", str(EXAMPLE / "hours.csv"), "--out", str(out), "--format", "ubl,xlsx",
+    run = CliRunner().invoke(app, ["bill", str(EXAMPLE / "hours.csv"), "--out", str(out), "--documents", "ubl,xlsx",
                                    "--parties", str(EXAMPLE / "parties.yaml"), "--invoice-date", "2024-09-02"])
     assert run.exit_code == 0, run.output
     return out

@@ -27,7 +27,7 @@ def mgr(runner: CliRunner, *args: str) -> tuple[int, str, str]:
 def test_help_explains_the_command(runner: CliRunner) -> None:
     code, out, _ = mgr(runner, "bill", "--help")
     assert code == 0
-    for option in ("--out", "--json", "--skip-invalid", "--force", "--sheet", "--show-bsn"):
+    for option in ("--out", "--format", "--documents", "--skip-invalid", "--force", "--sheet", "--show-bsn", "-h"):
         assert option in out
 
 
@@ -135,3 +135,20 @@ def test_console_script_exit_codes_and_output_survive_the_fast_exit(tmp_path: Pa
     log.write_text(BAD, encoding="utf-8")
     rejected = run("bill", str(log))
     assert rejected.returncode == 1 and f"{log}:3:" in rejected.stderr
+
+
+def test_force_into_the_folder_of_an_earlier_run_leaves_one_run(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "facturen"
+    assert mgr(runner, "bill", str(EXAMPLE), "--out", str(out))[0] == 0
+    (out / "concept-oud-0889-2018-01.csv").write_text("from an earlier run", encoding="utf-8")
+    (out / "notities.txt").write_text("the clerk's own file", encoding="utf-8")
+    assert mgr(runner, "bill", str(EXAMPLE), "--out", str(out), "--force", "--period", "2019-07")[0] == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert "notities.txt" in names and "concept-oud-0889-2018-01.csv" not in names
+    assert all("2019-07" in n for n in names if n.startswith("concept-")), "only this run's invoices"
+
+
+def test_a_missing_parties_file_says_what_to_do(runner: CliRunner, tmp_path: Path) -> None:
+    code, out, err = mgr(runner, "bill", str(EXAMPLE), "--out", str(tmp_path / "f"), "--documents", "pdf",
+                         "--parties", str(tmp_path / "nowhere.yaml"))
+    assert code == 2 and "--parties PATH or set $MGR_PARTIES" in out + err and "data/examples/parties.yaml" in out + err

@@ -402,7 +402,7 @@ def test_declare_write_from_the_ledger(tmp_path: Path, lookup: Lookup) -> None:
         encoding="utf-8")
     out = tmp_path / "iwmo"
     args = ("declare", "write", "2021-000001", "--ledger", str(book), "-a", str(allocations), "--parties",
-            str(PARTIES), "--date", "2021-04-06", "-o", str(out), "--iwmo-dir", str(IWMO))
+            str(PARTIES), "--invoice-date", "2021-04-06", "-o", str(out), "--iwmo-dir", str(IWMO))
     code, text = cli(*args)
     assert code == 0, text
     assert "2021-000001: DeclaratieNummer 2021000001, 3 prestatie(s), € 194,40" in text

@@ -35,12 +35,13 @@ def test_round_trip_through_the_ledger(tmp_path: Path, lookup: Lookup) -> None:
     allocations.write_text("version: 1\nallocations:\n" + "".join(
         f"  - {{number: {n}, bsn: '{b}', product: {p}, from: 2021-01-01}}\n" for (b, p, _), n in NUMBERS.items()),
         encoding="utf-8")
-    code, out = run("bill", str(hours), "--issue", "--ledger", str(book), "--invoice-date", "2021-04-06")
+    code, out = run("bill", str(hours), "--issue", "--documents", "none", "--ledger", str(book), "--invoice-date",
+                    "2021-04-06")
     assert code == 0, out
     code, out = run("declare", "write", "2021-000001", "--ledger", str(book), "-a", str(allocations), "--parties",
-                    str(PARTIES), "--date", "2021-04-06", "-o", str(tmp_path / "iwmo"), "--iwmo-dir", str(IWMO))
+                    str(PARTIES), "--invoice-date", "2021-04-06", "-o", str(tmp_path / "iwmo"), "--iwmo-dir", str(IWMO))
     assert code == 0, out
-    assert run("ledger", "list", "--ledger", str(book))[1].count("declared") == 1
+    assert run("ledger", "list", "--ledger", str(book))[1].count("gedeclareerd") == 1
 
     invoice = ledger.show(book, "2021-000001").invoice
     assert invoice is not None
@@ -52,7 +53,7 @@ def test_round_trip_through_the_ledger(tmp_path: Path, lookup: Lookup) -> None:
     assert code == 0, out
     assert "invoice 2021-000001 (Cliëntondersteuning Maasland B.V.): 1 approved, 2 rejected" in out
     assert "9321 Het ingediende volume overschrijdt het toegewezen volume." in out
-    assert "answered: 1 approved, 2 rejected" in run("ledger", "list", "--ledger", str(book))[1]
+    assert "antwoord: 1 toegekend, 2 afgewezen" in run("ledger", "list", "--ledger", str(book))[1]
 
     code, out = run("ledger", "answer", str(answer), "--ledger", str(book), "--iwmo-dir", str(IWMO))
     assert code == 1 and "was answered before" in out  # never applied twice
@@ -93,11 +94,13 @@ def test_declare_write_a_credit_note_mirrors_its_debit(tmp_path: Path) -> None:
     allocations.write_text("version: 1\nallocations:\n" + "".join(
         f"  - {{number: {n}, bsn: '{b}', product: {p}, from: 2021-01-01}}\n" for (b, p, _), n in NUMBERS.items()),
         encoding="utf-8")
-    assert run("bill", str(hours), "--issue", "--ledger", str(book), "--invoice-date", "2021-04-06")[0] == 0
-    assert run("credit", "2021-000001", "--ledger", str(book), "--reason", "test", "--date", "2021-04-08")[0] == 0
+    assert run("bill", str(hours), "--issue", "--documents", "none", "--ledger", str(book), "--invoice-date",
+                    "2021-04-06")[0] == 0
+    code, text = run("credit", "2021-000001", "--ledger", str(book), "--reason", "test", "--invoice-date", "2021-04-08")
+    assert code == 0, text
     out = tmp_path / "iwmo"
     code, text = run("declare", "write", "2021-000001", "2021-000002", "--ledger", str(book), "-a", str(allocations),
-                     "--parties", str(PARTIES), "--date", "2021-04-08", "-o", str(out), "--iwmo-dir", str(IWMO))
+                     "--parties", str(PARTIES), "--invoice-date", "2021-04-08", "-o", str(out), "--iwmo-dir", str(IWMO))
     assert code == 0, text
     assert "2021-000002: DeclaratieNummer 2021000002, 3 prestatie(s), € -194,40" in text
     credit = (out / "WMO323-2021000002.xml").read_text(encoding="utf-8")
@@ -114,7 +117,8 @@ def test_documents_iwmo_on_ledger_show_and_credit(tmp_path: Path) -> None:
     allocations.write_text("version: 1\nallocations:\n" + "".join(
         f"  - {{number: {n}, bsn: '{b}', product: {p}, from: 2021-01-01}}\n" for (b, p, _), n in NUMBERS.items()),
         encoding="utf-8")
-    assert run("bill", str(hours), "--issue", "--ledger", str(book), "--invoice-date", "2021-04-06")[0] == 0
+    assert run("bill", str(hours), "--issue", "--documents", "none", "--ledger", str(book), "--invoice-date",
+                    "2021-04-06")[0] == 0
     common = ("--ledger", str(book), "--parties", str(PARTIES), "--iwmo-dir", str(IWMO))
     code, out = run("ledger", "show", "2021-000001", "--out", str(tmp_path / "a"), "--documents", "iwmo", *common)
     assert code == 2 and "--documents iwmo needs --allocations FILE" in out
@@ -123,14 +127,14 @@ def test_documents_iwmo_on_ledger_show_and_credit(tmp_path: Path) -> None:
     assert code == 0, out
     assert sorted(p.suffix for p in (tmp_path / "a").iterdir()) == [".xml", ".xml"]
     assert passes_validate_iwmo(tmp_path / "a" / "WMO323-2021000001.xml")[0] == 0
-    assert "declared" in run("ledger", "list", "--ledger", str(book))[1]
-    code, out = run("credit", "2021-000001", "--reason", "fout", "--date", "2021-04-08", "--out", str(tmp_path / "c"),
-                    "--documents", "iwmo", "-a", str(allocations), *common)
+    assert "gedeclareerd" in run("ledger", "list", "--ledger", str(book))[1]
+    code, out = run("credit", "2021-000001", "--reason", "fout", "--invoice-date", "2021-04-08", "--out",
+                    str(tmp_path / "c"), "--documents", "iwmo", "-a", str(allocations), *common)
     assert code == 0, out
     credit = tmp_path / "c" / "WMO323-2021000002.xml"
     assert passes_validate_iwmo(credit)[0] == 0
     assert "<iwmo:VorigReferentieNummer>20210000010001</iwmo:VorigReferentieNummer>" in credit.read_text("utf-8")
-    assert run("ledger", "list", "--ledger", str(book))[1].count("declared") == 2
+    assert run("ledger", "list", "--ledger", str(book))[1].count("gedeclareerd") == 2
 
 
 def test_bill_issue_format_iwmo_writes_the_declarations_or_issues_nothing(tmp_path: Path) -> None:
@@ -143,23 +147,24 @@ def test_bill_issue_format_iwmo_writes_the_declarations_or_issues_nothing(tmp_pa
         encoding="utf-8")
     common = ("--ledger", str(book), "--parties", str(PARTIES), "--iwmo-dir", str(IWMO), "--invoice-date",
               "2021-04-06", "-a", str(allocations))
-    code, out = run("bill", str(hours), "--out", str(tmp_path / "x"), "--format", "iwmo", *common)
-    assert code == 2 and "--format iwmo needs --issue" in out
+    code, out = run("bill", str(hours), "--out", str(tmp_path / "x"), "--documents", "iwmo", *common)
+    assert code == 2 and "--documents iwmo needs --issue" in out
     unallocated = tmp_path / "unallocated.csv"
     unallocated.write_text(f"datum;bsn;aanbieder;gemeente;productcode;uren\n2021-03-02;999999990;{PROVIDER};Gennep;"
                            "LN017;2\n", encoding="utf-8")
-    code, out = run("bill", str(unallocated), "--issue", "--out", str(tmp_path / "u"), "--format", "csv,iwmo", *common)
+    code, out = run("bill", str(unallocated), "--issue", "--out", str(tmp_path / "u"), "--documents", "csv,iwmo",
+                    *common)
     assert code == 1 and "no allocation (ToewijzingNummer)" in out and "nothing was issued" in out
     assert not book.exists() or ledger.list_invoices(book) == []
     participation = tmp_path / "participation.csv"
     participation.write_text("datum;bsn;aanbieder;gemeente;productcode;uren\n2021-03-02;111222333;Werkbedrijf De Peel "
                              "B.V.;Venlo;LN035;2\n", encoding="utf-8")
-    code, out = run("bill", str(participation), "--issue", "--out", str(tmp_path / "p"), "--format", "csv,iwmo",
+    code, out = run("bill", str(participation), "--issue", "--out", str(tmp_path / "p"), "--documents", "csv,iwmo",
                     *common)
     assert code == 0, out
     assert "no WMO323 for 1 invoice(s) (2021-000001): no line falls under the Wmo" in " ".join(out.split())
     assert not list((tmp_path / "p").glob("WMO323-*"))
-    code, out = run("bill", str(hours), "--issue", "--out", str(tmp_path / "d"), "--format", "csv,iwmo", *common)
+    code, out = run("bill", str(hours), "--issue", "--out", str(tmp_path / "d"), "--documents", "csv,iwmo", *common)
     assert code == 0, out
     assert passes_validate_iwmo(tmp_path / "d" / "WMO323-2021000001.xml")[0] == 0
-    assert "declared" in run("ledger", "list", "--ledger", str(book))[1]
+    assert "gedeclareerd" in run("ledger", "list", "--ledger", str(book))[1]

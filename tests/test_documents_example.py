@@ -23,7 +23,7 @@ CAC = "{urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2
 def documents(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("docs") / "facturen"
     result = CliRunner().invoke(app, [
-        "bill", str(ROOT / "data" / "examples" / "hours.csv"), "--out", str(out), "--format", "csv,ubl,pdf,xlsx",
+        "bill", str(ROOT / "data" / "examples" / "hours.csv"), "--out", str(out), "--documents", "csv,ubl,pdf,xlsx",
         "--parties", str(ROOT / "data" / "examples" / "parties.yaml"), "--invoice-date", "2024-09-02",
         "--tariffs", str(TARIFFS)])
     assert result.exit_code == 0, result.output

@@ -71,5 +71,17 @@ def test_concept_and_credit_note_are_marked(parties: Parties, lookup: Lookup) ->
 def test_long_names_are_shortened_and_foreign_letters_folded(parties: Parties, lookup: Lookup) -> None:
     line = make_line("123456782", "LN031", "1").model_copy(update={"product_name": "Łódź " + "zeer lange naam " * 8})
     text = render(make_invoice([line]), parties, lookup)
-    assert "(LN031 Lódz zeer lange naam" in text and "\u2026)" in text
+    assert "(LN031 Lódz zeer lange naam" in text and "\u2026 naam)" in text  # shortened before its last word
     assert pdf_text("Cliënt € Łukasz ✓") == "Cliënt € Lukasz ?"
+
+
+def test_a_product_name_too_wide_keeps_the_level_that_sets_its_price(parties: Parties, lookup: Lookup) -> None:
+    from mgr_tariffs.documents.pdf import COLUMNS, PRODUCT_COLUMN, InvoicePdf  # noqa: PLC0415
+
+    (doc,) = prepare([example_invoice()], parties, lookup, dt.date(2024, 9, 2))
+    pdf = InvoicePdf(doc)
+    pdf.set_font("Helvetica", "", 8)
+    width = COLUMNS[PRODUCT_COLUMN][1]
+    shown = pdf.fit_keeping_end("LN017 Inzet onafhankelijke cliëntondersteuning mbo-niveau", width)
+    assert shown.endswith("… mbo-niveau") and shown.startswith("LN017 Inzet")
+    assert pdf.get_string_width(shown) <= width

@@ -188,7 +188,7 @@ def test_a_legal_name_of_150_000_characters_is_refused_with_its_line(tmp_path: P
     assert result.parties is None
     assert [str(p) for p in result.problems] == [
         f"{path}:{line}: error: a key or value of 150,000 characters; at most {MAX_TEXT:,} are accepted"]
-    run = mgr("bill", HOURS, "--out", tmp_path / "out", "--format", "pdf", "--parties", path)
+    run = mgr("bill", HOURS, "--out", tmp_path / "out", "--documents", "pdf", "--parties", path)
     assert_refused(run, path, (1,))
     assert not (tmp_path / "out").exists()
 
@@ -298,7 +298,8 @@ def test_an_hour_log_value_no_document_can_carry_is_a_row_error(char: str, what:
     path = tmp_path / "uren.csv"
     path.write_text(HEADER + ROW + ROW.replace("Werkbedrijf", f"Werk{char}bedrijf"), encoding="utf-8")
     out = tmp_path / "out"
-    run = mgr("bill", path, "--out", out, "--format", "csv,ubl,xlsx,pdf", "--parties", PARTIES, "--today", "2024-01-01")
+    run = mgr("bill", path, "--out", out, "--documents", "csv,ubl,xlsx,pdf", "--parties", PARTIES,
+              "--today", "2024-01-01")
     assert run.code == 1, run.output
     assert f"{path}:3: error: a field holds the {what}, which no invoice can carry; the row is skipped" in run.stderr
     assert not out.exists()
@@ -326,7 +327,7 @@ def test_a_parties_name_no_document_can_carry_is_refused_with_its_line(escape: s
     result = load_parties(path)
     assert [str(p) for p in result.problems] == [
         f"{path}:{line}: error: a key or value holds the {what}, which no document can carry"]
-    run = mgr("bill", HOURS, "--out", tmp_path / "out", "--format", "ubl,xlsx", "--parties", path)
+    run = mgr("bill", HOURS, "--out", tmp_path / "out", "--documents", "ubl,xlsx", "--parties", path)
     assert_refused(run, path, (1,))
 
 
@@ -378,7 +379,7 @@ def test_table_cells_on_the_screen_are_escaped_too(tmp_path: Path) -> None:
     path.write_text(HEADER + ROW.replace("Werkbedrijf", "Werk\x9b2Jbedrijf\u202e"), encoding="utf-8")
     run = mgr("bill", path, "--today", "2024-01-01")
     assert run.code == 0, run.output
-    assert "│ Werk\\x9b2Jbedrijf\\u202e" in run.stdout  # the invoice table, and the totals per provider
+    assert "\nWerk\\x9b2Jbedrijf\\u202e " in run.stdout  # the invoice table, and the totals per provider
     assert "\x9b" not in run.output and "\u202e" not in run.output
 
 

@@ -23,8 +23,9 @@ def mgr(*args: object) -> tuple[int, str, str]:
 
 
 def bill(ledger: Path, *args: object) -> tuple[int, str, str]:
+    documents = () if "--out" in args else ("--documents", "none")  # --issue without --out says so explicitly
     return mgr("bill", EXAMPLE, "--issue", "--ledger", ledger, "--tariffs", TARIFFS, "--invoice-date", "2024-09-02",
-               *args)
+               *documents, *args)
 
 
 def test_issue_numbers_invoices_and_never_bills_a_row_twice(tmp_path: Path) -> None:
@@ -69,7 +70,7 @@ def test_credit_releases_the_rows_and_writes_a_credit_note(tmp_path: Path) -> No
     ledger = tmp_path / "ledger.sqlite"
     assert bill(ledger)[0] == 0
     code, out, err = mgr("credit", "2024-000001", "--provider", MAASLAND, "--reason", "uren gecorrigeerd",
-                         "--date", "2024-09-20", "--ledger", ledger, "--out", tmp_path / "credit",
+                         "--invoice-date", "2024-09-02", "--ledger", ledger, "--out", tmp_path / "credit",
                          "--documents", "ubl,pdf", "--parties", PARTIES, "--tariffs", TARIFFS)
     assert code == 0, err
     assert "credits 2024-000001: € -63,99" in out
@@ -83,7 +84,7 @@ def test_credit_releases_the_rows_and_writes_a_credit_note(tmp_path: Path) -> No
 @pytest.mark.skipif(not (SHARED / "einvoice").is_dir(), reason="../shared/einvoice is not beside the repository")
 def test_issued_invoices_and_a_credit_note_of_the_example_pass_si_ubl(tmp_path: Path) -> None:
     ledger, out = tmp_path / "ledger.sqlite", tmp_path / "facturen"
-    assert bill(ledger, "--out", out, "--format", "ubl", "--parties", PARTIES)[0] == 0
+    assert bill(ledger, "--out", out, "--documents", "ubl", "--parties", PARTIES)[0] == 0
     assert mgr("credit", "2024-000002", "--provider", MAASLAND, "--ledger", ledger, "--out", out / "credit",
                "--documents", "ubl", "--parties", PARTIES, "--tariffs", TARIFFS)[0] == 0
     sys.path.insert(0, str(SHARED / "einvoice"))

@@ -79,8 +79,9 @@ def write_log(folder: Path, text: str = LOG, name: str = "hours.csv") -> Path:
 
 
 def issue(folder: Path, *args: object, log: Path | None = None) -> tuple[int, str, str]:
+    documents = () if "--out" in args else ("--documents", "none")  # --issue without --out says so explicitly
     return mgr("bill", log or write_log(folder), "--issue", "--ledger", folder / "ledger.sqlite", "--tariffs", TARIFFS,
-               "--invoice-date", "2024-09-02", "--today", "2024-09-01", *args)
+               "--invoice-date", "2024-09-02", "--today", "2024-09-01", *documents, *args)
 
 
 def numbers(book: Path) -> list[tuple[str, str]]:
@@ -98,12 +99,12 @@ ISSUED = [("Hulp & Co", "2024-000001"), ("Zorg BV", "2024-000001"), ("Zorg BV", 
 def test_a_parties_problem_issues_nothing_and_a_rerun_issues_everything(tmp_path: Path, case: str) -> None:
     broken = ({"Zorg BV": BOTH["Zorg BV"]} if case == "provider missing"
               else {**BOTH, "Hulp & Co": ("90423456", NO_VAT)})
-    code, _, err = issue(tmp_path, "--out", tmp_path / "out", "--format", "csv,ubl", "--parties",
+    code, _, err = issue(tmp_path, "--out", tmp_path / "out", "--documents", "csv,ubl", "--parties",
                          parties(tmp_path, broken))
     assert code == 1 and "nothing was issued" in err, err
     assert ("Hulp & Co" in err) and "Traceback" not in err
     assert numbers(tmp_path / "ledger.sqlite") == [] and not (tmp_path / "out").exists()
-    code, out, err = issue(tmp_path, "--out", tmp_path / "out", "--format", "csv,ubl", "--parties",
+    code, out, err = issue(tmp_path, "--out", tmp_path / "out", "--documents", "csv,ubl", "--parties",
                            parties(tmp_path, BOTH), "--json")
     assert code == 0, err
     assert json.loads(out)["summary"]["rows_issued"] == 4
@@ -143,7 +144,7 @@ def test_a_rejects_file_that_cannot_be_written_issues_nothing_and_writes_no_fold
 def test_rejects_naming_the_input_never_replaces_it_even_with_force(tmp_path: Path) -> None:
     log = write_log(tmp_path, LOG + "2019-08-01;123456789;Zorg BV;Beesel;LN018;2\n")
     before = log.read_bytes()
-    for extra in ((), ("--issue", "--ledger", tmp_path / "ledger.sqlite")):
+    for extra in ((), ("--issue", "--ledger", tmp_path / "ledger.sqlite", "--documents", "none")):
         code, _, err = mgr("bill", log, "--skip-invalid", "--rejects", log, "--force", "--tariffs", TARIFFS,
                            "--today", "2024-09-01", *extra)
         assert code == 2 and "is the hour log" in err, err
@@ -383,7 +384,8 @@ def test_a_damaged_ledger_is_a_clean_error_and_stays_untouched(tmp_path: Path, k
         ("ledger", "show", "2024-000001", "-p", "Zorg BV", "--format", "json"), ("ledger", "export"),
                 ("ledger", "list"), ("ledger", "verify")]
     if kind == "rows not Parquet":  # issuing reads the billed rows (crediting does not need them)
-        commands += [("bill", write_log(tmp_path), "--issue", "--tariffs", TARIFFS, "--today", "2024-09-01")]
+        commands += [("bill", write_log(tmp_path), "--issue", "--documents", "none", "--tariffs", TARIFFS, "--today",
+                      "2024-09-01")]
     else:
         commands += [("credit", "2024-000001", "-p", "Zorg BV")]
     failures = 0
@@ -448,7 +450,7 @@ def test_spellings_of_one_supplier_share_its_numbers_and_its_billed_rows(tmp_pat
 
 def test_two_names_with_one_kvk_number_are_one_supplier(tmp_path: Path) -> None:
     same = {"Zorg BV": ("90412345", VAT), "Hulp & Co": ("90412345", VAT)}
-    code, out, err = issue(tmp_path, "--out", tmp_path / "out", "--format", "csv,ubl", "--parties",
+    code, out, err = issue(tmp_path, "--out", tmp_path / "out", "--documents", "csv,ubl", "--parties",
                            parties(tmp_path, same), "--json")
     assert code == 0, err
     # the first spelling of the run (invoices come sorted by provider) is the supplier's; Beesel 2019-08 is one invoice
@@ -459,7 +461,7 @@ def test_two_names_with_one_kvk_number_are_one_supplier(tmp_path: Path) -> None:
 
 def test_the_example_issues_and_verifies(tmp_path: Path) -> None:
     code, _, err = mgr("bill", ROOT / "data" / "examples" / "hours.csv", "--issue", "--ledger", tmp_path / "l.sqlite",
-                       "--tariffs", TARIFFS, "--invoice-date", "2024-09-02")
+                       "--tariffs", TARIFFS, "--invoice-date", "2024-09-02", "--documents", "none")
     assert code == 0, err
     book = tmp_path / "l.sqlite"
     assert verify(book) == (0, f"{book}: ok (chain head {ledger.chain_head(book)})\n")

@@ -62,7 +62,7 @@ def test_credit_then_credit_again_fails(book: Path) -> None:
     assert code == 1
     assert "already credited by 2024-000003" in out
     code, out = run("ledger", "list", "--ledger", str(book))
-    assert "credits 2024-000001: wrong client" in out
+    assert "crediteert 2024-000001: wrong client" in out
     code, out = run("credit", "2024-000001", "--date", "2024/03/05", "--ledger", str(book))
     assert code == 2
 

@@ -156,7 +156,7 @@ def hostile_parties(tmp_path: Path) -> Path:
 def test_the_xlsx_workbook_neutralises_formulas(tmp_path: Path, hostile_parties: Path) -> None:
     out = tmp_path / "docs"
     run = mgr("bill", hostile_log(tmp_path), "--today", "2024-01-01", "--skip-invalid", "--rejects",
-              tmp_path / "r.csv", "--out", out, "--format", "csv,xlsx", "--parties", hostile_parties,
+              tmp_path / "r.csv", "--out", out, "--documents", "csv,xlsx", "--parties", hostile_parties,
               "--invoice-date", "2021-04-05")
     assert run.code == 0, run.output
     book = openpyxl.load_workbook(next(out.glob("*.xlsx")))

@@ -488,7 +488,7 @@ def test_what_if_as_of_a_date_prices_every_row_at_that_dates_tariffs(copy: Path)
 @pytest.mark.parametrize(("args", "message"), [
     (["--as-of", "2027-01-01"], "--as-of needs --compare-tariffs"),
     (["--compare-tariffs", "data/tariffs.yaml", "--out", "x"], "--compare-tariffs writes nothing"),
-    (["--compare-tariffs", "data/tariffs.yaml", "--format", "pdf"], "choose text, json or csv"),
+    (["--compare-tariffs", "data/tariffs.yaml", "--format", "html"], "choose from text, json, csv"),
 ])
 def test_what_if_usage_errors(args: list[str], message: str) -> None:
     result = mgr("bill", HOURS, "--tariffs", TARIFFS, *args)

@@ -21,9 +21,16 @@ _QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
 _YEAR = re.compile(r"^(\d{4})$")
 
 
+_TIME_OF_DAY = re.compile(r"^(\S+)(?:T|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
+
+
 def parse_date(text: str, name: str = "datum") -> tuple[dt.date | None, str | None]:
-    """The date, or the reason ``text`` is not one (worded with the field's ``name``)."""
+    """The date, or the reason ``text`` is not one (worded with the field's ``name``). A date with a time of
+    day (an Excel date-time cell, ``2019-07-01T08:30:00``) counts as its date."""
     cleaned = text.strip()
+    timed = _TIME_OF_DAY.match(cleaned)
+    if timed:
+        cleaned = timed.group(1)
     for pattern, layout in _DATE_FORMATS:
         if pattern.match(cleaned):
             try:

@@ -29,6 +29,7 @@ from mgr_tariffs.io.tables import Table, read_table, resolve_columns
 from mgr_tariffs.money import from_cents, gross_cents_expr, net_cents_expr
 from mgr_tariffs.problems import InputError, Problem, error, warning
 from mgr_tariffs.quantity import QuantityUnit
+from mgr_tariffs.selection import Selection
 from mgr_tariffs.vat import vat_cents, vat_cents_expr
 
 Progress = Callable[[str], None]
@@ -42,6 +43,8 @@ class BillOptions:
     today: dt.date | None = None
     show_bsn: bool = False
     sheet: str | None = None
+    selection: Selection = field(default_factory=Selection)
+    """``--period``, ``--provider``, ``--municipality``: only these rows are billed (every row is still checked)."""
 
     def mask(self, bsn: str) -> str:
         return bsn_.masker(self.show_bsn)(bsn)
@@ -59,6 +62,8 @@ class Summary:
     vat: Decimal
     by_municipality: dict[str, Decimal] = field(default_factory=dict)
     by_provider: dict[str, Decimal] = field(default_factory=dict)
+    rows_left_out: int = 0
+    """Valid rows outside ``--period`` / ``--provider`` / ``--municipality``: not billed, not rejected."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,8 @@ class BillingResult:
     unusable: tuple[str, ...] = ()
     """Files none of whose rows could be billed (no hour log, a broken header): their errors say why; the
     other files are billed all the same, and ``--skip-invalid`` still fails."""
+    rows_left_out: int = 0
+    """Valid rows outside the selection of :class:`BillOptions` (``--period``, ...): read, checked, not billed."""
 
     @property
     def ok(self) -> bool:
@@ -129,8 +136,12 @@ def bill_tables(tables: Sequence[Table], lookup: Lookup, options: BillOptions, s
     warns = [p for p in problems if not p.is_error] + spellings + duplicate_warnings(valid) + \
         municipality_warnings(valid, lookup, options.mask)
     rows = valid.drop("day_rows")
+    left_out = 0
+    if not options.selection.everything:
+        chosen = rows.filter(options.selection.expr())
+        left_out, rows = rows.height - chosen.height, chosen
     return BillingResult(lookup, price_lines(rows, lookup), rows, _rejects_frame(rejected, reasons),
-                         errors, warns, rows_read, tuple(unusable))
+                         errors, warns, rows_read, tuple(unusable), left_out)
 
 
 def check_tables(frames: Sequence[tuple[Table, pl.DataFrame]], lookup: Lookup,
@@ -397,12 +408,12 @@ def _line(row: dict[str, Any]) -> InvoiceLine:
 
 
 def summarise(result: BillingResult) -> Summary:
-    rejected_rows = result.rows_read - len(result.rows)
+    rejected_rows = result.rows_read - len(result.rows) - result.rows_left_out
     invoices = result.invoice_frame
     if invoices.is_empty():
         return Summary(result.rows_read, len(result.rows), rejected_rows, 0, 0, Decimal("0.00"), Decimal("0.00"),
-                       Decimal("0.00"))
-    return Summary(
+                       Decimal("0.00"), rows_left_out=result.rows_left_out)
+    return Summary(rows_left_out=result.rows_left_out,
         rows_read=result.rows_read, rows_billed=len(result.rows), rows_rejected=rejected_rows,
         invoices=len(invoices), lines=len(result.lines), total=_sum_cents(invoices, "total_cents"),
         revenue_unnetted=_sum_cents(invoices, "unnetted_cents"), vat=_sum_cents(invoices, "vat_cents"),

@@ -16,6 +16,7 @@ whole minutes both fit exactly, so amounts are computed in integer cents (:mod:`
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -30,7 +31,7 @@ from mgr_tariffs.catalogue.pricing import no_price_message
 from mgr_tariffs.dates import parse_date
 from mgr_tariffs.io.tables import Column
 from mgr_tariffs.money import format_quantity, parse_decimal
-from mgr_tariffs.quantity import HOUR_DECIMALS, TICKS_PER_HOUR, QuantityUnit, to_ticks
+from mgr_tariffs.quantity import HOUR_DECIMALS, TICKS_PER_HOUR, TICKS_PER_MINUTE, QuantityUnit, to_ticks
 from mgr_tariffs.suggest import did_you_mean
 
 MAX_DAY_TICKS = 24 * TICKS_PER_HOUR
@@ -61,9 +62,20 @@ def parse_service_date(text: str) -> Parsed:
     return parse_date(text, "datum")
 
 
+_DURATION = re.compile(r"^(\d{1,2}):([0-5]\d)(?::([0-5]\d))?$")
+
+
 def parse_quantity(text: str, unit: str) -> Parsed:
-    """Hours (at most three decimals, more than 0, at most 24) or whole minutes, as ticks."""
+    """Hours (at most three decimals, more than 0, at most 24) or whole minutes, as ticks. Hours may be a
+    duration ``1:30`` (an Excel ``[u]:mm`` cell): whole minutes."""
     name = "uren" if unit == "uur" else "minuten"
+    duration = _DURATION.match(text.strip()) if unit == "uur" else None
+    if duration:
+        return _duration_ticks(text, duration)
+    return _decimal_quantity(text, unit, name)
+
+
+def _decimal_quantity(text: str, unit: str, name: str) -> Parsed:
     value = parse_decimal(text)
     if value is None:
         return None, _not_a_quantity(text, name)
@@ -77,6 +89,18 @@ def parse_quantity(text: str, unit: str) -> Parsed:
     if unit == "minuut" and value != value.to_integral_value():
         return None, f"minuten {text!r} must be a whole number of minutes"
     return to_ticks(value, QuantityUnit(unit)), None
+
+
+def _duration_ticks(text: str, found: re.Match[str]) -> Parsed:
+    hours, minutes, seconds = int(found.group(1)), int(found.group(2)), int(found.group(3) or 0)
+    if seconds:
+        return None, f"uren {text!r} is not a whole number of minutes"
+    ticks = hours * TICKS_PER_HOUR + minutes * TICKS_PER_MINUTE
+    if ticks == 0:
+        return None, f"uren {text!r} must be more than zero"
+    if ticks > MAX_ROW_HOURS * TICKS_PER_HOUR:
+        return None, f"uren {text!r} is more than 24 hours"
+    return ticks, None
 
 
 def _not_a_quantity(text: str, name: str) -> str:

@@ -24,7 +24,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,7 @@ from mgr_tariffs.money import gross_cents as line_gross_cents
 from mgr_tariffs.money import net_cents as line_net_cents
 from mgr_tariffs.problems import InputError, Problem, error
 from mgr_tariffs.quantity import MINUTE_DECIMALS, TICKS_PER_HOUR, TICKS_PER_MINUTE, QuantityUnit, to_ticks
+from mgr_tariffs.selection import Selection
 
 Parsed = tuple[Any, str | None]
 Mask = Callable[[str], str]
@@ -106,6 +107,8 @@ class CheckOptions:
     show_bsn: bool = False
     sheet: str | None = None
     today: dt.date | None = None
+    selection: Selection = field(default_factory=Selection)
+    """``--period``, ``--provider``, ``--municipality``: only these invoice lines (and hours) are checked."""
 
     def mask(self, bsn: str) -> str:
         return bsn_.masker(self.show_bsn)(bsn)
@@ -218,6 +221,8 @@ def _check_loaded(loaded: list[_Loaded], lookup: Lookup, options: CheckOptions, 
     frames = [item.frame for item in loaded if item.frame is not None]
     totals = [item.totals for item in loaded if item.totals is not None]
     lines, rejected = parse_lines(_concat(frames), lookup)
+    if not options.selection.everything:
+        lines = lines.filter(options.selection.expr(day="month_start"))
     row_problems = rejection_problems(rejected)
     checked = run_rules(lines, lookup)
     found = line_findings(checked, lookup, options)
@@ -990,7 +995,8 @@ class LoggedHours:
 def log_hours(paths: Sequence[Path], lookup: Lookup, options: CheckOptions) -> LoggedHours:
     """Bill the hour logs with the billing engine (:func:`mgr_tariffs.billing.bill_tables`): the same reading,
     the same rules and the same lines as ``mgr bill``; its problems are reported as the hour log's."""
-    bill_options = BillOptions(today=options.today, show_bsn=options.show_bsn, sheet=options.sheet)
+    bill_options = BillOptions(today=options.today, show_bsn=options.show_bsn, sheet=options.sheet,
+                               selection=options.selection)
     tables = [read_table(path, sheet=options.sheet) for path in paths]
     result = bill_tables(tables, lookup, bill_options, lambda _: None)
     read_warnings = [p for t in tables for p in t.problems if not p.is_error]

@@ -33,18 +33,25 @@ from mgr_tariffs.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
+    MUNICIPALITY_FILTER,
+    PERIOD_OPTION,
+    PROVIDER_FILTER,
     date_option,
     fail,
+    fit,
     guarded,
     load_lookup,
+    parties_file,
     print_json,
     print_problems,
+    selection_option,
     stderr,
     stdout,
+    table,
 )
 from mgr_tariffs.documents import DocumentError
 from mgr_tariffs.io.atomic import OutputError, OutputSet, write_atomically, write_directory
-from mgr_tariffs.money import format_euro, from_cents
+from mgr_tariffs.money import format_euro, format_number, from_cents
 from mgr_tariffs.problems import warning
 
 if TYPE_CHECKING:  # the ledger and the parties file are imported only when asked for: a faster start-up
@@ -61,16 +68,18 @@ SHOWN_INVOICES = 60
 @guarded
 def bill_command(
     hours: list[Path] = typer.Argument(..., help="Hour logs: CSV (; , or tab, decimal comma or point) or .xlsx."),
-    out: Path = typer.Option(None, "--out", "-o", help="Write the invoices into DIR (see --format)."),
-    formats: str = typer.Option(None, "--format", "-f", help="With --out: any of csv,ubl,pdf,xlsx,iwmo, comma-"
-                                "separated (ubl = SI-UBL 2.0 e-invoice; pdf and xlsx for people; iwmo = WMO323 "
-                                "declarations, with --issue and --allocations) \\[default: csv]; with "
-                                "--compare-tariffs: text, json or csv."),
+    out: Path = typer.Option(None, "--out", "-o", metavar="DIR", help="Write the invoices into DIR (see --documents)."),
+    output: str | None = typer.Option(None, "--format", "-f", metavar="text|json|csv", help="What is printed: text for "
+                               "people \\[default], json (the full result, full BSNs) or csv (one row per invoice)."),
+    documents: str | None = typer.Option(None, "--documents", "-d", metavar="csv,ubl,pdf,xlsx,iwmo|none", help="What "
+                                  "--out writes, comma-separated (ubl = SI-UBL 2.0 e-invoice; pdf and xlsx for "
+                                  "people; iwmo = WMO323 declarations, with --issue and --allocations) "
+                                  "\\[default: csv]; none: no documents (--issue without --out)."),
     parties: Path = typer.Option(None, "--parties", envvar="MGR_PARTIES", help="Parties file (YAML) for ubl/pdf/xlsx "
                                  "(default: data/parties.yaml)."),
-    invoice_date: str = typer.Option(None, "--invoice-date", help="Factuurdatum on documents, YYYY-MM-DD "
-                                     "(default: today)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON on stdout (full BSNs)."),
+    invoice_date: str = typer.Option(None, "--invoice-date", metavar="DATE", help="Factuurdatum on documents, "
+                                     "YYYY-MM-DD or DD-MM-YYYY (default: today)."),
+    as_json: bool = typer.Option(False, "--json", hidden=True, help="The same as --format json."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid",
                                       help="Bill the valid rows; write the rejected rows with reasons to a file."),
     rejects: Path = typer.Option(None, "--rejects", help="Where --skip-invalid writes the rejected rows "
@@ -81,13 +90,16 @@ def bill_command(
     show_bsn: bool = typer.Option(False, "--show-bsn", help="Show full BSNs on the terminal (masked by default)."),
     issue_invoices: bool = typer.Option(False, "--issue", help="Issue the invoices: number them and record them "
                                         "in the ledger; rows billed before are skipped and reported."),
-    ledger: Path = typer.Option(None, "--ledger", help="The ledger (SQLite) for --issue (default: $MGR_LEDGER, "
-                                "else mgr-ledger.sqlite here)."),
+    ledger: Path = typer.Option(None, "--ledger", envvar="MGR_LEDGER", help="The ledger (SQLite) for --issue, and "
+                                "for a preview that marks rows already billed (default: mgr-ledger.sqlite here)."),
     compare_tariffs: Path = typer.Option(None, "--compare-tariffs", metavar="NEW.yaml", help="What-if: bill the "
                                          "logs under this catalogue too and show the difference per municipality, "
                                          "provider, product and month (writes nothing)."),
     as_of: str = typer.Option(None, "--as-of", help="With --compare-tariffs: price every row at the tariffs in "
                               "force on this date, YYYY-MM-DD (what an indexation costs)."),
+    period: str | None = PERIOD_OPTION,
+    provider: str | None = PROVIDER_FILTER,
+    municipality: str | None = MUNICIPALITY_FILTER,
     allocations: Path = ALLOCATIONS_OPTION,
     iwmo_dir: Path = IWMO_DIR_OPTION,
     tariffs: Path = CATALOGUE_OPTION,
@@ -97,47 +109,135 @@ def bill_command(
     Every row is checked; if any is rejected nothing is written, every rejected row is listed as
     [bold]file:line: message[/] and the exit code is 1 (unless --skip-invalid).
     """
+    output, documents = _formats(output, documents, as_json)
     lookup = load_lookup(tariffs)
-    options = BillOptions(today=date_option("--today", today), show_bsn=show_bsn, sheet=sheet)
+    options = BillOptions(today=date_option("--today", today), show_bsn=show_bsn, sheet=sheet,
+                          selection=selection_option(lookup, period, provider, municipality))
     if compare_tariffs is not None:
-        if out is not None or issue_invoices:
-            raise fail("--compare-tariffs writes nothing: leave out --out and --issue", EXIT_USAGE)
-        from mgr_tariffs.cli.whatif import run_what_if  # noqa: PLC0415 - only for a what-if
-
-        run_what_if(hours, lookup, compare_tariffs, options, "json" if as_json else (formats or "text"),
-                    skip_invalid, date_option("--as-of", as_of))
+        _what_if(hours, lookup, compare_tariffs, options, output, skip_invalid, as_of, out, issue_invoices)
     elif as_of is not None:
         raise fail("--as-of needs --compare-tariffs", EXIT_USAGE)
-    iwmo = _iwmo(formats, issue_invoices, allocations, iwmo_dir)  # issue 15: WMO323 per issued invoice
-    request = _request(out, formats or "csv", parties, invoice_date, force, lookup)
+    if issue_invoices and out is None and documents != "none":
+        raise fail("--issue numbers invoices that are sent: give --out DIR for their documents, or --documents "
+                   "none to issue without writing any", EXIT_USAGE)
+    iwmo = _iwmo(documents, issue_invoices, allocations, iwmo_dir)  # issue 15: WMO323 per issued invoice
+    request = _request(out, documents or "csv", parties, invoice_date, force, lookup)
     with _progress(hours) as say:
         result = bill(hours, lookup, options, progress=say)
     result = with_norm_signals(result, hours, sheet, options.mask)  # duration norms (issue 17): warnings only
-    strict_failure = bool(result.errors) and not skip_invalid
-    if strict_failure:
-        _refuse(result, as_json, options.mask)
+    if result.errors and not skip_invalid:
+        _refuse(result, output == "json", options.mask)
     if result.unusable and issue_invoices:
         _refuse_issue(result, options.mask)
     day = _invoice_date(invoice_date) or dt.date.today()
     plan = replace(_plan(result, request, rejects if skip_invalid and result.errors else None, hours, force),
                    iwmo=iwmo)
+    used = _inputs(tariffs, _parties_used(parties, request), ledger)
     if issue_invoices:
-        issued = _issue(result, ledger, plan, lookup, day)
-        written = _told(plan, issued.files)
+        _check_issue_date(result, ledger, day)
+        issued: _Issued | None = _issue(result, ledger, plan, lookup, day)
+        written = _told(plan, issued.files) if issued is not None else []
     else:
         issued = None
         written = _write(result, plan, lookup)
-    shown = issued.billed if issued else result
-    if as_json:
-        print_json(result_json(shown, issued.numbers if issued else None, issued.summary() if issued else None))
-    else:
-        _render(shown, issued, reveal=options.mask)
-        for line in written:
-            stdout().print(line, markup=False)
+        used += _preview_against_ledger(result, ledger, options.mask)
+    _show(result, issued, output, written, used, options.mask)
     if result.unusable:  # --skip-invalid billed the other files, but a whole file was left out
         raise fail(f"{', '.join(result.unusable)}: could not be used at all (see the errors); the other files "
                    "were billed")
     raise typer.Exit(EXIT_OK)
+
+
+def _what_if(hours: list[Path], lookup: Lookup, compare: Path, options: BillOptions, output: str | None,
+             skip_invalid: bool, as_of: str | None, out: Path | None, issuing: bool) -> None:
+    if out is not None or issuing:
+        raise fail("--compare-tariffs writes nothing: leave out --out and --issue", EXIT_USAGE)
+    from mgr_tariffs.cli.whatif import run_what_if  # noqa: PLC0415 - only for a what-if
+
+    run_what_if(hours, lookup, compare, options, output or "text", skip_invalid, date_option("--as-of", as_of))
+
+
+def _inputs(tariffs: Path, parties: Path | None, ledger: Path | None) -> list[str]:
+    """The first line of the text output: which catalogue, parties file and ledger this run used."""
+    from mgr_tariffs.catalogue.loader import resolve_catalogue_path  # noqa: PLC0415
+    from mgr_tariffs.ledger.store import ledger_path  # noqa: PLC0415
+
+    used = resolve_catalogue_path(tariffs)
+    parts = [f"tarieven {used}" + (" (the copy in the package: there is no data/tariffs.yaml here)"
+                                   if used != tariffs else "")]
+    if parties is not None:
+        parts.append(f"partijen {parties}")
+    book = ledger_path(ledger)
+    if ledger is not None or book.exists():
+        parts.append(f"grootboek {book}")
+    return [" · ".join(parts)]
+
+
+def _parties_used(parties: Path | None, request: OutputRequest | None) -> Path | None:
+    if request is None or request.parties is None:
+        return None
+    from mgr_tariffs.parties import DEFAULT_PATH as PARTIES_DEFAULT  # noqa: PLC0415
+
+    return parties or PARTIES_DEFAULT
+
+
+def _check_issue_date(result: BillingResult, ledger: Path | None, day: dt.date) -> None:
+    """Refuse an invoice date before a supplier's last issued invoice; warn for one in the future."""
+    from mgr_tariffs.identity import provider_key  # noqa: PLC0415
+    from mgr_tariffs.ledger.store import LedgerError, last_issue_dates, ledger_path  # noqa: PLC0415
+
+    book = ledger_path(ledger)
+    if book.exists() and not result.invoice_frame.is_empty():
+        try:
+            last = last_issue_dates(book)
+        except LedgerError as exc:
+            raise fail(str(exc)) from None
+        for provider in result.invoice_frame.get_column("provider").unique().to_list():
+            before = last.get(provider_key(provider))
+            if before is not None and day < before:
+                raise fail(f"--invoice-date {day.isoformat()}: {provider} issued an invoice on {before.isoformat()} "
+                           "already; its numbers follow the issue dates, so date this run on or after that day",
+                           EXIT_USAGE)
+    if day > dt.date.today():
+        stderr().print(f"mgr: warning: --invoice-date {day.isoformat()} lies in the future", style="yellow",
+                       markup=False)
+
+
+def _preview_against_ledger(result: BillingResult, ledger: Path | None, reveal: Mask) -> list[str]:
+    """A preview (no --issue) with a ledger at hand marks the rows that are on an issued invoice already."""
+    from mgr_tariffs.ledger.store import LedgerError, find_billed, ledger_path  # noqa: PLC0415
+
+    book = ledger_path(ledger)
+    if not book.exists() or result.rows.is_empty():
+        return []
+    try:
+        billed = find_billed(book, result.rows)
+    except LedgerError as exc:
+        raise fail(str(exc)) from None
+    if billed.is_empty():
+        return []
+    shown = [warning(r["_file"], r["_line"], f"already billed on invoice {r['number']} of {r['provider']}")
+             for r in billed.head(SHOWN_WARNINGS).iter_rows(named=True)]
+    print_problems(shown, shown=reveal)
+    return [f"{billed.height:,} row(s) of this preview are on issued invoices already; --issue bills only the "
+            "other rows".replace(",", ".")]
+
+
+def _show(result: BillingResult, issued: _Issued | None, output: str | None, written: list[str], used: list[str],
+          reveal: Mask) -> None:
+    shown = issued.billed if issued else result
+    if output == "json":
+        print_json(result_json(shown, issued.numbers if issued else None, issued.summary() if issued else None))
+    elif output == "csv":
+        from mgr_tariffs.billing.output import summary_csv  # noqa: PLC0415
+
+        sys.stdout.write(summary_csv(shown, issued.numbers if issued else None).decode("utf-8"))
+    else:
+        for line in used:
+            stdout().print(line, markup=False)
+        _render(shown, issued, reveal=reveal)
+        for line in written:
+            stdout().print(line, markup=False)
 
 
 def _refuse_issue(result: BillingResult, reveal: Mask) -> None:
@@ -165,7 +265,7 @@ class _Plan:
     rejects_in_folder: bool
     rejects_file: Path | None
     force: bool
-    iwmo: IwmoRequest | None = None  # --format iwmo (issue 15)
+    iwmo: IwmoRequest | None = None  # --documents iwmo (issue 15)
 
 
 def _plan(result: BillingResult, request: OutputRequest | None, rejects: Path | None, inputs: list[Path],
@@ -294,24 +394,49 @@ def _check_out_dir(out: Path, force: bool) -> None:
         raise fail(f"{out} is not empty; issued invoices are written to a new or empty folder (or use --force)")
 
 
-def _iwmo(formats: str | None, issuing: bool, allocations: Path | None, iwmo_dir: Path | None) -> IwmoRequest | None:
-    wanted = [f.strip().lower() for f in (formats or "").split(",")]
+PRINTED = ("text", "json", "csv")
+
+
+def _formats(output: str | None, documents: str | None, as_json: bool) -> tuple[str | None, str | None]:
+    """``--format`` (what is printed) and ``--documents`` (what is written). ``--json`` is ``--format json``; a
+    ``--format`` naming documents (``csv,ubl,pdf``, the option's meaning before 0.2) is read as ``--documents``
+    with a warning, so that scripts keep working."""
+    named = {part.strip().lower() for part in (output or "").split(",")}
+    if output is not None and output.strip().lower() not in PRINTED and documents is None and named <= set(FORMATS):
+        stderr().print(f"mgr: warning: --format {output} names documents: that is --documents now (--format "
+                       "chooses what is printed: text, json or csv)", style="yellow", markup=False)
+        output, documents = None, output
+    if output is not None and output.strip().lower() not in PRINTED:
+        raise fail(f"--format {output!r}: choose from text, json, csv", EXIT_USAGE)
+    if as_json:
+        if output not in (None, "json"):
+            raise fail("--json is --format json: give one of them", EXIT_USAGE)
+        output = "json"
+    return (output.strip().lower() if output else None), documents
+
+
+def _iwmo(documents: str | None, issuing: bool, allocations: Path | None, iwmo_dir: Path | None) -> IwmoRequest | None:
+    wanted = [f.strip().lower() for f in (documents or "").split(",")]
     if "iwmo" in wanted and not issuing:
-        raise fail("--format iwmo needs --issue: a WMO323 names the invoice number", EXIT_USAGE)
+        raise fail("--documents iwmo needs --issue: a WMO323 names the invoice number", EXIT_USAGE)
     return iwmo_request(wanted, allocations, iwmo_dir)
 
 
 def _request(out: Path | None, formats: str, parties: Path | None, invoice_date: str | None, force: bool,
              lookup: Lookup) -> OutputRequest | None:
+    if formats.strip().lower() == "none":
+        if out is not None:
+            raise fail("--documents none writes nothing: leave out --out DIR", EXIT_USAGE)
+        return None
     wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
     unknown = [f for f in wanted if f not in (*FORMATS, "iwmo")]
     if unknown or not wanted:
-        raise fail(f"--format {formats!r}: choose from {', '.join((*FORMATS, 'iwmo'))}", EXIT_USAGE)
+        raise fail(f"--documents {formats!r}: choose from {', '.join((*FORMATS, 'iwmo'))} (or none)", EXIT_USAGE)
     documents = set(wanted) - {"csv"}  # iwmo needs the parties file too (the provider's AGB code)
     wanted = tuple(f for f in wanted if f != "iwmo") or ("csv",)  # iwmo: written by _issue, next to the CSVs
     if out is None:
         if wanted != ("csv",):
-            raise fail("--format needs --out DIR", EXIT_USAGE)
+            raise fail("--documents needs --out DIR", EXIT_USAGE)
         return None
     loaded = _load_parties(parties, lookup) if documents else None
     return OutputRequest(out, wanted, loaded, _invoice_date(invoice_date), force)
@@ -321,7 +446,7 @@ def _load_parties(path: Path | None, lookup: Lookup) -> Parties:
     from mgr_tariffs.parties import DEFAULT_PATH as PARTIES_DEFAULT  # noqa: PLC0415
     from mgr_tariffs.parties import load_parties  # noqa: PLC0415
 
-    result = load_parties(path or PARTIES_DEFAULT, lookup)
+    result = load_parties(parties_file(path or PARTIES_DEFAULT), lookup)
     if result.parties is None:
         print_problems(result.problems)
         raise fail(f"{path or PARTIES_DEFAULT}: the parties file is invalid")
@@ -393,8 +518,9 @@ def _render(result: BillingResult, issued: _Issued | None, strict_failure: bool 
         stderr().print(f"... and {len(warnings) - SHOWN_WARNINGS} more warning(s) (see --json)", style="yellow")
     s = result.summary
     console = stdout()
-    console.print(f"rows read {s.rows_read:,} · billed {s.rows_billed:,} · rejected {s.rows_rejected:,}".replace(
-        ",", "."), markup=False)
+    left_out = f" · outside the selection {s.rows_left_out:,}" if s.rows_left_out else ""
+    console.print(f"rows read {s.rows_read:,} · billed {s.rows_billed:,} · rejected {s.rows_rejected:,}{left_out}"
+                  .replace(",", "."), markup=False)
     if strict_failure:
         return
     console.print(f"{s.invoices} invoice(s), {s.lines} line(s); total {format_euro(s.total)} excl. btw, "
@@ -403,7 +529,7 @@ def _render(result: BillingResult, issued: _Issued | None, strict_failure: bool 
         console.print(f"revenue not netted (more than the line amount): {format_euro(s.revenue_unnetted)}",
                       style="yellow", markup=False)
     if 0 < s.invoices <= SHOWN_INVOICES:
-        console.print(_invoice_table(result))
+        console.print(_invoice_table(result, issued.numbers if issued is not None else None))
     if s.invoices:
         console.print(_totals_table("gemeente", s.by_municipality))
         console.print(_totals_table("aanbieder", s.by_provider))
@@ -420,24 +546,23 @@ def _render_already_billed(issued: IssueResult) -> None:
                    f"{issued.rows_already_billed:,} row(s) were billed before".replace(",", "."), markup=False)
 
 
-def _invoice_table(result: BillingResult) -> Table:
-    table = Table(title="facturen", title_justify="left")
-    for column in ("aanbieder", "gemeente", "periode", "regels"):
-        table.add_column(column)
-    table.add_column("totaal", justify="right")
+def _invoice_table(result: BillingResult, numbers: Mapping[tuple[str, str, str], str] | None = None) -> Table:
+    """The invoices of the run, with the number each got when they were issued."""
+    first = ("factuurnummer",) if numbers else ()
+    shown = table(*first, "aanbieder", "gemeente", "periode", "regels", "totaal", title="facturen",
+                  right=("regels", "totaal"), keep=(*first, "periode", "regels", "totaal"))
     for row in result.invoice_frame.iter_rows(named=True):
-        table.add_row(row["provider"], row["municipality"], row["period"], str(row["lines"]),
-                      format_euro(from_cents(row["total_cents"])))
-    return table
+        number = (numbers.get((row["provider"], row["gemeentecode"], row["period"]), ""),) if numbers else ()
+        shown.add_row(*number, row["provider"], row["municipality"], row["period"],
+                      format_number(Decimal(row["lines"]), 0), format_euro(from_cents(row["total_cents"])))
+    return fit(shown)
 
 
 def _totals_table(title: str, totals: Mapping[str, Decimal]) -> Table:
-    table = Table(title=f"totaal per {title}", title_justify="left")
-    table.add_column(title)
-    table.add_column("bedrag", justify="right")
+    shown = table(title, "bedrag", title=f"totaal per {title}", right=("bedrag",), keep=("bedrag",))
     for name, amount in totals.items():
-        table.add_row(name, format_euro(amount))
-    return table
+        shown.add_row(name, format_euro(amount))
+    return fit(shown)
 
 
 def register(app: typer.Typer) -> None:

@@ -18,12 +18,16 @@ from mgr_tariffs.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
+    MUNICIPALITY_FILTER,
+    PERIOD_OPTION,
+    PROVIDER_FILTER,
     date_option,
     fail,
     guarded,
     load_lookup,
     print_json,
     print_problems,
+    selection_option,
     stdout,
 )
 from mgr_tariffs.money import format_euro
@@ -52,6 +56,9 @@ def check(
                               "YYYY-MM-DD."),
     ledger: Path = typer.Option(None, "--ledger", help="Also flag lines already on an invoice issued in this ledger "
                                 "(SQLite; e.g. mgr-ledger.sqlite)."),
+    period: str | None = PERIOD_OPTION,
+    provider: str | None = PROVIDER_FILTER,
+    municipality: str | None = MUNICIPALITY_FILTER,
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
     """Recompute every invoice line from the catalogue and report each discrepancy with the money at stake.
@@ -67,7 +74,8 @@ def check(
 
     lookup = load_lookup(tariffs)
     as_json = output is CheckFormat.JSON
-    options = checking.CheckOptions(show_bsn=show_bsn or as_json, sheet=sheet, today=date_option("--today", today))
+    options = checking.CheckOptions(show_bsn=show_bsn or as_json, sheet=sheet, today=date_option("--today", today),
+                                    selection=selection_option(lookup, period, provider, municipality))
     issued = _issued(ledger) if ledger is not None else None
     result = checking.check(invoices, lookup, hours or None, options, issued)
     if as_json:

@@ -108,7 +108,8 @@ def write_command(
     out: Path = typer.Option(..., "--out", "-o", help="Write WMO323-<DeclaratieNummer>.xml files into DIR."),
     parties: Path = typer.Option(None, "--parties", envvar="MGR_PARTIES", help="Parties file with the providers' "
                                  "AGB codes (default: data/parties.yaml)."),
-    date: str = typer.Option(None, "--date", help="Message date (Dagtekening), YYYY-MM-DD (default: today)."),
+    date: str = typer.Option(None, "--invoice-date", metavar="DATE", help="Date of the message (Dagtekening), "
+                             "YYYY-MM-DD (default: today)."),
     provider: str = typer.Option(None, "--provider", "-p", help="The provider (when a number exists for several)."),
     force: bool = typer.Option(False, "--force", help="Overwrite files that exist."),
     ledger: Path = LEDGER_OPTION,
@@ -137,7 +138,7 @@ def write_command(
         raise fail("the allocations or parties file is invalid; nothing was written")
     messages = _from_ledger(ledger, numbers, provider, lambda invoices, original: declaration_messages(
         invoices, parties=loaded.parties, lookup=lookup, allocations=found.allocations,  # type: ignore[arg-type]
-        material=material, message_date=date_option("--date", date) or dt.date.today(), original=original))
+        material=material, message_date=date_option("--invoice-date", date) or dt.date.today(), original=original))
     for refused in messages.refused:
         for message in refused.messages:
             stderr().print(f"mgr: {refused.invoice}: {message}", style="red", markup=False)

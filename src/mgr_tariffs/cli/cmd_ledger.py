@@ -30,12 +30,17 @@ from mgr_tariffs.cli.common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
     EXIT_USAGE,
+    PERIOD_OPTION,
     date_option,
     fail,
+    fit,
     guarded,
     load_lookup,
+    parties_file,
+    period_option,
     print_json,
     print_problems,
+    table,
 )
 from mgr_tariffs.documents import FORMATS, DocumentError, write_documents
 from mgr_tariffs.io.atomic import Collected, OutputError, Staged, output_set, stage
@@ -96,7 +101,7 @@ def _documents_request(out: Path | None, documents: str, parties: Path | None,
         raise fail(f"--documents {documents!r}: choose from {', '.join((*FORMATS, 'iwmo'))}", EXIT_USAGE)
     iwmo = iwmo_request(formats, allocations, iwmo_dir)
     lookup = load_lookup(tariffs)
-    loaded = load_parties(parties or PARTIES_DEFAULT, lookup)
+    loaded = load_parties(parties_file(parties or PARTIES_DEFAULT), lookup)
     if loaded.parties is None:
         print_problems(loaded.problems)
         raise fail(f"{parties or PARTIES_DEFAULT}: the parties file is invalid")
@@ -130,7 +135,9 @@ def credit_command(
     number: str = typer.Argument(..., help="The number of the invoice to credit, e.g. 2024-000012."),
     provider: str | None = PROVIDER_OPTION,
     reason: str | None = typer.Option(None, "--reason", "-r", help="Why (recorded with the credit note)."),
-    date: str | None = typer.Option(None, "--date", help="Issue date of the credit note (default: today)."),
+    date: str | None = typer.Option(None, "--invoice-date", metavar="DATE", help="Issue date of the credit note, "
+                                    "YYYY-MM-DD or DD-MM-YYYY (default: today)."),
+    old_date: str | None = typer.Option(None, "--date", hidden=True, help="The same as --invoice-date."),
     output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text or json."),
     ledger: Path | None = LEDGER_OPTION,
     out: Path | None = OUT_OPTION,
@@ -145,10 +152,11 @@ def credit_command(
     from mgr_tariffs.ledger.store import LedgerError, credit, issue_date_problem, ledger_path  # noqa: PLC0415
 
     wanted = _documents_request(out, documents, parties, tariffs, allocations, iwmo_dir)
-    day = date_option("--date", date) or dt.date.today()
+    date = date or old_date
+    day = date_option("--invoice-date", date) or dt.date.today()
     problem = issue_date_problem(day)
     if problem:
-        raise fail(f"--date {date}: {problem}", EXIT_USAGE)
+        raise fail(f"--invoice-date {date}: {problem}", EXIT_USAGE)
     counted: list[tuple[Staged, int, Messages | None]] = []
 
     def outputs(note: Invoice, still_pending: Callable[[str], bool]) -> Staged | None:
@@ -180,7 +188,7 @@ def credit_command(
 def list_command(
     provider: str | None = typer.Option(None, "--provider", "-p", help="Only this provider."),
     municipality: str | None = typer.Option(None, "--municipality", "-m", help="Only this municipality (name/code)."),
-    period: str | None = typer.Option(None, "--period", help="Only this service month YYYY-MM (or year YYYY)."),
+    period: str | None = PERIOD_OPTION,
     output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text or json."),
     ledger: Path | None = LEDGER_OPTION,
 ) -> None:
@@ -189,26 +197,27 @@ def list_command(
     from mgr_tariffs.ledger.store import LedgerError, ledger_path, list_invoices  # noqa: PLC0415
 
     try:
-        items = list_invoices(ledger_path(ledger), provider, municipality, period)
+        items = list_invoices(ledger_path(ledger), provider, municipality, period_option(period))
         iwmo = statuses(ledger_path(ledger)) if items else {}
     except LedgerError as exc:
         raise fail(str(exc), EXIT_INVALID) from None
     if output is OutputFormat.JSON:
         print_json([{**item.as_json(), "iwmo": iwmo.get((item.provider, item.number))} for item in items])
         return
-    table = Table(title=f"{len(items)} issued invoice(s)")
-    for column in ("number", "provider", "municipality", "period", "issued", "total incl. VAT", "note", "iWmo"):
-        table.add_column(column, justify="right" if column == "total incl. VAT" else "left")
+    shown = table("factuurnummer", "aanbieder", "gemeente", "periode", "factuurdatum", "totaal incl. btw", "opmerking",
+                  "iWmo",
+                  title=f"{len(items)} uitgereikte factu{'ur' if len(items) == 1 else 'ren'}",
+                  right=("totaal incl. btw",), keep=("factuurnummer", "periode", "factuurdatum", "totaal incl. btw"))
     for item in items:
-        table.add_row(item.number, item.provider, item.municipality, item.period, item.issue_date.isoformat(),
+        shown.add_row(item.number, item.provider, item.municipality, item.period, item.issue_date.isoformat(),
                       format_euro(item.total_incl_vat), _note(item), iwmo.get((item.provider, item.number), ""))
-    _console().print(table)
+    _console().print(fit(shown))
 
 
 def _note(item: IssuedInvoice) -> str:
     if item.credits:
-        return f"credits {item.credits}" + (f": {item.reason}" if item.reason else "")
-    return f"credited by {item.credited_by}" if item.credited_by else ""
+        return f"crediteert {item.credits}" + (f": {item.reason}" if item.reason else "")
+    return f"gecrediteerd door {item.credited_by}" if item.credited_by else ""
 
 
 @ledger_app.command("show")
@@ -260,28 +269,39 @@ def show_command(
 
 
 def _lines_table(invoice: Invoice) -> Table:
-    table = Table()
-    for column in ("client", "product", "quantity", "unit", "price", "revenue netted", "amount"):
-        table.add_column(column, justify="left" if column in ("client", "product", "unit") else "right")
+    money = ("aantal", "tarief", "opbrengst verrekend", "bedrag")
+    shown = table("cliënt", "product", "aantal", "eenheid", "tarief", "opbrengst verrekend", "bedrag", right=money,
+                  keep=("cliënt", *money))
     for line in invoice.lines:
-        table.add_row(mask_bsn(line.bsn), f"{line.product} {line.product_name}", format_quantity(line.quantity),
+        shown.add_row(mask_bsn(line.bsn), f"{line.product} {line.product_name}", format_quantity(line.quantity),
                       line.unit.value, format_euro(line.unit_price), format_euro(line.revenue_netted),
                       format_euro(line.amount))
-    return table
+    return fit(shown)
 
 
 @ledger_app.command("export")
 def export_command(
-    out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file (default: standard output)."),
-    force: bool = typer.Option(False, "--force", help="Overwrite --out when it exists."),
+    out: Path | None = typer.Option(None, "--out", "-o", metavar="DIR", help="Write grootboek.csv into DIR (a path "
+                                    "ending in .csv: that file) \\[default: standard output]."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the file when it exists."),
     ledger: Path | None = LEDGER_OPTION,
 ) -> None:
-    """Export every issued invoice as CSV for the accounting system (one row per invoice, Dutch dialect)."""
+    """Export every issued invoice as CSV for the accounting system (one row per invoice, Dutch dialect: ``;``,
+    decimal comma, UTF-8 with BOM — on standard output too, so a redirected export opens right in Excel).
+
+    Examples:
+
+      mgr ledger export > grootboek.csv
+
+      mgr ledger export --out boekhouding --ledger mgr-ledger.sqlite
+    """
     from mgr_tariffs.ledger.store import LedgerError, export_csv, ledger_path  # noqa: PLC0415
 
+    if out is not None and out.suffix.lower() != ".csv":
+        out = out / EXPORT_FILE
     buffer = io.StringIO(newline="")
     try:
-        export_csv(ledger_path(ledger), buffer, bom=out is not None)
+        export_csv(ledger_path(ledger), buffer, bom=True)
         if out is None:
             sys.stdout.write(buffer.getvalue())
             return
@@ -289,6 +309,9 @@ def export_command(
             outputs.write_text(out, buffer.getvalue())
     except (LedgerError, OutputError) as exc:
         raise fail(str(exc), EXIT_INVALID) from None
+
+
+EXPORT_FILE = "grootboek.csv"
 
 
 @ledger_app.command("verify")

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from mgr_tariffs.bsn import Mask, mask_in
@@ -20,6 +22,7 @@ from mgr_tariffs.bsn import mask as mask_bsn
 from mgr_tariffs.catalogue.loader import DEFAULT_PATH, Lookup, load_catalogue, resolve_catalogue_path
 from mgr_tariffs.dates import Period, parse_date, parse_period
 from mgr_tariffs.problems import InputError, Problem
+from mgr_tariffs.selection import Selection
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -65,6 +68,31 @@ def console(*, width: int | None = 160, stderr: bool = False) -> Console:
     tty = stream.isatty()
     return SafeConsole(stderr=stderr, highlight=False, soft_wrap=stderr or not tty, width=None if tty else width,
                        no_color=not tty, emoji=False)
+
+
+def table(*columns: str, title: str | None = None, right: Iterable[str] = (), keep: Iterable[str] = ()) -> Table:
+    """A table for people: drawn on a terminal, plain columns (no box drawing) when piped.
+
+    ``right`` columns are right-aligned (money, counts); ``keep`` columns identify something (numbers, dates,
+    codes, amounts) and are never cut or wrapped, however narrow the terminal: the other columns give way.
+    """
+    tty = sys.stdout.isatty()
+    shown = Table(title=title, title_justify="left", box=box.HEAVY_HEAD if tty else None, show_edge=tty,
+                  pad_edge=tty, header_style="bold" if tty else "")
+    aligned, kept = set(right), set(keep)
+    for name in columns:
+        shown.add_column(name, justify="right" if name in aligned else "left", no_wrap=name in kept,
+                         overflow="fold")
+    return shown
+
+
+def fit(shown: Table) -> Table:
+    """Give every never-cut column (``no_wrap``) the width of its widest cell, once its rows are added."""
+    for column in shown.columns:
+        if column.no_wrap:
+            cells = [len(str(cell)) for cell in column._cells]
+            column.min_width = max([len(str(column.header)), *cells])
+    return shown
 
 
 def stdout() -> Console:
@@ -114,6 +142,31 @@ def date_option(option: str, text: str | None) -> dt.date | None:
     if day is None:
         raise fail(str(reason), EXIT_USAGE)
     return day
+
+
+PERIOD_OPTION = typer.Option(None, "--period", metavar="P", help="Only these months: 2019-07, 2019-Q3, 2019 or a "
+                             "range 2019-07..2019-09.")
+PROVIDER_FILTER = typer.Option(None, "--provider", metavar="NAME", help="Only this provider (any spelling of it).")
+MUNICIPALITY_FILTER = typer.Option(None, "--municipality", metavar="NAME", help="Only this municipality (name or "
+                                   "CBS code).")
+
+
+def selection_option(lookup: Lookup, period: str | None, provider: str | None,
+                     municipality: str | None) -> Selection:
+    """``--period``, ``--provider`` and ``--municipality`` as one selection; a usage error (exit 2) when wrong."""
+    try:
+        return Selection.of(lookup, period_option(period), provider, municipality)
+    except ValueError as exc:
+        raise fail(str(exc), EXIT_USAGE) from None
+
+
+def parties_file(path: Path) -> Path:
+    """The parties file documents need; a missing one is a usage error (exit 2) that says what to do."""
+    if not path.exists():
+        raise fail(f"{path}: no such file. E-invoices, PDFs and workbooks need a parties file (who sends and who "
+                   "receives): give --parties PATH or set $MGR_PARTIES; data/examples/parties.yaml is an example, and "
+                   "`mgr validate PATH` checks one", EXIT_USAGE)
+    return path
 
 
 def period_option(text: str | None) -> Period | None:

@@ -74,6 +74,10 @@ def vat_text(line: InvoiceLine) -> str:
     return "vrij" if line.vat_treatment == "vrijgesteld" else f"{format_quantity(line.vat_rate)}%"
 
 
+PRODUCT_COLUMN = 1
+"""The column of :func:`line_cells` with the product, shortened before its last word (the level)."""
+
+
 def line_cells(line: InvoiceLine) -> tuple[str, ...]:
     netted = format_number(line.revenue_netted) if line.revenue_netted else ""
     return (line.bsn, f"{line.product} {line.product_name}", quantity_text(line), format_number(line.unit_price),
@@ -159,6 +163,19 @@ class InvoicePdf(FPDF):  # type: ignore[misc, unused-ignore]
             cut = cut[:-1]
         return cut.rstrip() + "…"
 
+    def fit_keeping_end(self, text: str, width: float) -> str:
+        """Like :meth:`fit`, but a text that is too wide keeps its last word and is shortened before it: a
+        product name ends with the level that sets its price ("… mbo-niveau", "… hbo-niveau")."""
+        text = pdf_text(text).strip()
+        room = width - 2 * self.c_margin
+        if self.get_string_width(text) <= room or " " not in text:
+            return self.fit(text, width)
+        head, tail = text.rsplit(" ", 1)
+        left = width - self.get_string_width(" " + tail)
+        if left <= 2 * self.c_margin + self.get_string_width("…"):
+            return self.fit(text, width)
+        return self.fit(head, left) + " " + tail
+
 
 def build_pdf(doc: Prepared, compress: bool = True) -> bytes:
     """The printable invoice of one prepared invoice, as PDF bytes."""
@@ -241,8 +258,9 @@ def _specification(pdf: InvoicePdf, doc: Prepared) -> None:
     for line in doc.invoice.lines:
         if pdf.will_page_break(ROW):
             pdf.add_page()
-        for (_, width, align), text in zip(COLUMNS, line_cells(line), strict=True):
-            pdf.cell(width, ROW, pdf.fit(text, width), align=align)
+        for index, ((_, width, align), text) in enumerate(zip(COLUMNS, line_cells(line), strict=True)):
+            shown = pdf.fit_keeping_end(text, width) if index == PRODUCT_COLUMN else pdf.fit(text, width)
+            pdf.cell(width, ROW, shown, align=align)
         pdf.ln(ROW)
     pdf.in_table = False
     pdf.set_draw_color(120, 120, 120)

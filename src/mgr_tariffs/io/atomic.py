@@ -297,8 +297,25 @@ def write_directory(out_dir: Path, files: dict[str, bytes], force: bool = False)
             out.check_targets([out_dir / name for name in files])
             for name, data in files.items():
                 out.write_bytes(out_dir / name, data)
+        if force:
+            _drop_earlier_run(out_dir, set(files))
         return [out_dir / name for name in files]
     return _write_new_directory(out_dir, files)
+
+
+EARLIER_RUN = re.compile(r"^(?:concept|factuur|creditnota)-[a-z0-9.-]+\.(?:csv|xml|pdf)$|"
+                         r"^(?:samenvatting\.csv|facturen\.xlsx|afgekeurd\.csv)$")
+"""The names ``mgr bill`` gives its files (:mod:`mgr_tariffs.documents.naming`)."""
+
+
+def _drop_earlier_run(out_dir: Path, kept: set[str]) -> None:
+    """With ``--force`` a folder holds one run: the files of an earlier run that this one did not write again are
+    removed — after the new files are in place (never a delete-then-create), and only files named as ``mgr``
+    names them: anything else in the folder is left alone."""
+    for entry in os.scandir(out_dir):
+        if entry.name not in kept and entry.is_file(follow_symlinks=False) and EARLIER_RUN.match(entry.name):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
 
 
 def _plain_name(name: str) -> bool:

@@ -32,6 +32,7 @@ from xml.etree import ElementTree
 import polars as pl
 
 from mgr_tariffs.problems import InputError, Problem, error, warning
+from mgr_tariffs.suggest import did_you_mean, nearest
 from mgr_tariffs.text import FORBIDDEN_CHARACTERS, describe, forbidden_character
 
 __all__ = [
@@ -690,9 +691,11 @@ def _pick_sheet(book: Any, file: str, sheet: str | None) -> Any:
         if not sheets:
             raise InputError(file, "the workbook has no worksheet")
         return sheets[0]
-    if sheet not in names:
-        raise InputError(file, f"has no sheet {sheet!r}; its sheets are: {', '.join(map(repr, names))}")
-    chosen = book[sheet]
+    matching = [name for name in names if name.casefold() == sheet.strip().casefold()]
+    if not matching:
+        hint = did_you_mean(sheet, names)
+        raise InputError(file, f"has no sheet {sheet!r}{hint}; its sheets are: {', '.join(map(repr, names))}")
+    chosen = book[matching[0]]
     if not hasattr(chosen, "iter_rows"):
         raise InputError(file, f"sheet {sheet!r} is a chart, not a worksheet")
     return chosen
@@ -889,7 +892,11 @@ def _missing(table: Table, columns: Sequence[Column], found: dict[str, str]) -> 
     for column in columns:
         if column.required and column.name not in found:
             also = f" (or {', '.join(repr(a) for a in column.aliases)})" if column.aliases else ""
-            message = f"required column {column.name!r}{also} is missing; the file has: {listing}"
+            unused = [c for c in table.frame.columns if c != LINE and c not in found.values()]
+            near = next((n for n in (nearest(name, unused, 0.75) for name in (column.name, *column.aliases)) if n),
+                        None)
+            hint = f" (did you mean {near!r}?)" if near else ""
+            message = f"required column {column.name!r}{also} is missing{hint}; the file has: {listing}"
             problems.append(error(table.file, table.header_line, message))
     return problems
 

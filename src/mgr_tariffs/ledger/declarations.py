@@ -137,7 +137,8 @@ def record_answer(path: Path, answer: Answer, data: bytes, *, receiver_agb: str,
 
 
 def statuses(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> dict[tuple[str, str], str]:
-    """(provider, invoice number) → its iWmo status: ``declared`` or ``answered: 2 approved, 1 rejected``."""
+    """(provider, invoice number) → its iWmo status (Dutch, as the ledger list shows it): ``gedeclareerd`` (a
+    WMO323 was written) or ``antwoord: 2 toegekend, 1 afgewezen`` (the WMO325 was recorded)."""
     with opened(path, readonly=True, timeout=timeout) as connection:
         if connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'declaration'").fetchone() is None:
             return {}
@@ -145,6 +146,6 @@ def statuses(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> dict[tuple[str,
             "SELECT i.provider, i.number, a.id, SUM(l.approved), COUNT(l.reference) FROM declaration d "
             "JOIN invoice i ON i.id = d.invoice_id LEFT JOIN answer a ON a.declaration_id = d.id "
             "LEFT JOIN answer_line l ON l.answer_id = a.id GROUP BY d.id").fetchall()
-    return {(provider, number): "declared" if answer is None else
-            f"answered: {approved} approved, {total - approved} rejected"
+    return {(provider, number): "gedeclareerd" if answer is None else
+            f"antwoord: {approved} toegekend, {total - approved} afgewezen"
             for provider, number, answer, approved, total in rows}

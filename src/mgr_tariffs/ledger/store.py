@@ -54,6 +54,7 @@ from mgr_tariffs import __version__
 from mgr_tariffs.billing.engine import INVOICE_KEYS, BillingResult, build_invoices, invoice_totals, price_lines
 from mgr_tariffs.billing.invoices import Invoice, InvoiceLine, VatBreakdown
 from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.dates import Period, parse_period
 from mgr_tariffs.frozen import Frozen
 from mgr_tariffs.identity import canonical_spellings, provider_key
 from mgr_tariffs.io import dialect
@@ -66,10 +67,32 @@ from mgr_tariffs.quantity import QuantityUnit
 from mgr_tariffs.vat import vat_cents_expr
 
 __all__ = [
-    "DEFAULT_LEDGER", "ROW_KEY", "BilledRow", "IssueResult", "IssuedInvoice", "IssuedInvoices", "LedgerError",
-    "Outputs", "PublishPending", "StillPending", "chain_head", "credit", "export_csv", "find_billed", "fingerprints",
-    "head_is_known", "issue", "issue_date_problem", "issued_line_keys", "ledger_path", "list_invoices",
-    "pending_tokens", "recover", "show", "verify",
+    "DEFAULT_LEDGER",
+    "ROW_KEY",
+    "BilledRow",
+    "IssueResult",
+    "IssuedInvoice",
+    "IssuedInvoices",
+    "LedgerError",
+    "Outputs",
+    "PublishPending",
+    "StillPending",
+    "chain_head",
+    "credit",
+    "export_csv",
+    "find_billed",
+    "fingerprints",
+    "head_is_known",
+    "issue",
+    "issue_date_problem",
+    "issued_line_keys",
+    "last_issue_dates",
+    "ledger_path",
+    "list_invoices",
+    "pending_tokens",
+    "recover",
+    "show",
+    "verify",
 ]
 
 DEFAULT_LEDGER = Path("mgr-ledger.sqlite")
@@ -383,6 +406,21 @@ Outputs = Callable[["IssueResult", StillPending], Staged | None]
 argument tells ``stage`` which staged leftovers the ledger still waits for."""
 EARLIEST_ISSUE_DATE = dt.date(2000, 1, 1)
 LATEST_AHEAD = dt.timedelta(days=366)
+
+
+def last_issue_dates(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> dict[str, dt.date]:
+    """Per supplier (:func:`provider_key`) the issue date of its last invoice or credit note; read only.
+
+    An invoice dated before the last one of its supplier would break the order of its numbers (EN 16931 BT-2:
+    numbers follow the issue dates), so ``mgr bill --issue`` and ``mgr credit`` refuse such a date.
+    """
+    with opened(path, readonly=True, timeout=timeout) as connection, _reading(path):
+        rows = connection.execute("SELECT provider, max(issue_date) FROM invoice GROUP BY provider").fetchall()
+    found: dict[str, dt.date] = {}
+    for provider, day in rows:
+        key, when = provider_key(str(provider)), dt.date.fromisoformat(str(day))
+        found[key] = max(found.get(key, when), when)
+    return found
 
 
 def issue_date_problem(day: dt.date, today: dt.date | None = None) -> str | None:
@@ -824,22 +862,28 @@ def _line(item: dict[str, Any]) -> InvoiceLine:
         vat_rate=Decimal(item["vat_rate"]), first_day=item["first_day"], last_day=item["last_day"], rows=item["rows"])
 
 
-def _filters(municipality: str | None, period: str | None) -> tuple[str, list[str]]:
+def _filters(municipality: str | None, period: Period | str | None) -> tuple[str, list[str]]:
     clauses, values = [], []
     if municipality:
         clauses.append("(i.municipality = ? COLLATE NOCASE OR i.municipality_code = ?)")
         values += [municipality, municipality.zfill(4) if municipality.isdigit() else municipality]
-    if period:
-        clauses.append("(i.period = ? OR substr(i.period, 1, 4) = ?)")
-        values += [period, period]
+    if isinstance(period, str):
+        parsed, reason = parse_period(period)
+        if parsed is None:
+            raise LedgerError(str(reason))
+        period = parsed
+    if period is not None:
+        clauses.append("i.period BETWEEN ? AND ?")
+        values += [period.first.strftime("%Y-%m"), period.last.strftime("%Y-%m")]
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", values
 
 
 def list_invoices(path: Path, provider: str | None = None, municipality: str | None = None,
-                  period: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> list[IssuedInvoice]:
+                  period: Period | str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> list[IssuedInvoice]:
     """The recorded invoices (headers), oldest first; filters match case-insensitively.
 
-    ``municipality`` is a name or a CBS code; ``period`` is ``YYYY-MM`` or a year ``YYYY``.
+    ``municipality`` is a name or a CBS code; ``period`` a :class:`~mgr_tariffs.dates.Period` or its text
+    (``2019-07``, ``2019-Q3``, ``2019``, ``2019-07..2019-09``).
     """
     where, values = _filters(municipality, period)
     key = provider_key(provider) if provider else None
