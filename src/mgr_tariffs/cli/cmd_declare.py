@@ -39,7 +39,7 @@ IWMO_DIR_OPTION = typer.Option(
     None, "--iwmo-dir", envvar=ENV_VAR, help="Folder with the iWmo 3.2 xsd/, xslt/ and rules/ "
     "(default: ../shared/iwmo when present).")
 LEDGER_OPTION = typer.Option(
-    None, "--ledger", help="The ledger of issued invoices (SQLite) (default: $MGR_LEDGER, else mgr-ledger.sqlite).")
+    None, "--ledger", envvar="MGR_LEDGER", help="The ledger of issued invoices (SQLite) (default: mgr-ledger.sqlite).")
 
 
 SHOWN_SKIPPED = 5
