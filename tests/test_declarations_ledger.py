@@ -137,25 +137,21 @@ def test_documents_iwmo_on_ledger_show_and_credit(tmp_path: Path) -> None:
     assert run("ledger", "list", "--ledger", str(book))[1].count("gedeclareerd") == 2
 
 
-def test_bill_issue_format_iwmo_writes_the_declarations_or_issues_nothing(tmp_path: Path) -> None:
+def test_bill_issue_documents_iwmo_writes_the_declarations_or_issues_nothing(tmp_path: Path) -> None:
     hours = tmp_path / "hours.csv"
     hours.write_text(LOG, encoding="utf-8")
     book = tmp_path / "ledger.sqlite"
-    allocations = tmp_path / "allocations.yaml"
-    allocations.write_text("version: 1\nallocations:\n" + "".join(
-        f"  - {{number: {n}, bsn: '{b}', product: {p}, from: 2021-01-01}}\n" for (b, p, _), n in NUMBERS.items()),
-        encoding="utf-8")
+    register = tmp_path / "toewijzingen.csv"  # the allocation register of `mgr allocations` (issue 14)
+    header = ("toewijzingnummer;bsn;aanbieder;gemeente;productcode;ingangsdatum;einddatum;volume;eenheid;frequentie;"
+              "budget;reden_wijziging;commentaar\n")
+    rows = "".join(f"{n};{b};{PROVIDER};Gennep;{p};2021-01-01;2021-12-31;100;uur;totaal;;;\n"
+                   for (b, p, _), n in NUMBERS.items())
+    register.write_text(header + rows + "300009;111222333;Werkbedrijf De Peel B.V.;Venlo;LN035;2021-01-01;"
+                        "2021-12-31;100;uur;totaal;;;\n", encoding="utf-8")
     common = ("--ledger", str(book), "--parties", str(PARTIES), "--iwmo-dir", str(IWMO), "--invoice-date",
-              "2021-04-06", "-a", str(allocations))
+              "2021-04-06", "--allocations", str(register))
     code, out = run("bill", str(hours), "--out", str(tmp_path / "x"), "--documents", "iwmo", *common)
     assert code == 2 and "--documents iwmo needs --issue" in out
-    unallocated = tmp_path / "unallocated.csv"
-    unallocated.write_text(f"datum;bsn;aanbieder;gemeente;productcode;uren\n2021-03-02;999999990;{PROVIDER};Gennep;"
-                           "LN017;2\n", encoding="utf-8")
-    code, out = run("bill", str(unallocated), "--issue", "--out", str(tmp_path / "u"), "--documents", "csv,iwmo",
-                    *common)
-    assert code == 1 and "no allocation (ToewijzingNummer)" in out and "nothing was issued" in out
-    assert not book.exists() or ledger.list_invoices(book) == []
     participation = tmp_path / "participation.csv"
     participation.write_text("datum;bsn;aanbieder;gemeente;productcode;uren\n2021-03-02;111222333;Werkbedrijf De Peel "
                              "B.V.;Venlo;LN035;2\n", encoding="utf-8")
@@ -168,3 +164,17 @@ def test_bill_issue_format_iwmo_writes_the_declarations_or_issues_nothing(tmp_pa
     assert code == 0, out
     assert passes_validate_iwmo(tmp_path / "d" / "WMO323-2021000001.xml")[0] == 0
     assert "gedeclareerd" in run("ledger", "list", "--ledger", str(book))[1]
+
+
+def test_the_allocation_register_of_issue_14_gives_the_numbers(tmp_path: Path, lookup: Lookup) -> None:
+    from mgr_tariffs.allocations.register import read_register  # noqa: PLC0415
+
+    register = tmp_path / "toewijzingen.csv"
+    register.write_text("toewijzingnummer;bsn;aanbieder;gemeente;productcode;ingangsdatum;einddatum;volume;eenheid;"
+                        f"frequentie;budget;reden_wijziging;commentaar\n300001;111222333;{PROVIDER};Gennep;LN017;"
+                        "2021-03-01;2021-12-31;10;uur;totaal;;;\n", encoding="utf-8")
+    loaded = read_register([register], lookup)
+    assert loaded.register is not None, loaded.problems
+    allocations = Allocations.from_register(loaded.register)
+    found = allocations.find("111222333", "LN017", dt.date(2021, 3, 1), dt.date(2021, 3, 31))
+    assert (found.number, found.start, found.until) == (300001, dt.date(2021, 3, 1), dt.date(2021, 12, 31))

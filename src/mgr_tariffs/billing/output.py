@@ -48,6 +48,8 @@ SUMMARY_FILE = "samenvatting.csv"
 REJECTS_FILE = "afgekeurd.csv"
 FORMATS = ("csv", "ubl", "pdf", "xlsx")
 
+ALLOCATION_COLUMN = ["toewijzingnummer"]
+"""The column a line gets when the run was held to allocations: its allocation's number (issue 14)."""
 INVOICE_COLUMNS = ["factuurnummer", "aanbieder", "gemeente", "gemeentecode", "periode", "bsn", "productcode",
                    "product", "eenheid", "tarief", "{quantity}", "bedrag_bruto", "opbrengst", "opbrengst_verrekend",
                    "opbrengst_niet_verrekend", "bedrag", "btw_behandeling", "btw_tarief", "eerste_datum",
@@ -116,11 +118,13 @@ _SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]\.csv$")
 
 
 HEADERS = {
-    minutes: (BOM + SEPARATOR.join(c.replace("{quantity}", "minuten" if minutes else "aantal")
-                                   for c in INVOICE_COLUMNS) + "\r\n").encode("utf-8")
-    for minutes in (False, True)
+    (minutes, allocation): (BOM + SEPARATOR.join([*(c.replace("{quantity}", "minuten" if minutes else "aantal")
+                                                    for c in INVOICE_COLUMNS), *ALLOCATION_COLUMN[:allocation]])
+                            + "\r\n").encode("utf-8")
+    for minutes in (False, True) for allocation in (False, True)
 }
-"""The header of an invoice CSV: ``aantal`` (in the line's ``eenheid``), or ``minuten`` when every line is minutes."""
+"""The header of an invoice CSV: ``aantal`` (in the line's ``eenheid``), or ``minuten`` when every line is minutes;
+``toewijzingnummer`` last when the run was held to allocations (``mgr bill --allocations``)."""
 
 
 def invoice_files(result: BillingResult, numbers: dict[tuple[str, str, str], str] | None = None) -> dict[str, bytes]:
@@ -139,16 +143,16 @@ def invoice_files(result: BillingResult, numbers: dict[tuple[str, str, str], str
     body = buffer.getvalue()
     line_bytes = fields.select(pl.sum_horizontal(pl.all().str.len_bytes()) + (fields.width - 1) + 2).to_series()
     ends = line_bytes.cum_sum().gather(invoices.get_column("lines").cum_sum() - 1).to_list()
-    return _cut(body, ends, invoices)
+    return _cut(body, ends, invoices, "allocation" in result.lines.columns)
 
 
-def _cut(body: bytes, ends: list[int], invoices: pl.DataFrame) -> dict[str, bytes]:
+def _cut(body: bytes, ends: list[int], invoices: pl.DataFrame, allocation: bool) -> dict[str, bytes]:
     """Each invoice's file: its header and its lines, the bytes of ``body`` up to its end offset."""
     files: dict[str, bytes] = {}
     start = 0
     names, minutes = invoices.get_column("bestand").to_list(), invoices.get_column("minutes_only").to_list()
     for name, minutes_only, end in zip(names, minutes, ends, strict=True):
-        files[name] = HEADERS[minutes_only] + body[start:end]
+        files[name] = HEADERS[(minutes_only, allocation)] + body[start:end]
         start = end
     return files
 
@@ -179,6 +183,8 @@ def _csv_fields(result: BillingResult, invoices: pl.DataFrame) -> pl.DataFrame:
         lines.get_column("vat_treatment"), lines.get_column("vat_rate").cast(pl.String), first_day, last_day,
         lines.get_column("rows").cast(pl.String),
     ]
+    if "allocation" in lines.columns:
+        fields.append(lines.select(csv_text("allocation").fill_null("")).to_series())
     return pl.DataFrame([f.alias(str(i)) for i, f in enumerate(fields)])
 
 
@@ -221,6 +227,7 @@ def _json_lines(lines: pl.DataFrame) -> pl.DataFrame:
         money_json("netted_cents").alias("revenue_netted"), money_json("unnetted_cents").alias("revenue_unnetted"),
         money_json("amount_cents").alias("amount"), "vat_treatment", pl.col("vat_rate").cast(pl.String),
         pl.col("first_day").cast(pl.String), pl.col("last_day").cast(pl.String), "rows",
+        *(["allocation"] if "allocation" in lines.columns else []),
     )
 
 

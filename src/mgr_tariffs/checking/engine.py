@@ -33,6 +33,8 @@ import polars as pl
 
 from mgr_tariffs import bsn as bsn_
 from mgr_tariffs import identity
+from mgr_tariffs.allocations.checking import line_findings as allocation_line_findings
+from mgr_tariffs.allocations.model import Register
 from mgr_tariffs.billing.engine import BillOptions, bill_tables
 from mgr_tariffs.catalogue import membership, pricing
 from mgr_tariffs.catalogue.loader import Lookup
@@ -89,7 +91,7 @@ SUMMARY_COLUMNS = (Column("factuurnummer", ("invoice_number", "invoice", "factuu
 MINUTE_UNITS = {"minuut", "minuten", "min", "minute", "minutes"}
 BLOCKING = ("product", "municipality", "not_member", "not_for", "no_price")
 KINDS = ("product", "municipality", "not_member", "not_for", "no_price", "bsn", "period", "price_change", "price",
-         "amount", "netting", "credit", "double", "issued", "hours", "revenue", "total")
+         "amount", "netting", "credit", "double", "issued", "hours", "revenue", "allocation", "total")
 """Every kind of discrepancy, in the order they are reported for a line."""
 
 # Digits before the decimal point, so that quantity x unit price and the sums of amounts fit in 64-bit integers
@@ -201,22 +203,24 @@ def _money(value: Decimal | None) -> str | None:
 
 
 def check(paths: Sequence[Path], lookup: Lookup, hours: Sequence[Path] | None = None,
-          options: CheckOptions | None = None, issued: pl.DataFrame | None = None) -> CheckResult:
+          options: CheckOptions | None = None, issued: pl.DataFrame | None = None,
+          allocations: Register | None = None) -> CheckResult:
     """Check invoice files. Raises :class:`InputError` only for a file that cannot be read at all.
 
-    ``issued`` (from :func:`mgr_tariffs.ledger.issued_line_keys`) flags lines already on an issued invoice.
+    ``issued`` (from :func:`mgr_tariffs.ledger.issued_line_keys`) flags lines already on an issued invoice;
+    ``allocations`` (an allocation register) flags lines outside or over their allocation.
     """
     options = options or CheckOptions()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mgr-hours") as pool:
         # the hour log is read, checked and summed on a second thread while the invoices are read and checked
         logging = pool.submit(log_hours, hours, lookup, options) if hours else None
         loaded = [_load(Path(path), options) for path in paths]
-        result = _check_loaded(loaded, lookup, options, issued, logging)
+        result = _check_loaded(loaded, lookup, options, issued, logging, allocations)
     return result
 
 
 def _check_loaded(loaded: list[_Loaded], lookup: Lookup, options: CheckOptions, issued: pl.DataFrame | None,
-                  logging: Future[LoggedHours] | None) -> CheckResult:
+                  logging: Future[LoggedHours] | None, allocations: Register | None = None) -> CheckResult:
     problems = [p for item in loaded for p in item.problems] + _nothing_to_check(loaded)
     frames = [item.frame for item in loaded if item.frame is not None]
     totals = [item.totals for item in loaded if item.totals is not None]
@@ -229,6 +233,8 @@ def _check_loaded(loaded: list[_Loaded], lookup: Lookup, options: CheckOptions, 
     found += double_findings(checked, options, hours_given=logging is not None)
     if issued is not None:
         found += issued_findings(checked, issued, options)
+    if allocations is not None:
+        found += allocation_findings(checked, allocations, options)
     incomplete = set(rejected.get_column("invoice").drop_nulls().to_list())
     found += total_findings(checked.filter(~pl.col("invoice").is_in(list(incomplete))), _concat(totals))
     logged = logging.result() if logging is not None else None
@@ -239,6 +245,12 @@ def _check_loaded(loaded: list[_Loaded], lookup: Lookup, options: CheckOptions, 
     invoices = invoice_infos(checked, lookup)
     summary = summarise(found, checked, len(loaded), len(rejected), invoices, logged)
     return CheckResult(found, problems + row_problems, invoices, summary)
+
+
+def allocation_findings(lines: pl.DataFrame, register: Register, options: CheckOptions) -> list[Discrepancy]:
+    """Lines outside or over their allocation (issue 14), as :mod:`mgr_tariffs.allocations.checking` finds them."""
+    return [Discrepancy(f.file, f.line, f.invoice, "allocation", f.message, from_cents(f.billed_cents),
+                        from_cents(f.expected_cents)) for f in allocation_line_findings(lines, register, options.mask)]
 
 
 def _order(d: Discrepancy) -> tuple[str, str, int, int]:
@@ -735,7 +747,8 @@ def _period_wrong() -> pl.Expr:
 
 def line_findings(lines: pl.DataFrame, lookup: Lookup, options: CheckOptions) -> list[Discrepancy]:
     """Every per-line discrepancy; only the lines that break a rule are visited in Python."""
-    across = ("amount", "netting", "double", "issued", "hours", "revenue", "total")  # not per line, or x_arithmetic
+    # not per line, or x_arithmetic
+    across = ("amount", "netting", "double", "issued", "hours", "revenue", "allocation", "total")
     flags = [f"x_{k}" for k in KINDS if k not in across] + ["x_arithmetic"]
     flagged = lines.filter(pl.any_horizontal(pl.col(flags).fill_null(False)))
     found: list[Discrepancy] = []

@@ -20,9 +20,8 @@ from mgr_tariffs.billing.output import FORMATS, REJECTS_FILE, OutputRequest, out
 from mgr_tariffs.bsn import Mask, mask
 from mgr_tariffs.budgets.norms import with_norm_signals
 from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.cli.allocation_options import ALLOCATIONS_OPTION, CAP_OPTION, XSD_OPTION, bill_option
 from mgr_tariffs.cli.cmd_declare import (
-    ALLOCATIONS_OPTION,
-    IWMO_DIR_OPTION,
     IwmoRequest,
     iwmo_documents,
     iwmo_request,
@@ -100,8 +99,9 @@ def bill_command(
     period: str | None = PERIOD_OPTION,
     provider: str | None = PROVIDER_FILTER,
     municipality: str | None = MUNICIPALITY_FILTER,
-    allocations: Path = ALLOCATIONS_OPTION,
-    iwmo_dir: Path = IWMO_DIR_OPTION,
+    allocations: list[Path] = ALLOCATIONS_OPTION,
+    cap_to_allocation: bool = CAP_OPTION,
+    iwmo_dir: Path = XSD_OPTION,
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
     """Bill hour logs: one invoice per provider, municipality and calendar month of the service date.
@@ -120,11 +120,13 @@ def bill_command(
     if issue_invoices and out is None and documents != "none":
         raise fail("--issue numbers invoices that are sent: give --out DIR for their documents, or --documents "
                    "none to issue without writing any", EXIT_USAGE)
-    iwmo = _iwmo(documents, issue_invoices, allocations, iwmo_dir)  # issue 15: WMO323 per issued invoice
+    iwmo = _iwmo(documents, issue_invoices, allocations, iwmo_dir, lookup)  # issue 15: WMO323 per issued invoice
     request = _request(out, documents or "csv", parties, invoice_date, force, lookup)
     with _progress(hours) as say:
         result = bill(hours, lookup, options, progress=say)
     result = with_norm_signals(result, hours, sheet, options.mask)  # duration norms (issue 17): warnings only
+    result = bill_option(result, allocations, lookup, cap=cap_to_allocation, issue=issue_invoices, ledger=ledger,
+                         xsd=iwmo_dir, as_json=output == "json", shown=options.mask)  # issue 14: allocations
     if result.errors and not skip_invalid:
         _refuse(result, output == "json", options.mask)
     if result.unusable and issue_invoices:
@@ -415,11 +417,12 @@ def _formats(output: str | None, documents: str | None, as_json: bool) -> tuple[
     return (output.strip().lower() if output else None), documents
 
 
-def _iwmo(documents: str | None, issuing: bool, allocations: Path | None, iwmo_dir: Path | None) -> IwmoRequest | None:
+def _iwmo(documents: str | None, issuing: bool, allocations: list[Path] | None, iwmo_dir: Path | None,
+          lookup: Lookup) -> IwmoRequest | None:
     wanted = [f.strip().lower() for f in (documents or "").split(",")]
     if "iwmo" in wanted and not issuing:
         raise fail("--documents iwmo needs --issue: a WMO323 names the invoice number", EXIT_USAGE)
-    return iwmo_request(wanted, allocations, iwmo_dir)
+    return iwmo_request(wanted, allocations, iwmo_dir, lookup)
 
 
 def _request(out: Path | None, formats: str, parties: Path | None, invoice_date: str | None, force: bool,

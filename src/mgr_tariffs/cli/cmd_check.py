@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mgr_tariffs.bsn import Mask, mask, mask_in
+from mgr_tariffs.cli.allocation_options import ALLOCATIONS_OPTION, XSD_OPTION, load_register
 from mgr_tariffs.cli.common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
@@ -59,6 +60,8 @@ def check(
     period: str | None = PERIOD_OPTION,
     provider: str | None = PROVIDER_FILTER,
     municipality: str | None = MUNICIPALITY_FILTER,
+    allocations: list[Path] = ALLOCATIONS_OPTION,
+    iwmo_dir: Path = XSD_OPTION,
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
     """Recompute every invoice line from the catalogue and report each discrepancy with the money at stake.
@@ -77,7 +80,8 @@ def check(
     options = checking.CheckOptions(show_bsn=show_bsn or as_json, sheet=sheet, today=date_option("--today", today),
                                     selection=selection_option(lookup, period, provider, municipality))
     issued = _issued(ledger) if ledger is not None else None
-    result = checking.check(invoices, lookup, hours or None, options, issued)
+    register = load_register(allocations, lookup, iwmo_dir, options.mask) if allocations else None  # issue 14
+    result = checking.check(invoices, lookup, hours or None, options, issued, register)
     if as_json:
         print_json(result.as_json())
     else:

@@ -103,8 +103,8 @@ def validate_command(
 @guarded
 def write_command(
     numbers: list[str] = typer.Argument(..., help="Numbers of issued invoices or credit notes in the ledger."),
-    allocations: Path = typer.Option(..., "--allocations", "-a", help="Allocations file (ToewijzingNummer per "
-                                     "client and product; see docs/iwmo.md)."),
+    allocations: Path = typer.Option(..., "--allocations", "-a", help="The allocation register (CSV, .xlsx, "
+                                     "WMO301) or an allocations.yaml: the ToewijzingNummer per client and product."),
     out: Path = typer.Option(..., "--out", "-o", help="Write WMO323-<DeclaratieNummer>.xml files into DIR."),
     parties: Path = typer.Option(None, "--parties", envvar="MGR_PARTIES", help="Parties file with the providers' "
                                  "AGB codes (default: data/parties.yaml)."),
@@ -123,7 +123,6 @@ def write_command(
     declared (a Participatiewet row, a missing allocation, ...) is refused with every reason; the others
     are written. Exit 0 when all were written, 1 when one was refused, 2 for unreadable input.
     """
-    from mgr_tariffs.declarations.allocations import load_allocations  # noqa: PLC0415
     from mgr_tariffs.declarations.messages import declaration_messages  # noqa: PLC0415
     from mgr_tariffs.io.atomic import OutputError, write_directory  # noqa: PLC0415
     from mgr_tariffs.parties import DEFAULT_PATH as PARTIES_DEFAULT  # noqa: PLC0415
@@ -131,13 +130,13 @@ def write_command(
 
     material = _material(iwmo_dir)
     lookup = load_lookup(tariffs)
-    found = load_allocations(allocations)
+    found = _allocations([allocations], lookup, iwmo_dir)
     loaded = load_parties(parties or PARTIES_DEFAULT, lookup)
-    print_problems(found.problems + loaded.problems)
-    if found.allocations is None or loaded.parties is None:
-        raise fail("the allocations or parties file is invalid; nothing was written")
+    print_problems(loaded.problems)
+    if loaded.parties is None:
+        raise fail("the parties file is invalid; nothing was written")
     messages = _from_ledger(ledger, numbers, provider, lambda invoices, original: declaration_messages(
-        invoices, parties=loaded.parties, lookup=lookup, allocations=found.allocations,  # type: ignore[arg-type]
+        invoices, parties=loaded.parties, lookup=lookup, allocations=found,  # type: ignore[arg-type]
         material=material, message_date=date_option("--invoice-date", date) or dt.date.today(), original=original))
     for refused in messages.refused:
         for message in refused.messages:
@@ -305,20 +304,39 @@ class IwmoRequest:
     material: IwmoMaterial
 
 
-def iwmo_request(formats: list[str], allocations: Path | None, iwmo_dir: Path | None) -> IwmoRequest | None:
-    """``None`` when iwmo is not asked for; a usage error (exit 2) when its inputs are missing."""
-    from mgr_tariffs.declarations.allocations import load_allocations  # noqa: PLC0415
+def iwmo_request(formats: list[str], allocations: Path | list[Path] | None, iwmo_dir: Path | None,
+                 lookup: Lookup | None = None) -> IwmoRequest | None:
+    """``None`` when iwmo is not asked for; a usage error (exit 2) when its inputs are missing.
 
+    The allocations are an ``allocations.yaml`` (docs/iwmo.md) or the allocation register of
+    ``mgr allocations`` (CSV, .xlsx or WMO301; docs/allocations.md).
+    """
     if "iwmo" not in formats:
         return None
-    if allocations is None:
+    paths = [allocations] if isinstance(allocations, Path) else list(allocations or [])
+    if not paths:
         raise fail("--documents iwmo needs --allocations FILE (the ToewijzingNummer of every line)", EXIT_USAGE)
     material = _material(iwmo_dir)
-    found = load_allocations(allocations)
-    print_problems(found.problems)
-    if found.allocations is None:
-        raise fail(f"{allocations}: the allocations file is invalid; nothing was issued or written")
-    return IwmoRequest(found.allocations, material)
+    return IwmoRequest(_allocations(paths, lookup, iwmo_dir), material)
+
+
+def _allocations(paths: list[Path], lookup: Lookup | None, iwmo_dir: Path | None) -> Allocations:
+    from mgr_tariffs.declarations.allocations import Allocations, load_allocations  # noqa: PLC0415
+
+    if all(path.suffix.lower() in (".yaml", ".yml") for path in paths) and len(paths) == 1:
+        found = load_allocations(paths[0])
+        print_problems(found.problems)
+        if found.allocations is None:
+            raise fail(f"{paths[0]}: the allocations file is invalid; nothing was issued or written")
+        return found.allocations
+    from mgr_tariffs.allocations.register import read_register  # noqa: PLC0415
+    from mgr_tariffs.allocations.wmo301 import xsd_folder  # noqa: PLC0415
+
+    loaded = read_register(paths, lookup or load_lookup(CATALOGUE_OPTION.default), xsd_dir=xsd_folder(iwmo_dir))
+    print_problems(loaded.problems)
+    if loaded.register is None:
+        raise fail(f"{', '.join(map(str, paths))}: the allocation register is invalid; nothing was issued or written")
+    return Allocations.from_register(loaded.register)
 
 
 def iwmo_documents(invoices: list[Invoice], request: IwmoRequest, *, parties: Parties, lookup: Lookup,

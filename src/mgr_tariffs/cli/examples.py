@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 EXAMPLES: dict[str, tuple[str, ...]] = {
+    "allocations": ("mgr allocations data/examples/toewijzingen.csv --hours data/examples/hours.csv",
+                    "mgr allocations data/examples/toewijzingen.csv --on 2019-08-15 --format csv",
+                    "mgr allocations data/examples/toewijzingen.csv --hours data/examples/hours.csv --format json"),
     "bill": ("mgr bill data/examples/hours.csv",
              "mgr bill data/examples/hours.csv --out facturen --documents csv,ubl,pdf "
              "--parties data/examples/parties.yaml",

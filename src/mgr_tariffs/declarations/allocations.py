@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -28,6 +28,9 @@ from mgr_tariffs.catalogue.models import Day
 from mgr_tariffs.frozen import Frozen
 from mgr_tariffs.io.yamlsafe import load_yaml, read_text
 from mgr_tariffs.problems import Problem, error, has_errors, sort_problems
+
+if TYPE_CHECKING:
+    from mgr_tariffs.allocations.model import Register
 
 LAWS = {"wmo": "Wmo", "participatiewet": "Participatiewet"}
 
@@ -82,6 +85,13 @@ class Allocations:
             raise MissingAllocation(f"no allocation (ToewijzingNummer) for client {bsn_.mask(bsn)}, product "
                                     f"{product} in {first:%Y-%m}; add it to the allocations file")
         return found[0]
+
+    @classmethod
+    def from_register(cls, register: Register) -> Allocations:
+        """From the allocation register of ``mgr allocations`` (issue 14): number, client, product, period, law."""
+        return cls(tuple(Allocation.model_construct(  # checked by the register's reader already
+            number=int(a.number), bsn=f"{a.bsn_id:09d}", product=a.product, start=a.start, until=a.end,
+            law=LAWS.get((a.law or "").strip().lower(), a.law)) for a in register.allocations if a.number.isdigit()))
 
     @classmethod
     def of(cls, mapping: dict[tuple[str, str, str], int]) -> Allocations:

@@ -88,7 +88,7 @@ __all__ = [
     "issued_line_keys",
     "last_issue_dates",
     "ledger_path",
-    "list_invoices",
+    "list_invoices", "live_rows",
     "pending_tokens",
     "recover",
     "show",
@@ -317,6 +317,15 @@ def find_billed(path: Path, rows: pl.DataFrame, *, timeout: float = DEFAULT_TIME
         live = _live_rows(connection, _periods(rows))
         keyed = _canonical_rows(connection, keyed)
     return _split_billed(keyed, live)[0]
+
+
+def live_rows(path: Path, *, timeout: float = DEFAULT_TIMEOUT) -> pl.DataFrame:
+    """Every row billed by a live invoice (issued, neither a credit note nor credited): the row key
+    (:data:`ROW_KEY`), ``number, billed_file, billed_line``; read only. What ``mgr allocations --ledger`` and
+    ``mgr bill --allocations`` count as used before (issue 14)."""
+    with opened(path, readonly=True, timeout=timeout) as connection, _reading(path):
+        periods = [p for (p,) in connection.execute(f"SELECT DISTINCT i.period FROM invoice i WHERE {_LIVE}")]
+        return _live_rows(connection, periods)
 
 
 # --- issuing ------------------------------------------------------------------------------------

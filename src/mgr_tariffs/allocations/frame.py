@@ -1,0 +1,192 @@
+"""The allocation rules of :mod:`.rules` over Polars frames: the bulk path of ``mgr bill`` and ``mgr allocations``.
+
+:func:`register_frame` is a register as columns; :func:`month_use_frame` assigns every billed row (the rows of
+``billing.engine``, :data:`~mgr_tariffs.billing.engine.ROW_COLUMNS`) to its allocation with one as-of join on the
+key (client, provider key, municipality, product) and the start date, and sums the use per allocation and month;
+:func:`allowed_in_month_expr` and :func:`allowed_total_expr` are the allowed volumes as expressions.
+``tests/test_allocations_properties.py`` holds each equal to its plain-Python rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from mgr_tariffs.allocations.model import Allocation, Frequency
+from mgr_tariffs.identity import provider_key_expr
+from mgr_tariffs.money import gross_cents_expr, net_cents_expr
+
+KEY = ["bsn_id", "provider_key", "municipality_id", "product"]
+REGISTER_SCHEMA: dict[str, pl.DataType] = {
+    "number": pl.String(), "bsn_id": pl.Int64(), "provider_key": pl.String(), "municipality_id": pl.Int64(),
+    "product": pl.String(), "start": pl.Date(), "end": pl.Date(), "amount": pl.Int64(), "frequency": pl.String(),
+    "in_money": pl.Boolean(), "index": pl.UInt32(),
+}
+USE_SCHEMA: dict[str, pl.DataType] = {"number": pl.String(), "period_id": pl.Int64(), "earlier": pl.Int64(),
+                                      "current": pl.Int64(), "price_cents": pl.Int64()}
+
+
+def register_frame(allocations: Sequence[Allocation]) -> pl.DataFrame:
+    """The allocations as columns (:data:`REGISTER_SCHEMA`); a budget has frequency ``null``; ``index`` is the
+    position in the register."""
+    return pl.DataFrame({
+        "number": [a.number for a in allocations], "bsn_id": [a.bsn_id for a in allocations],
+        "provider_key": [a.provider_key for a in allocations],
+        "municipality_id": [a.municipality_id for a in allocations], "product": [a.product for a in allocations],
+        "start": [a.start for a in allocations], "end": [a.end for a in allocations],
+        "amount": [a.amount for a in allocations],
+        "frequency": [a.frequency.value if a.frequency else None for a in allocations],
+        "in_money": [a.in_money for a in allocations], "index": range(len(allocations)),
+    }, schema=REGISTER_SCHEMA)
+
+
+def assign_frame(register: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` (``date, bsn_id, provider, municipality_id, product`` at least) in their order with ``number`` (the
+    covering allocation, or null) and ``ended`` (the allocation of the key that ended before the date, or null).
+
+    The as-of join is by the BSN and one integer packing municipality, provider and product."""
+    providers = sorted(set(register.get_column("provider_key").unique().to_list()))
+    products = sorted(set(register.get_column("product").unique().to_list()))
+    row_providers = provider_key_expr(pl.col("provider"))
+    left = rows.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), "date",
+                       _bsn=pl.col("bsn_id").cast(pl.Int64), _key=_packed(
+        pl.col("municipality_id"), row_providers, pl.col("product"), providers, products))
+    right = register.select(pl.col("index").alias("_index"), pl.col("start").alias("date"),
+                            pl.col("end").alias("_end"), _bsn=pl.col("bsn_id"), _key=_packed(
+        pl.col("municipality_id"), pl.col("provider_key"), pl.col("product"), providers, products))
+    joined = left.drop_nulls("_key").sort("date").join_asof(right.sort("date"), on="date", by=["_bsn", "_key"],
+                                                            strategy="backward", check_sortedness=False)
+    covered = pl.col("_end").is_null() | (pl.col("date") <= pl.col("_end"))
+    found = joined.select("_row", _allocation=pl.when(covered).then(pl.col("_index")),
+                          _ended=pl.when(~covered).then(pl.col("_index")))
+    placed = found.sort("_row") if found.height == left.height else left.select("_row").join(
+        found, on="_row", how="left").sort("_row")
+    numbers = register.get_column("number")
+    allocation, ended = placed.get_column("_allocation"), placed.get_column("_ended")
+    return rows.with_columns(number=_gather(numbers, allocation), ended=_gather(numbers, ended),
+                             _allocation=allocation)
+
+
+def _gather(values: pl.Series, index: pl.Series) -> pl.Series:
+    """``values[index]`` with null where the index is null."""
+    if index.null_count() == len(index):
+        return pl.Series(values.name, [None] * len(index), dtype=values.dtype)
+    return values.gather(index)
+
+
+def _packed(municipality: pl.Expr, provider: pl.Expr, product: pl.Expr, providers: list[str],
+            products: list[str]) -> pl.Expr:
+    """Municipality code | provider rank (24 bits) | product rank (16 bits) in one integer, or null when the provider
+    or product is not in the register (then no allocation covers the row)."""
+    provider_rank = provider.replace_strict(providers, list(range(len(providers))), default=None,
+                                            return_dtype=pl.Int64)
+    product_rank = product.replace_strict(products, list(range(len(products))), default=None, return_dtype=pl.Int64)
+    return (municipality.cast(pl.Int64) * 2**24 + provider_rank) * 2**16 + product_rank
+
+
+def month_use_frame(register: pl.DataFrame, rows: pl.DataFrame, earlier: pl.DataFrame | None = None
+                    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`.rules.month_use` over frames: the rows with ``number, ended, _allocation`` (the index of the
+    covering allocation) and the use per allocation and month (:data:`USE_SCHEMA` and ``index``, sorted on number
+    and month)."""
+    assigned = assign_frame(register, rows)
+    parts = [_use(register, assigned, "current")]
+    if earlier is not None and not earlier.is_empty():
+        parts.append(_use(register, assign_frame(register, earlier), "earlier"))
+    use = pl.concat(parts, how="diagonal_relaxed")
+    use = use.with_columns(pl.lit(0, pl.Int64).alias(c) for c in ("earlier", "current") if c not in use.columns)
+    use = use.group_by("index", "period_id").agg(
+        earlier=pl.col("earlier").sum(), current=pl.col("current").sum(), price_cents=pl.col("price_cents").max())
+    use = use.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in ("earlier", "current", "price_cents"))
+    use = use.with_columns(number=_gather(register.get_column("number"), use.get_column("index")))
+    return assigned, use.select(*USE_SCHEMA, "index").sort("number", "period_id")
+
+
+def _use(register: pl.DataFrame, assigned: pl.DataFrame, slot: str) -> pl.DataFrame:
+    period = pl.col("date").dt.year().cast(pl.Int64) * 100 + pl.col("date").dt.month().cast(pl.Int64)
+    covered = assigned.filter(pl.col("_allocation").is_not_null()).select(
+        pl.col("_allocation").alias("index"), period.alias("period_id"), "ticks", pl.col("revenue_cents").fill_null(0),
+        "price_cents", "unit")
+    segments = covered.group_by("index", "period_id", "price_cents", "unit").agg(
+        ticks=pl.col("ticks").sum(), revenue=pl.col("revenue_cents").sum())
+    segments = segments.with_columns(in_money=_gather(register.get_column("in_money"), segments.get_column("index")))
+    gross = gross_cents_expr(pl.col("ticks"), pl.col("price_cents"))
+    segments = segments.with_columns(gross=gross).with_columns(
+        measure=pl.when(pl.col("in_money")).then(
+            pl.col("gross") - net_cents_expr(pl.col("gross"), pl.col("revenue"), pl.lit(True)))
+        .otherwise(pl.col("ticks")))
+    price = pl.col("price_cents").max() if slot == "current" else pl.lit(0, pl.Int64)
+    return segments.group_by("index", "period_id").agg(pl.col("measure").sum().alias(slot), price.alias(
+        "price_cents"))
+
+
+# --- allowed volumes as expressions --------------------------------------------------------------
+
+
+def _monday(day: pl.Expr) -> pl.Expr:
+    return day - pl.duration(days=day.dt.weekday() - 1)
+
+
+def _weeks(first: pl.Expr, last: pl.Expr) -> pl.Expr:
+    """ISO calendar weeks touched by ``first..last``: Mondays apart / 7 + 1."""
+    return (_monday(last) - _monday(first)).dt.total_days() // 7 + 1
+
+
+def _days(first: pl.Expr, last: pl.Expr) -> pl.Expr:
+    return (last - first).dt.total_days() + 1
+
+
+def _months(first: pl.Expr, last: pl.Expr) -> pl.Expr:
+    def index(day: pl.Expr) -> pl.Expr:
+        return day.dt.year().cast(pl.Int64) * 12 + day.dt.month().cast(pl.Int64)
+    return index(last) - index(first) + 1
+
+
+def allowed_in_month_expr() -> pl.Expr:
+    """:func:`.rules.allowed_in_month` over columns ``start, end, amount, frequency, period_id``."""
+    year, month = pl.col("period_id") // 100, pl.col("period_id") % 100
+    first = pl.date(year, month, 1)
+    last = first.dt.month_end()
+    start = pl.max_horizontal(first, pl.col("start"))
+    end = pl.when(pl.col("end").is_null()).then(last).otherwise(pl.min_horizontal(last, pl.col("end")))
+    frequency = pl.col("frequency")
+    count = (pl.when(frequency == Frequency.WEEK.value).then(_weeks(start, end))
+             .when(frequency == Frequency.DAY.value).then(_days(start, end)).otherwise(1))
+    limited = frequency.is_in([Frequency.WEEK.value, Frequency.DAY.value, Frequency.MONTH.value])
+    return (pl.when(~limited.fill_null(False)).then(None).when(start > end).then(0)
+            .otherwise(count * pl.col("amount")).cast(pl.Int64))
+
+
+def allowed_total_expr() -> pl.Expr:
+    """:func:`.rules.allowed_total` over columns ``start, end, amount, frequency``."""
+    frequency, start, end = pl.col("frequency"), pl.col("start"), pl.col("end")
+    count = (pl.when(frequency == Frequency.WEEK.value).then(_weeks(start, end))
+             .when(frequency == Frequency.DAY.value).then(_days(start, end)).otherwise(_months(start, end)))
+    whole = frequency.is_null() | (frequency == Frequency.TOTAL.value)
+    return (pl.when(whole).then(pl.col("amount")).when(end.is_null()).then(None)
+            .otherwise(count * pl.col("amount")).cast(pl.Int64))
+
+
+def billable_expr(by: str = "number") -> pl.Expr:
+    """:func:`.rules.billable` over columns ``allowed, earlier, current, total`` and ``by`` (the allocation), the
+    months of each allocation in order and together: its total spent month by month is
+    ``min(what is left, the months' room so far)``.
+
+    Sums per allocation are global running sums less their value where the allocation starts (no windows)."""
+    first = pl.col(by).ne_missing(pl.col(by).shift(1))
+    last = pl.col(by).ne_missing(pl.col(by).shift(-1))
+
+    def running(value: pl.Expr) -> pl.Expr:
+        total = value.cum_sum()
+        return total - pl.when(first).then(total - value).forward_fill()
+
+    def whole(value: pl.Expr) -> pl.Expr:
+        return pl.when(last).then(running(value)).backward_fill()
+
+    room = pl.when(pl.col("allowed").is_null()).then(pl.col("current")).otherwise(
+        pl.min_horizontal(pl.col("current"), (pl.col("allowed") - pl.col("earlier")).clip(0)))
+    left = (pl.col("total") - whole(pl.col("earlier"))).clip(0)
+    spent = pl.min_horizontal(left, running(room))
+    capped = spent - pl.when(first).then(0).otherwise(spent.shift(1))
+    return pl.when(pl.col("total").is_null()).then(room).otherwise(capped).cast(pl.Int64)
