@@ -36,7 +36,8 @@ def test_every_rule_has_a_fixture() -> None:
     for rule in ("duplicate_key", "duplicate_product", "duplicate_category", "duplicate_municipality",
                  "unknown_unit", "unknown_category", "unknown_source", "restriction_non_member",
                  "price_not_positive", "price_decimals", "periods_out_of_order", "periods_overlap",
-                 "periods_open_overlap", "duplicate_start", "end_before_start", "gap", "month_start", "indexation"):
+                 "periods_open_overlap", "duplicate_start", "end_before_start", "gap", "month_start", "indexation",
+                 "iwmo_mapping"):
         assert f"rule_{rule}" in names
 
 

@@ -214,7 +214,7 @@ def test_a_version_1_ledger_is_sealed_by_the_migration_to_version_2(tmp_path: Pa
                                                                     lookup: Lookup) -> None:
     _issue_twice(tmp_path, book, lookup)
     with unguarded(book) as raw:  # what the release before the hash chain wrote: the version 1 tables only
-        for table in ("chain", "publication", "published"):
+        for table in ("chain", "publication", "published", "answer_line", "answer", "declaration_line", "declaration"):
             raw.execute(f"DROP TABLE {table}")
         raw.execute("DELETE FROM sqlite_sequence")
         raw.execute("PRAGMA user_version = 1")

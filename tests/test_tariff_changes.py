@@ -278,13 +278,13 @@ def test_the_diff_against_a_copy_without_the_2019_step_shows_exactly_that_step()
     changes = diff_catalogues(snapshot(without_2019_step(shipped), "old"), snapshot(shipped, "new"))
     assert [c.as_json() for c in changes] == [
         {"kind": "period closed", "code": "LN017", "from": "2018-01-01", "old_until": None, "new_until": "2019-06-30",
-         "old_amount": "47.04", "new_amount": "47.04", "percent": None, "old_line": 117, "new_line": 117},
+         "old_amount": "47.04", "new_amount": "47.04", "percent": None, "old_line": 118, "new_line": 118},
         {"kind": "period added", "code": "LN017", "from": "2019-07-01", "old_until": None, "new_until": None,
-         "old_amount": "47.04", "new_amount": "48.60", "percent": "3.316", "old_line": None, "new_line": 123},
+         "old_amount": "47.04", "new_amount": "48.60", "percent": "3.316", "old_line": None, "new_line": 124},
         {"kind": "period closed", "code": "LN018", "from": "2018-01-01", "old_until": None, "new_until": "2019-06-30",
-         "old_amount": "69.64", "new_amount": "69.64", "percent": None, "old_line": 134, "new_line": 137},
+         "old_amount": "69.64", "new_amount": "69.64", "percent": None, "old_line": 136, "new_line": 139},
         {"kind": "period added", "code": "LN018", "from": "2019-07-01", "old_until": None, "new_until": None,
-         "old_amount": "69.64", "new_amount": "72.00", "percent": "3.389", "old_line": None, "new_line": 143},
+         "old_amount": "69.64", "new_amount": "72.00", "percent": "3.389", "old_line": None, "new_line": 145},
     ]  # (48,60 - 47,04) / 47,04 = 3,3163 %; (72,00 - 69,64) / 69,64 = 3,3889 %
 
 
@@ -349,9 +349,9 @@ def test_diff_and_against_a_committed_version(repository: Path) -> None:
     guard = mgr("validate", "--against", "git:HEAD", "--today", TODAY, "data/tariffs.yaml")
     assert guard.exit_code == 1
     assert guard.stdout.splitlines()[:2] == [
-        "data/tariffs.yaml:116: error: LN017: the price from 2019-07-01 (€ 48,60, git:HEAD:data/tariffs.yaml:123) was "
+        "data/tariffs.yaml:117: error: LN017: the price from 2019-07-01 (€ 48,60, git:HEAD:data/tariffs.yaml:124) was "
         "removed or its start moved; it has applied since 2019-07-01, so invoices may carry it",
-        "data/tariffs.yaml:117: error: LN017: the price from 2018-01-01 now runs until further notice (before: "
+        "data/tariffs.yaml:118: error: LN017: the price from 2018-01-01 now runs until further notice (before: "
         "until 2019-06-30): days before today (2026-12-02) would be priced differently"]
     unknown = mgr("tariffs", "diff", "git:nosuchrev:data/tariffs.yaml", "data/tariffs.yaml")
     assert unknown.exit_code == 2 and "git:nosuchrev:data/tariffs.yaml" in unknown.stderr
@@ -376,15 +376,15 @@ def test_against_git_head_passes_a_new_file_and_an_indexation(repository: Path) 
 # --- mgr validate --against ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("edit", "line", "message"), [
-    (("        amount: 47.04\n", "        amount: 47.10\n"), 119,
+    (("        amount: 47.04\n", "        amount: 47.10\n"), 120,
      "LN017: the price from 2018-01-01 changed from € 47,04 to € 47,10; it has applied since 2018-01-01"),
-    (("        until: 2019-06-30\n        amount: 47.04\n", "        until: 2019-06-29\n        amount: 47.04\n"), 118,
+    (("        until: 2019-06-30\n        amount: 47.04\n", "        until: 2019-06-29\n        amount: 47.04\n"), 119,
      "LN017: the price from 2018-01-01 now runs until 2019-06-29 (before: until 2019-06-30)"),
     (("      - from: 2019-07-01\n        amount: 48.60\n", "      - from: 2019-07-01\n        until: 2020-01-31\n"
-      "        amount: 48.60\n      - from: 2020-02-01\n        amount: 49.00\n"), 124,
+      "        amount: 48.60\n      - from: 2020-02-01\n        amount: 49.00\n"), 125,
      "LN017: the price from 2019-07-01 now runs until 2020-01-31 (before: until further notice)"),
-    (("      - from: 2019-07-01\n        amount: 48.60\n", "      - from: 2019-08-01\n        amount: 48.60\n"), 116,
-     "LN017: the price from 2019-07-01 (€ 48,60, OLD:123) was removed or its start moved"),
+    (("      - from: 2019-07-01\n        amount: 48.60\n", "      - from: 2019-08-01\n        amount: 48.60\n"), 117,
+     "LN017: the price from 2019-07-01 (€ 48,60, OLD:124) was removed or its start moved"),
 ])
 def test_against_refuses_rewritten_history(tmp_path: Path, edit: tuple[str, str], line: int, message: str) -> None:
     changed = tmp_path / "tariffs.yaml"

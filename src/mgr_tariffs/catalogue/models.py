@@ -8,6 +8,7 @@ functions in :mod:`mgr_tariffs.rules`, so every problem can be reported with its
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -191,6 +192,37 @@ class Norm(Frozen):
     assumption: Text | None = Field(None, description="What was assumed where the source is silent, and why.")
 
 
+def _iwmo_category(value: Any) -> str:
+    if not (isinstance(value, str) and re.fullmatch(r"0[1-9]|1[0-8]", value)):
+        raise ValueError("an iWmo ProductCategorie is a WMO020 code, \"01\" to \"18\" (quoted)")
+    return value
+
+
+def _iwmo_code(value: Any) -> str:
+    if not (isinstance(value, str) and re.fullmatch(r"[0-9A-Za-z]{1,5}", value)):
+        raise ValueError("an iWmo ProductCode is 1 to 5 letters or digits (RS012)")
+    return value
+
+
+IwmoCategory = Annotated[str, BeforeValidator(_iwmo_category),
+                         WithJsonSchema({"type": "string", "pattern": r"^(0[1-9]|1[0-8])$"})]
+IwmoProductCode = Annotated[str, BeforeValidator(_iwmo_code),
+                            WithJsonSchema({"type": "string", "pattern": r"^[0-9A-Za-z]{1,5}$"})]
+
+
+class IwmoMapping(Frozen):
+    """How a product is declared in iWmo (WMO323): its ProductCategorie (WMO020) and ProductCode.
+
+    Checked by ``mgr validate``: it names a ``source`` or carries an ``assumption``. A row is declared in
+    iWmo only when it falls under the Wmo (see docs/iwmo.md); a Participatiewet row is invoiced (UBL).
+    """
+
+    category: IwmoCategory = Field(description="iWmo ProductCategorie, code list WMO020: 01 to 18, e.g. 06.")
+    code: IwmoProductCode = Field(description="iWmo ProductCode, 1 to 5 letters or digits, e.g. LN017.")
+    source: Text | None = Field(None, description="Key in `sources` of the document the mapping comes from.")
+    assumption: Text | None = Field(None, description="What was assumed where no source gives the mapping.")
+
+
 class Product(Frozen):
     """One MGR product with its dated prices, oldest first."""
 
@@ -206,6 +238,8 @@ class Product(Frozen):
     netting: Netting | None = None
     source: Text = Field(description="Key in `sources` of the document the product comes from.")
     norms: tuple[Norm, ...] = Field((), description="Duration norms: hours beyond them are reported as signals.")
+    iwmo: IwmoMapping | None = Field(None, description="How the product is declared in iWmo (WMO323), when it "
+                                     "can be bought under the Wmo.")
     prices: tuple[Price, ...] = Field(min_length=1, description="Dated prices, oldest first, without overlaps.")
 
     @property

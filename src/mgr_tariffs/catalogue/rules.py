@@ -237,6 +237,30 @@ def _pair_problems(ctx: Context, path: tuple[str | int, ...], owner: str, before
     return []
 
 
+IWMO_DOMAINS = ("wmo", "participatiewet")
+"""Laws a product with an iWmo mapping can be bought under: the Wmo, and participation products that
+source MGR2018.4 (003) lets municipalities buy under the Wmo as well."""
+
+
+def iwmo_mappings(ctx: Context) -> list[Problem]:
+    """An iWmo mapping names a known source or says what was assumed, on a Wmo or participation product."""
+    known = set(ctx.catalogue.sources)
+    problems = []
+    for item in ctx.products:
+        mapping, path = item.value.iwmo, ("products", item.index, "iwmo")
+        if mapping is None:
+            continue
+        if mapping.source is None and mapping.assumption is None:
+            problems.append(ctx.problem(path, f"{item.value.code}: the iWmo mapping needs a `source` or an "
+                                        "`assumption` (where the ProductCategorie and ProductCode come from)"))
+        if mapping.source is not None and known and mapping.source not in known:
+            problems.append(ctx.problem((*path, "source"), f"{item.value.code}: unknown source {mapping.source!r}"))
+        if item.value.domain.strip().lower() not in IWMO_DOMAINS:
+            problems.append(ctx.problem(path, f"{item.value.code}: an iWmo mapping on a {item.value.domain} "
+                                        "product; iWmo declares Wmo support only"))
+    return problems
+
+
 RULES: tuple[Rule, ...] = (
     duplicate_product_codes,
     duplicate_categories,
@@ -249,5 +273,6 @@ RULES: tuple[Rule, ...] = (
     price_periods,
     month_starts,
     membership_periods,
+    iwmo_mappings,
 )
 """Every rule, in the order their problems are reported."""

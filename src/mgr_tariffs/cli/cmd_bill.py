@@ -21,6 +21,12 @@ from mgr_tariffs.bsn import Mask, mask
 from mgr_tariffs.budgets.norms import with_norm_signals
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.cli.allocation_options import ALLOCATIONS_OPTION, CAP_OPTION, XSD_OPTION, bill_option
+from mgr_tariffs.cli.cmd_declare import (
+    IwmoRequest,
+    iwmo_documents,
+    iwmo_request,
+    keep_declarations,
+)
 from mgr_tariffs.cli.common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
@@ -48,6 +54,7 @@ from mgr_tariffs.money import format_euro, format_number, from_cents
 from mgr_tariffs.problems import warning
 
 if TYPE_CHECKING:  # the ledger and the parties file are imported only when asked for: a faster start-up
+    from mgr_tariffs.declarations.messages import Messages
     from mgr_tariffs.io.atomic import Staged
     from mgr_tariffs.ledger.store import IssueResult
     from mgr_tariffs.parties import Parties
@@ -63,8 +70,9 @@ def bill_command(
     out: Path = typer.Option(None, "--out", "-o", metavar="DIR", help="Write the invoices into DIR (see --documents)."),
     output: str | None = typer.Option(None, "--format", "-f", metavar="text|json|csv", help="What is printed: text for "
                                "people \\[default], json (the full result, full BSNs) or csv (one row per invoice)."),
-    documents: str | None = typer.Option(None, "--documents", "-d", metavar="csv,ubl,pdf,xlsx|none", help="What --out "
-                                  "writes, comma-separated (ubl = SI-UBL 2.0 e-invoice; pdf and xlsx for people) "
+    documents: str | None = typer.Option(None, "--documents", "-d", metavar="csv,ubl,pdf,xlsx,iwmo|none", help="What "
+                                  "--out writes, comma-separated (ubl = SI-UBL 2.0 e-invoice; pdf and xlsx for "
+                                  "people; iwmo = WMO323 declarations, with --issue and --allocations) "
                                   "\\[default: csv]; none: no documents (--issue without --out)."),
     parties: Path = typer.Option(None, "--parties", envvar="MGR_PARTIES", help="Parties file (YAML) for ubl/pdf/xlsx "
                                  "(default: data/parties.yaml)."),
@@ -112,6 +120,7 @@ def bill_command(
     if issue_invoices and out is None and documents != "none":
         raise fail("--issue numbers invoices that are sent: give --out DIR for their documents, or --documents "
                    "none to issue without writing any", EXIT_USAGE)
+    iwmo = _iwmo(documents, issue_invoices, allocations, iwmo_dir, lookup)  # issue 15: WMO323 per issued invoice
     request = _request(out, documents or "csv", parties, invoice_date, force, lookup)
     with _progress(hours) as say:
         result = bill(hours, lookup, options, progress=say)
@@ -123,7 +132,8 @@ def bill_command(
     if result.unusable and issue_invoices:
         _refuse_issue(result, options.mask)
     day = _invoice_date(invoice_date) or dt.date.today()
-    plan = _plan(result, request, rejects if skip_invalid and result.errors else None, hours, force)
+    plan = replace(_plan(result, request, rejects if skip_invalid and result.errors else None, hours, force),
+                   iwmo=iwmo)
     used = _inputs(tariffs, _parties_used(parties, request), ledger)
     if issue_invoices:
         _check_issue_date(result, ledger, day)
@@ -257,6 +267,7 @@ class _Plan:
     rejects_in_folder: bool
     rejects_file: Path | None
     force: bool
+    iwmo: IwmoRequest | None = None  # --documents iwmo (issue 15)
 
 
 def _plan(result: BillingResult, request: OutputRequest | None, rejects: Path | None, inputs: list[Path],
@@ -335,12 +346,18 @@ def _issue(result: BillingResult, ledger: Path | None, plan: _Plan, lookup: Look
     from mgr_tariffs.ledger.store import LedgerError, issue, ledger_path  # noqa: PLC0415
 
     made: list[_Issued] = []
+    declared: list[Messages | None] = []
 
     def outputs(issued: IssueResult, still_pending: Callable[[str], bool]) -> Staged | None:
         narrowed = _narrowed(result, issued)
         files = {} if request is None else output_files(
             narrowed.billed, request, lookup, issued.invoices if request.formats != ("csv",) else None,
             narrowed.numbers)
+        if plan.iwmo is not None and request is not None and request.parties is not None:
+            messages = iwmo_documents(list(issued.invoices), plan.iwmo, parties=request.parties, lookup=lookup,
+                                      ledger=ledger_path(ledger), message_date=day, skip_not_wmo=True)
+            declared.append(messages)
+            files.update(messages.files)
         single = {plan.rejects_file: rejects_csv(result)} if plan.rejects_file is not None else {}
         made.append(replace(narrowed, files=len(files)))
         if request is None and not single:
@@ -351,6 +368,7 @@ def _issue(result: BillingResult, ledger: Path | None, plan: _Plan, lookup: Look
     try:
         done = issue(result, ledger_path(ledger), issue_date=day, lookup=lookup, outputs=outputs,
                      kvk=_kvk_numbers(result, request))
+        keep_declarations(declared, ledger_path(ledger))
     except LedgerError as exc:
         raise fail(str(exc)) from None
     except (OutputError, DocumentError) as exc:
@@ -399,6 +417,14 @@ def _formats(output: str | None, documents: str | None, as_json: bool) -> tuple[
     return (output.strip().lower() if output else None), documents
 
 
+def _iwmo(documents: str | None, issuing: bool, allocations: list[Path] | None, iwmo_dir: Path | None,
+          lookup: Lookup) -> IwmoRequest | None:
+    wanted = [f.strip().lower() for f in (documents or "").split(",")]
+    if "iwmo" in wanted and not issuing:
+        raise fail("--documents iwmo needs --issue: a WMO323 names the invoice number", EXIT_USAGE)
+    return iwmo_request(wanted, allocations, iwmo_dir, lookup)
+
+
 def _request(out: Path | None, formats: str, parties: Path | None, invoice_date: str | None, force: bool,
              lookup: Lookup) -> OutputRequest | None:
     if formats.strip().lower() == "none":
@@ -406,14 +432,16 @@ def _request(out: Path | None, formats: str, parties: Path | None, invoice_date:
             raise fail("--documents none writes nothing: leave out --out DIR", EXIT_USAGE)
         return None
     wanted = tuple(f.strip().lower() for f in formats.split(",") if f.strip())
-    unknown = [f for f in wanted if f not in FORMATS]
+    unknown = [f for f in wanted if f not in (*FORMATS, "iwmo")]
     if unknown or not wanted:
-        raise fail(f"--documents {formats!r}: choose from {', '.join(FORMATS)} (or none)", EXIT_USAGE)
+        raise fail(f"--documents {formats!r}: choose from {', '.join((*FORMATS, 'iwmo'))} (or none)", EXIT_USAGE)
+    documents = set(wanted) - {"csv"}  # iwmo needs the parties file too (the provider's AGB code)
+    wanted = tuple(f for f in wanted if f != "iwmo") or ("csv",)  # iwmo: written by _issue, next to the CSVs
     if out is None:
         if wanted != ("csv",):
             raise fail("--documents needs --out DIR", EXIT_USAGE)
         return None
-    loaded = _load_parties(parties, lookup) if set(wanted) - {"csv"} else None
+    loaded = _load_parties(parties, lookup) if documents else None
     return OutputRequest(out, wanted, loaded, _invoice_date(invoice_date), force)
 
 

@@ -18,6 +18,14 @@ from rich.table import Table
 from mgr_tariffs.billing.invoices import Invoice
 from mgr_tariffs.bsn import mask as mask_bsn
 from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.cli.cmd_declare import (
+    ALLOCATIONS_OPTION,
+    IWMO_DIR_OPTION,
+    IwmoRequest,
+    iwmo_documents,
+    iwmo_request,
+    keep_declarations,
+)
 from mgr_tariffs.cli.common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
@@ -44,6 +52,7 @@ PROVIDER_OPTION = typer.Option(None, "--provider", "-p", help="The provider (whe
 
 
 if TYPE_CHECKING:  # the ledger and the parties file are imported by the command that runs: a faster start-up
+    from mgr_tariffs.declarations.messages import Messages
     from mgr_tariffs.ledger.store import IssuedInvoice
     from mgr_tariffs.parties import Parties
 
@@ -62,7 +71,8 @@ def _console() -> Console:
 
 
 OUT_OPTION = typer.Option(None, "--out", "-o", help="Write the documents into DIR (see --documents).")
-DOCUMENTS_OPTION = typer.Option("ubl,pdf", "--documents", help="With --out: any of ubl,pdf,xlsx.")
+DOCUMENTS_OPTION = typer.Option("ubl,pdf", "--documents", help="With --out: any of ubl,pdf,xlsx,iwmo "
+                                "(iwmo: the WMO323 declaration, with --allocations; see docs/iwmo.md).")
 PARTIES_OPTION = typer.Option(None, "--parties", envvar="MGR_PARTIES",
                               help="Parties file for documents (default: data/parties.yaml).")
 
@@ -73,10 +83,12 @@ class _DocumentsRequest:
     formats: list[str]
     parties: Parties
     lookup: Lookup
+    iwmo: IwmoRequest | None = None  # --documents iwmo (issue 15)
 
 
 def _documents_request(out: Path | None, documents: str, parties: Path | None,
-                       tariffs: Path) -> _DocumentsRequest | None:
+                       tariffs: Path, allocations: Path | None = None,
+                       iwmo_dir: Path | None = None) -> _DocumentsRequest | None:
     """Everything documents need, checked before the ledger is touched."""
     from mgr_tariffs.parties import DEFAULT_PATH as PARTIES_DEFAULT  # noqa: PLC0415
     from mgr_tariffs.parties import load_parties  # noqa: PLC0415
@@ -84,26 +96,34 @@ def _documents_request(out: Path | None, documents: str, parties: Path | None,
     if out is None:
         return None
     formats = [f.strip() for f in documents.split(",") if f.strip()]
-    unknown = sorted(set(formats) - set(FORMATS))
+    unknown = sorted(set(formats) - {*FORMATS, "iwmo"})
     if unknown or not formats:
-        raise fail(f"--documents {documents!r}: choose from {', '.join(FORMATS)}", EXIT_USAGE)
+        raise fail(f"--documents {documents!r}: choose from {', '.join((*FORMATS, 'iwmo'))}", EXIT_USAGE)
+    iwmo = iwmo_request(formats, allocations, iwmo_dir)
     lookup = load_lookup(tariffs)
     loaded = load_parties(parties_file(parties or PARTIES_DEFAULT), lookup)
     if loaded.parties is None:
         print_problems(loaded.problems)
         raise fail(f"{parties or PARTIES_DEFAULT}: the parties file is invalid")
-    return _DocumentsRequest(out, formats, loaded.parties, lookup)
+    return _DocumentsRequest(out, [f for f in formats if f != "iwmo"], loaded.parties, lookup, iwmo)
 
 
 def _staged_documents(invoices: list[Invoice], request: _DocumentsRequest, issue_date: dt.date,
-                      still_pending: Callable[[str], bool] | None = None) -> tuple[Staged, int]:
+                      still_pending: Callable[[str], bool] | None = None,
+                      ledger: Path | None = None) -> tuple[Staged, int, Messages | None]:
     """Make every document and write them to staging (nothing visible yet); refuses existing files.
-    Returns what was staged and how many files."""
+    Returns what was staged, how many files, and the iWmo declarations to keep in the ledger."""
     collected = Collected()
-    write_documents(invoices, request.parties, request.lookup, request.out, request.formats,
-                    issue_date=issue_date, outputs=collected)
+    if request.formats:
+        write_documents(invoices, request.parties, request.lookup, request.out, request.formats,
+                        issue_date=issue_date, outputs=collected)
     named = {path.name: data for path, data in collected.files.items()}
-    return stage({request.out: named}, still_pending=still_pending), len(named)
+    declared = None
+    if request.iwmo is not None and ledger is not None:
+        declared = iwmo_documents(invoices, request.iwmo, parties=request.parties, lookup=request.lookup,
+                                  ledger=ledger, message_date=issue_date)
+        named.update(declared.files)
+    return stage({request.out: named}, still_pending=still_pending), len(named), declared
 
 
 def _tell_written(out: Path, count: int) -> None:
@@ -123,34 +143,37 @@ def credit_command(
     out: Path | None = OUT_OPTION,
     documents: str = DOCUMENTS_OPTION,
     parties: Path | None = PARTIES_OPTION,
+    allocations: Path | None = ALLOCATIONS_OPTION,
+    iwmo_dir: Path | None = IWMO_DIR_OPTION,
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
     """Credit an issued invoice: a credit note mirrors it with negative amounts and releases its rows,
     so they can be billed again after correction. An invoice is credited at most once."""
     from mgr_tariffs.ledger.store import LedgerError, credit, issue_date_problem, ledger_path  # noqa: PLC0415
 
-    wanted = _documents_request(out, documents, parties, tariffs)
+    wanted = _documents_request(out, documents, parties, tariffs, allocations, iwmo_dir)
     date = date or old_date
     day = date_option("--invoice-date", date) or dt.date.today()
     problem = issue_date_problem(day)
     if problem:
         raise fail(f"--invoice-date {date}: {problem}", EXIT_USAGE)
-    counted: list[tuple[Staged, int]] = []
+    counted: list[tuple[Staged, int, Messages | None]] = []
 
     def outputs(note: Invoice, still_pending: Callable[[str], bool]) -> Staged | None:
         if wanted is None:
             return None
-        staged, count = _staged_documents([note], wanted, day, still_pending)
-        counted.append((staged, count))
+        staged, count, declared = _staged_documents([note], wanted, day, still_pending, ledger_path(ledger))
+        counted.append((staged, count, declared))
         return staged
 
     try:
         note = credit(ledger_path(ledger), number, reason=reason, issue_date=day, provider=provider, outputs=outputs)
+        keep_declarations([d for _, _, d in counted], ledger_path(ledger))
     except LedgerError as exc:
         raise fail(str(exc), EXIT_INVALID) from None
     except (DocumentError, OutputError) as exc:
         raise fail(f"{exc}; no credit note was issued", EXIT_INVALID) from None
-    for _, count in counted:
+    for _, count, _ in counted:
         if wanted is not None:
             _tell_written(wanted.out, count)
     if output is OutputFormat.JSON:
@@ -170,21 +193,24 @@ def list_command(
     ledger: Path | None = LEDGER_OPTION,
 ) -> None:
     """List the issued invoices and credit notes, oldest first."""
+    from mgr_tariffs.ledger.declarations import statuses  # noqa: PLC0415 - iWmo (issue 15)
     from mgr_tariffs.ledger.store import LedgerError, ledger_path, list_invoices  # noqa: PLC0415
 
     try:
         items = list_invoices(ledger_path(ledger), provider, municipality, period_option(period))
+        iwmo = statuses(ledger_path(ledger)) if items else {}
     except LedgerError as exc:
         raise fail(str(exc), EXIT_INVALID) from None
     if output is OutputFormat.JSON:
-        print_json([item.as_json() for item in items])
+        print_json([{**item.as_json(), "iwmo": iwmo.get((item.provider, item.number))} for item in items])
         return
     shown = table("factuurnummer", "aanbieder", "gemeente", "periode", "factuurdatum", "totaal incl. btw", "opmerking",
+                  "iWmo",
                   title=f"{len(items)} uitgereikte factu{'ur' if len(items) == 1 else 'ren'}",
                   right=("totaal incl. btw",), keep=("factuurnummer", "periode", "factuurdatum", "totaal incl. btw"))
     for item in items:
         shown.add_row(item.number, item.provider, item.municipality, item.period, item.issue_date.isoformat(),
-                      format_euro(item.total_incl_vat), _note(item))
+                      format_euro(item.total_incl_vat), _note(item), iwmo.get((item.provider, item.number), ""))
     _console().print(fit(shown))
 
 
@@ -204,25 +230,29 @@ def show_command(
     out: Path | None = OUT_OPTION,
     documents: str = DOCUMENTS_OPTION,
     parties: Path | None = PARTIES_OPTION,
+    allocations: Path | None = ALLOCATIONS_OPTION,
+    iwmo_dir: Path | None = IWMO_DIR_OPTION,
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
     """Show one issued invoice with its lines (BSNs masked; full in --format json); --out writes its documents
     again (UBL, PDF, XLSX) exactly as issued."""
     from mgr_tariffs.ledger.store import LedgerError, ledger_path, show  # noqa: PLC0415
 
-    wanted = _documents_request(out, documents, parties, tariffs)
+    wanted = _documents_request(out, documents, parties, tariffs, allocations, iwmo_dir)
     try:
         item = show(ledger_path(ledger), number, provider)
     except LedgerError as exc:
         raise fail(str(exc), EXIT_INVALID) from None
     if wanted is not None and item.invoice is not None:
         try:
-            staged, count = _staged_documents([item.invoice], wanted, item.issue_date)
+            staged, count, declared = _staged_documents([item.invoice], wanted, item.issue_date,
+                                                        ledger=ledger_path(ledger))
             try:
                 staged.publish(rollback=True)
             finally:
                 staged.discard()
-        except (DocumentError, OutputError) as exc:
+            keep_declarations([declared], ledger_path(ledger))
+        except (DocumentError, OutputError, LedgerError) as exc:
             raise fail(str(exc)) from None
         _tell_written(wanted.out, count)
     if output is OutputFormat.JSON:

@@ -16,8 +16,21 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "credit": ("mgr credit 2026-000001 --provider 'Cliëntondersteuning Maasland B.V.' --reason 'uren gecorrigeerd' "
                "--documents none",
                "mgr credit 2026-000001 --out credit --documents ubl,pdf --parties data/examples/parties.yaml"),
+    "declare answer": ("mgr declare answer data/examples/iwmo/WMO325-2021000010.xml --declarations "
+                       "data/examples/iwmo/WMO323-2021000010.xml",
+                       "mgr declare answer data/examples/iwmo/WMO325-2021000010.xml --declarations "
+                       "data/examples/iwmo/WMO323-2021000010.xml --format json"),
+    "declare validate": ("mgr declare validate data/examples/iwmo/WMO323-2021000010.xml",
+                         "mgr declare validate data/examples/iwmo/WMO323-2021000008.xml "
+                         "data/examples/iwmo/WMO325-2021000010.xml --iwmo-dir ../shared/iwmo --format json"),
+    "declare write": ("mgr declare write 2026-000001 --provider 'Stichting Perspectief Noord-Limburg' --allocations "
+                      "data/examples/allocations.yaml --parties data/examples/parties.yaml --out iwmo",
+                      "mgr declare write 2026-000001 2026-000002 --allocations data/examples/allocations.yaml "
+                      "--out iwmo --force"),
     "forecast": ("mgr forecast --requests 125 --hours-per-request 6-8 --extra-hours 325",
                  "mgr forecast --requests 125 --hours-per-request 7 --product LN018 --on 2018-06-01 --format json"),
+    "ledger answer": ("mgr ledger answer data/examples/iwmo/WMO325-2021000010.xml --ledger mgr-ledger.sqlite",
+                      "mgr ledger answer data/examples/iwmo/WMO325-2021000010.xml --format json"),
     "ledger list": ("mgr ledger list", "mgr ledger list --period 2019-07 --format json"),
     "ledger show": ("mgr ledger show 2026-000001 --provider 'Cliëntondersteuning Maasland B.V.'",
                     "mgr ledger show 2026-000001 --out opnieuw --documents pdf --parties data/examples/parties.yaml"),

@@ -117,15 +117,60 @@ def _to_v2(connection: sqlite3.Connection) -> None:
     seal_existing(connection)
 
 
+_IMMUTABLE_V3 = ("declaration", "declaration_line", "answer", "answer_line")
+_V3 = """
+CREATE TABLE declaration (
+    id INTEGER PRIMARY KEY,
+    invoice_id INTEGER NOT NULL UNIQUE REFERENCES invoice(id),
+    number TEXT NOT NULL,
+    sender_agb TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    written_at TEXT NOT NULL,
+    message BLOB NOT NULL
+);
+CREATE INDEX declaration_by_number ON declaration (number, sender_agb);
+CREATE TABLE declaration_line (
+    declaration_id INTEGER NOT NULL REFERENCES declaration(id),
+    position INTEGER NOT NULL CHECK (position > 0),
+    reference TEXT NOT NULL,
+    bsn TEXT NOT NULL,
+    product TEXT NOT NULL,
+    PRIMARY KEY (declaration_id, position),
+    UNIQUE (declaration_id, reference)
+);
+CREATE TABLE answer (
+    id INTEGER PRIMARY KEY,
+    declaration_id INTEGER NOT NULL UNIQUE REFERENCES declaration(id),
+    file TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    submitted_cents INTEGER NOT NULL,
+    granted_cents INTEGER NOT NULL
+);
+CREATE TABLE answer_line (
+    answer_id INTEGER NOT NULL REFERENCES answer(id),
+    declaration_id INTEGER NOT NULL,
+    reference TEXT NOT NULL,
+    approved INTEGER NOT NULL CHECK (approved IN (0, 1)),
+    codes_json TEXT NOT NULL,
+    PRIMARY KEY (answer_id, reference),
+    FOREIGN KEY (declaration_id, reference) REFERENCES declaration_line (declaration_id, reference)
+);
+"""
+"""Version 3 (issue 15, iWmo): the WMO323 kept per invoice with its ProductReferenties, and the WMO325 answers."""
+
 Migration = str | Callable[[sqlite3.Connection], None]
 """SQL statements, or a function that works inside the migration's transaction."""
 
-MIGRATIONS: tuple[Migration, ...] = (_V1 + _guard_triggers(), _to_v2)
+MIGRATIONS: tuple[Migration, ...] = (_V1 + _guard_triggers(), _to_v2, _V3 + _guard_triggers(_IMMUTABLE_V3))
 """Migration ``i`` takes a ledger from ``user_version`` ``i`` to ``i + 1``; only ever append.
 
 Version 2 adds the hash chain (``chain``: one record per invoice and credit note, chained per
 supplier; the records of invoices issued before are computed from what they hold at the time of
-the migration) and the publication journal (``publication``/``published``).
+the migration) and the publication journal (``publication``/``published``). Version 3 keeps the iWmo
+declarations (``declaration``/``declaration_line``: the ProductReferentie of every declared line) and their
+answers (``answer``/``answer_line``), see :mod:`mgr_tariffs.ledger.declarations`.
 """
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -60,6 +60,7 @@ from mgr_tariffs.identity import canonical_spellings, provider_key
 from mgr_tariffs.io import dialect
 from mgr_tariffs.io.atomic import OutputError, Staged
 from mgr_tariffs.ledger import chain, publish
+from mgr_tariffs.ledger.declarations import released_lines
 from mgr_tariffs.ledger.schema import DEFAULT_TIMEOUT, LedgerError, opened, write_transaction
 from mgr_tariffs.money import from_cents, json_decimal, json_money
 from mgr_tariffs.quantity import QuantityUnit
@@ -256,10 +257,12 @@ def _live_rows(connection: sqlite3.Connection, periods: list[str]) -> pl.DataFra
     owners = _owners(connection, f" WHERE i.period IN (SELECT value FROM json_each(?)) AND {_LIVE}",
                      (json.dumps(periods),))
     parts = []
+    released = released_lines(connection)  # lines an iWmo answer rejected: their rows bill again
     for (run_id,), part in sorted(owners.partition_by("run_id", as_dict=True).items()):
         found = connection.execute(_BILLED_ROWS + " WHERE b.run_id = ?", (run_id,)).fetchone()
         if found is not None:
-            parts.append(_with_owner(_run_rows(*found), part).select(*LIVE_SCHEMA))
+            owned = _with_owner(_run_rows(*found), part)
+            parts.append(owned.join(released, on=list(released.columns), how="anti").select(*LIVE_SCHEMA))
     return pl.concat(parts) if parts else pl.DataFrame(schema=LIVE_SCHEMA)
 
 
@@ -1133,6 +1136,7 @@ def _billed_counts(connection: sqlite3.Connection) -> tuple[dict[int, int], list
     not match its row count, rows that belong to no invoice of their run, a row billed twice."""
     owners = _owners(connection).partition_by("run_id", as_dict=True)
     live = [i for (i,) in connection.execute(f"SELECT i.id FROM invoice i WHERE {_LIVE}")]
+    released = released_lines(connection)
     counts: dict[int, int] = {}
     problems: list[str] = []
     keys = []
@@ -1148,7 +1152,8 @@ def _billed_counts(connection: sqlite3.Connection) -> tuple[dict[int, int], list
             problems.append(f"run {run_id}: {orphans} billed rows belong to no invoice of the run")
         for invoice_id, count in owned.drop_nulls("invoice_id").group_by("invoice_id").len().rows():
             counts[invoice_id] = count
-        keys.append(owned.filter(pl.col("invoice_id").is_in(live)).select(KEY))
+        keys.append(owned.filter(pl.col("invoice_id").is_in(live)).join(
+            released, on=list(released.columns), how="anti").select(KEY))  # rejected iWmo lines bill again
     twice = pl.concat(keys).filter(pl.struct(KEY).is_duplicated()).n_unique() if keys else 0
     if twice:
         problems.append(f"{twice} hour-log rows are billed by more than one live invoice")
