@@ -6,7 +6,6 @@ import csv
 import io
 import sys
 from collections.abc import Sequence
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,7 @@ from mgr_tariffs.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
+    Printed,
     date_option,
     fail,
     guarded,
@@ -36,12 +36,6 @@ if TYPE_CHECKING:
     from mgr_tariffs.allocations.usage import AllocationsRun
 
 
-class OutputFormat(StrEnum):
-    TEXT = "text"
-    JSON = "json"
-    CSV = "csv"
-
-
 @guarded
 def allocations_command(
     registers: list[Path] = typer.Argument(..., metavar="REG", help="Allocation registers: CSV or .xlsx (one row "
@@ -51,7 +45,7 @@ def allocations_command(
                                 "in this ledger as used before (the log's rows issued there are not counted twice)."),
     on: str = typer.Option(None, "--on", help="Reference date, YYYY-MM-DD: expired / ending soon, and the last month "
                            "of an open allocation \\[default: the last service date, else today]."),
-    output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text, json or csv."),
+    output: Printed = typer.Option(Printed.TEXT, "--format", "-f", help="text, json or csv."),
     threshold: int = typer.Option(DEFAULT_THRESHOLD, "--threshold", min=1, max=100,
                                   help="Warn when an allocation is used at least this many percent."),
     ending_days: int = typer.Option(DEFAULT_ENDING_DAYS, "--ending-days", min=0,
@@ -80,9 +74,9 @@ def allocations_command(
         result = run_allocations(inputs, lookup, settings)
     except LedgerError as exc:
         raise fail(str(exc), EXIT_USAGE) from None
-    if output is OutputFormat.JSON:
+    if output is Printed.JSON:
         print_json(_json(result, settings))
-    elif output is OutputFormat.CSV:
+    elif output is Printed.CSV:
         print_problems([*result.errors, *result.warnings])
         _csv(result, settings)
     else:

@@ -36,6 +36,8 @@ from mgr_tariffs.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
+    Printed,
+    TextOrJson,
     console,
     date_option,
     fail,
@@ -52,17 +54,6 @@ from mgr_tariffs.problems import InputError, Problem, errors_only, sort_problems
 from mgr_tariffs.validation import Kind, check_file
 
 
-class ReportFormat(StrEnum):
-    TEXT = "text"
-    JSON = "json"
-
-
-class DiffFormat(StrEnum):
-    TEXT = "text"
-    JSON = "json"
-    CSV = "csv"
-
-
 class TableFormat(StrEnum):
     TABLE = "table"
     JSON = "json"
@@ -73,7 +64,7 @@ def validate(
     paths: list[Path] = typer.Argument(None, metavar="PATH", show_default=False,
                                        help="Files to check: tariff catalogues, parties files, subsidies files "
                                             "\\[default: --tariffs]."),
-    output: ReportFormat = typer.Option(ReportFormat.TEXT, "--format", "-f", help="text or json."),
+    output: TextOrJson = typer.Option(TextOrJson.TEXT, "--format", "-f", help="text or json."),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail the check too."),
     against: str = typer.Option(None, "--against", metavar="OLD", help="Also fail when a price that applied "
                                 "before today was changed or removed since OLD: a file, git:REV:path, or git:REV "
@@ -143,10 +134,10 @@ def _history(path: Path, against: str, today: dt.date) -> list[Problem]:
     return history_problems(old, new, today)
 
 
-def _report(problems: list[Problem], files: int, failing: bool, output: ReportFormat) -> None:
+def _report(problems: list[Problem], files: int, failing: bool, output: TextOrJson) -> None:
     errors = len(errors_only(problems))
     warnings = len(problems) - errors
-    if output is ReportFormat.JSON:
+    if output is TextOrJson.JSON:
         print_json({"files": files, "errors": errors, "warnings": warnings, "ok": not failing,
                     "problems": [p.model_dump(mode="json") for p in problems]})
         return
@@ -174,7 +165,7 @@ def schema() -> None:
 def price(
     code: str = typer.Argument(..., help="MGR product code, e.g. LN017."),
     on: str | None = typer.Option(None, "--on", help="Service date, YYYY-MM-DD \\[default: today]."),
-    output: ReportFormat = typer.Option(ReportFormat.TEXT, "--format", "-f", help="text or json."),
+    output: TextOrJson = typer.Option(TextOrJson.TEXT, "--format", "-f", help="text or json."),
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
     """Show the price of a product on a service date, with its period and source."""
@@ -183,7 +174,7 @@ def price(
         quote = price_on(load_lookup(tariffs), code, day)
     except PriceError as exc:
         raise fail(str(exc)) from None
-    if output is ReportFormat.JSON:
+    if output is TextOrJson.JSON:
         print_json(quote.as_json())
         return
     until = quote.until.isoformat() if quote.until else "until further notice"
@@ -324,7 +315,7 @@ def index_command(
 def diff_command(
     old: str = typer.Argument(..., help="The old catalogue: a file or git:REV:path."),
     new: str = typer.Argument(..., help="The new catalogue: a file or git:REV:path."),
-    output: DiffFormat = typer.Option(DiffFormat.TEXT, "--format", "-f", help="text, json or csv."),
+    output: Printed = typer.Option(Printed.TEXT, "--format", "-f", help="text, json or csv."),
 ) -> None:
     """Show what changed between two catalogues: products, periods added, closed, changed or removed."""
     try:
@@ -333,10 +324,10 @@ def diff_command(
         print_problems(exc.problems)
         raise fail(f"{exc.file}: the tariff catalogue is invalid; run `mgr validate`") from None
     changes = diff_catalogues(before, after)
-    if output is DiffFormat.JSON:
+    if output is Printed.JSON:
         counts = Counter(c.kind.value for c in changes)
         print_json({"old": old, "new": new, "changes": [c.as_json() for c in changes], "summary": dict(counts)})
-    elif output is DiffFormat.CSV:
+    elif output is Printed.CSV:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(CHANGE_FIELDS), lineterminator="\n")
         writer.writeheader()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +21,7 @@ from mgr_tariffs.cli.common import (
     MUNICIPALITY_FILTER,
     PERIOD_OPTION,
     PROVIDER_FILTER,
+    TextOrJson,
     date_option,
     fail,
     guarded,
@@ -39,18 +39,13 @@ if TYPE_CHECKING:  # the checking engine and the ledger are imported when the co
     from mgr_tariffs.checking import engine as checking
 
 
-class CheckFormat(StrEnum):
-    TEXT = "text"
-    JSON = "json"
-
-
 @guarded
 def check(
     invoices: list[Path] = typer.Argument(..., help="Invoice specifications: CSV or .xlsx, or what `mgr bill` "
                                           "writes (its invoice CSVs, samenvatting.csv, its --json output as .json)."),
     hours: list[Path] = typer.Option(None, "--hours", help="Hour log(s) to hold the billed quantities against "
                                      "(repeat the option for several logs)."),
-    output: CheckFormat = typer.Option(CheckFormat.TEXT, "--format", "-f", help="text or json."),
+    output: TextOrJson = typer.Option(TextOrJson.TEXT, "--format", "-f", help="text or json."),
     show_bsn: bool = typer.Option(False, "--show-bsn", help="Show full BSNs on the terminal (masked by default)."),
     sheet: str = typer.Option(None, "--sheet", help="Excel: the sheet to read (default: the first)."),
     today: str = typer.Option(None, "--today", help="For --hours: reference date for 'lies in the future', "
@@ -76,7 +71,7 @@ def check(
     from mgr_tariffs.checking import engine as checking  # noqa: PLC0415
 
     lookup = load_lookup(tariffs)
-    as_json = output is CheckFormat.JSON
+    as_json = output is TextOrJson.JSON
     options = checking.CheckOptions(show_bsn=show_bsn or as_json, sheet=sheet, today=date_option("--today", today),
                                     selection=selection_option(lookup, period, provider, municipality))
     issued = _issued(ledger) if ledger is not None else None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +16,7 @@ from mgr_tariffs.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
+    TextOrJson,
     date_option,
     fail,
     guarded,
@@ -45,11 +45,6 @@ LEDGER_OPTION = typer.Option(
 SHOWN_SKIPPED = 5
 
 
-class OutputFormat(StrEnum):
-    TEXT = "text"
-    JSON = "json"
-
-
 declare_app = typer.Typer(help="iWmo declarations: validate, write a WMO323, match a WMO325 answer.",
                           no_args_is_help=True)
 
@@ -62,7 +57,7 @@ def _material(option: Path | None) -> IwmoMaterial:
 @guarded
 def validate_command(
     files: list[Path] = typer.Argument(..., help="WMO323 (or WMO325) messages, from this tool or any other."),
-    output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text or json."),
+    output: TextOrJson = typer.Option(TextOrJson.TEXT, "--format", "-f", help="text or json."),
     iwmo_dir: Path = IWMO_DIR_OPTION,
 ) -> None:
     """Check iWmo messages against the XSD and the level-2 rule stylesheet, as VECOZO would.
@@ -85,13 +80,13 @@ def validate_command(
             stderr().print(f"mgr: {message}", style="red", markup=False)
             continue
         report[str(path)] = [f.as_json() for f in findings]
-        if output is OutputFormat.TEXT:
+        if output is TextOrJson.TEXT:
             for finding in findings:
                 out.print(f"{path}: {finding}", markup=False)
             if not findings:
                 out.print(f"{path}: valid", markup=False)
     bad = sum(1 for findings in report.values() if findings)
-    if output is OutputFormat.JSON:
+    if output is TextOrJson.JSON:
         print_json({"files": report, "unreadable": unreadable})
     else:
         out.print(f"{len(files)} file(s): {len(report) - bad} valid, {bad} with findings, {len(unreadable)} "
@@ -160,7 +155,7 @@ def write_command(
 def answer_command(
     answers: list[Path] = typer.Argument(..., help="WMO325 declaration answers."),
     declarations: list[Path] = typer.Option(..., "--declarations", "-d", help="The WMO323 messages they answer."),
-    output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text or json."),
+    output: TextOrJson = typer.Option(TextOrJson.TEXT, "--format", "-f", help="text or json."),
     iwmo_dir: Path = IWMO_DIR_OPTION,
 ) -> None:
     """Match each WMO325 answer to its WMO323 by DeclaratieNummer and ProductReferentie: per line approved
@@ -192,7 +187,7 @@ def answer_command(
             problems.append(str(exc))
     for problem in problems:
         stderr().print(f"mgr: {problem}", style="red", markup=False)
-    if output is OutputFormat.JSON:
+    if output is TextOrJson.JSON:
         print_json({"answers": [m.as_json() for m in matched], "problems": problems})
     else:
         out = stdout()
@@ -240,7 +235,7 @@ def _read(path: Path) -> bytes:
 @guarded
 def ledger_answer_command(
     answers: list[Path] = typer.Argument(..., help="WMO325 declaration answers."),
-    output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text or json."),
+    output: TextOrJson = typer.Option(TextOrJson.TEXT, "--format", "-f", help="text or json."),
     ledger: Path = LEDGER_OPTION,
     iwmo_dir: Path = IWMO_DIR_OPTION,
 ) -> None:
@@ -267,7 +262,7 @@ def ledger_answer_command(
             problems.append(str(exc))
     for problem in problems:
         stderr().print(f"mgr: {problem}", style="red", markup=False)
-    if output is OutputFormat.JSON:
+    if output is TextOrJson.JSON:
         print_json({"answers": [{**r.matched.as_json(), "provider": r.provider} for r in recorded],
                     "problems": problems})
     else:

@@ -6,7 +6,6 @@ import csv
 import io
 import sys
 from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -28,6 +27,7 @@ from mgr_tariffs.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
+    Printed,
     date_option,
     fail,
     guarded,
@@ -38,12 +38,6 @@ from mgr_tariffs.cli.common import (
 )
 from mgr_tariffs.io.tables import read_table
 from mgr_tariffs.money import format_euro, format_number, format_quantity, parse_decimal
-
-
-class OutputFormat(StrEnum):
-    TEXT = "text"
-    JSON = "json"
-    CSV = "csv"
 
 
 def _number(option: str, text: str | None, default: Decimal) -> Decimal:
@@ -68,7 +62,7 @@ def forecast_command(
     on: str = typer.Option(None, "--on", help="The tariff in force on this day, YYYY-MM-DD (default: today)."),
     from_log: list[Path] = typer.Option(None, "--from-log", help="Derive the requests and the hours per request "
                                         "from hour log(s) instead (of --product only, when given)."),
-    output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text, json or csv."),
+    output: Printed = typer.Option(Printed.TEXT, "--format", "-f", help="text, json or csv."),
     tariffs: Path = CATALOGUE_OPTION,
 ) -> None:
     """Capacity forecast: requests x hours per request + extra hours, as low / mid / high hours, fte and the cost
@@ -105,11 +99,11 @@ def forecast_command(
     raise typer.Exit(EXIT_OK)
 
 
-def _show(result: Forecast, output: OutputFormat) -> None:
-    if output is OutputFormat.JSON:
+def _show(result: Forecast, output: Printed) -> None:
+    if output is Printed.JSON:
         print_json(result.as_json())
         return
-    if output is OutputFormat.CSV:
+    if output is Printed.CSV:
         rows = [s.as_json() for s in result.scenarios]
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")

@@ -7,7 +7,6 @@ import io
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +30,7 @@ from mgr_tariffs.cli.common import (
     EXIT_INVALID,
     EXIT_USAGE,
     PERIOD_OPTION,
+    TextOrJson,
     date_option,
     fail,
     fit,
@@ -55,11 +55,6 @@ if TYPE_CHECKING:  # the ledger and the parties file are imported by the command
     from mgr_tariffs.declarations.messages import Messages
     from mgr_tariffs.ledger.store import IssuedInvoice
     from mgr_tariffs.parties import Parties
-
-
-class OutputFormat(StrEnum):
-    TEXT = "text"
-    JSON = "json"
 
 
 ledger_app = typer.Typer(help="The ledger of issued invoices: list, show, export, verify.", no_args_is_help=True)
@@ -138,7 +133,7 @@ def credit_command(
     date: str | None = typer.Option(None, "--invoice-date", metavar="DATE", help="Issue date of the credit note, "
                                     "YYYY-MM-DD or DD-MM-YYYY (default: today)."),
     old_date: str | None = typer.Option(None, "--date", hidden=True, help="The same as --invoice-date."),
-    output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text or json."),
+    output: TextOrJson = typer.Option(TextOrJson.TEXT, "--format", "-f", help="text or json."),
     ledger: Path | None = LEDGER_OPTION,
     out: Path | None = OUT_OPTION,
     documents: str = DOCUMENTS_OPTION,
@@ -176,7 +171,7 @@ def credit_command(
     for _, count, _ in counted:
         if wanted is not None:
             _tell_written(wanted.out, count)
-    if output is OutputFormat.JSON:
+    if output is TextOrJson.JSON:
         print_json(note.as_json())
         return
     _console().print(f"credit note {note.number} of {note.provider} credits {note.credits}: "
@@ -189,7 +184,7 @@ def list_command(
     provider: str | None = typer.Option(None, "--provider", "-p", help="Only this provider."),
     municipality: str | None = typer.Option(None, "--municipality", "-m", help="Only this municipality (name/code)."),
     period: str | None = PERIOD_OPTION,
-    output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text or json."),
+    output: TextOrJson = typer.Option(TextOrJson.TEXT, "--format", "-f", help="text or json."),
     ledger: Path | None = LEDGER_OPTION,
 ) -> None:
     """List the issued invoices and credit notes, oldest first."""
@@ -201,7 +196,7 @@ def list_command(
         iwmo = statuses(ledger_path(ledger)) if items else {}
     except LedgerError as exc:
         raise fail(str(exc), EXIT_INVALID) from None
-    if output is OutputFormat.JSON:
+    if output is TextOrJson.JSON:
         print_json([{**item.as_json(), "iwmo": iwmo.get((item.provider, item.number))} for item in items])
         return
     shown = table("factuurnummer", "aanbieder", "gemeente", "periode", "factuurdatum", "totaal incl. btw", "opmerking",
@@ -225,7 +220,7 @@ def _note(item: IssuedInvoice) -> str:
 def show_command(
     number: str = typer.Argument(..., help="The invoice number."),
     provider: str | None = PROVIDER_OPTION,
-    output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text or json (full BSNs)."),
+    output: TextOrJson = typer.Option(TextOrJson.TEXT, "--format", "-f", help="text or json (full BSNs)."),
     ledger: Path | None = LEDGER_OPTION,
     out: Path | None = OUT_OPTION,
     documents: str = DOCUMENTS_OPTION,
@@ -255,7 +250,7 @@ def show_command(
         except (DocumentError, OutputError, LedgerError) as exc:
             raise fail(str(exc)) from None
         _tell_written(wanted.out, count)
-    if output is OutputFormat.JSON:
+    if output is TextOrJson.JSON:
         print_json(item.as_json())
         return
     assert item.invoice is not None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -19,6 +18,7 @@ from mgr_tariffs.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
     EXIT_USAGE,
+    Printed,
     date_option,
     fail,
     guarded,
@@ -30,19 +30,13 @@ from mgr_tariffs.cli.common import (
 from mgr_tariffs.io.tables import read_table
 
 
-class OutputFormat(StrEnum):
-    TEXT = "text"
-    JSON = "json"
-    CSV = "csv"
-
-
 @guarded
 def signals_command(
     hours: list[Path] = typer.Argument(..., help="Hour logs: CSV or .xlsx; a `traject` (request) column is used "
                                        "when there is one."),
     window: str = typer.Option("quarter", "--window", "-w", help="Window when a row has no request: month, "
                                "quarter or year."),
-    output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text, json or csv."),
+    output: Printed = typer.Option(Printed.TEXT, "--format", "-f", help="text, json or csv."),
     sheet: str = typer.Option(None, "--sheet", help="Excel: the sheet to read (default: the first)."),
     today: str = typer.Option(None, "--today", help="Reference date for 'lies in the future', YYYY-MM-DD."),
     show_bsn: bool = typer.Option(False, "--show-bsn", help="Show full BSNs on the terminal (masked by default)."),
@@ -62,12 +56,12 @@ def signals_command(
     result = bill_tables(tables, lookup, BillOptions(today=date_option("--today", today)), lambda _: None)
     signals = norm_signals(result.rows, lookup, request_frame(tables), NormWindow(chosen))
     show = masker(show_bsn)
-    if output is OutputFormat.JSON:
+    if output is Printed.JSON:
         print_json({"signals": [s.as_json() for s in signals],
                     "errors": [p.model_dump(mode="json") for p in result.errors],
                     "summary": {"rows_read": result.rows_read, "rows_checked": len(result.rows),
                                 "signals": len(signals)}})
-    elif output is OutputFormat.CSV:
+    elif output is Printed.CSV:
         rows = [s.as_json() for s in signals]
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["file", "line"], lineterminator="\n")

@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import io
 import sys
-from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -21,6 +20,7 @@ from mgr_tariffs.cli.common import (
     CATALOGUE_OPTION,
     EXIT_INVALID,
     EXIT_OK,
+    Printed,
     date_option,
     guarded,
     load_lookup,
@@ -36,12 +36,6 @@ subsidy_app = typer.Typer(help="Subsidies next to the hourly billing: ceiling, k
                           no_args_is_help=True)
 
 
-class OutputFormat(StrEnum):
-    TEXT = "text"
-    JSON = "json"
-    CSV = "csv"
-
-
 @subsidy_app.command("status")
 @guarded
 def status_command(
@@ -49,7 +43,7 @@ def status_command(
     hours_logs: list[Path] = typer.Option(None, "--hours", help="Hour log(s) of the realised work (CSV or .xlsx); "
                                           "may be given more than once."),
     on: str = typer.Option(None, "--on", help="Status on this day, YYYY-MM-DD (default: today)."),
-    output: OutputFormat = typer.Option(OutputFormat.TEXT, "--format", "-f", help="text, json or csv (per month)."),
+    output: Printed = typer.Option(Printed.TEXT, "--format", "-f", help="text, json or csv (per month)."),
     subsidy_id: str = typer.Option(None, "--id", help="Only the subsidy with this id."),
     skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Count the valid rows of a log with rejected "
                                       "rows (they are listed as warnings) instead of stopping."),
@@ -71,10 +65,10 @@ def status_command(
     if file_errors or not report.statuses or (report.errors and not skip_invalid):
         _refuse(report, output)
     warnings = [*(warning(p.file, p.line, p.message) for p in report.errors), *report.warnings]
-    if output is OutputFormat.JSON:
+    if output is Printed.JSON:
         print_json({"subsidies": [status_json(s, f) for s, f in report.statuses],
                     "warnings": [p.model_dump(mode="json") for p in warnings]})
-    elif output is OutputFormat.CSV:
+    elif output is Printed.CSV:
         _print_csv(report)
     else:
         print_problems(warnings)
@@ -91,8 +85,8 @@ def schema_command() -> None:
     print_json(subsidies_schema())
 
 
-def _refuse(report: SubsidyReport, output: OutputFormat) -> None:
-    if output is OutputFormat.JSON:
+def _refuse(report: SubsidyReport, output: Printed) -> None:
+    if output is Printed.JSON:
         print_json({"subsidies": [], "errors": [p.model_dump(mode="json") for p in report.problems]})
     else:
         print_problems(report.problems)

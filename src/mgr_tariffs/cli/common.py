@@ -8,6 +8,7 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterable
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -23,6 +24,22 @@ from mgr_tariffs.catalogue.loader import DEFAULT_PATH, Lookup, load_catalogue, r
 from mgr_tariffs.dates import Period, parse_date, parse_period
 from mgr_tariffs.problems import InputError, Problem
 from mgr_tariffs.selection import Selection
+
+
+class Printed(StrEnum):
+    """``--format`` of a command that prints tables: text for people, JSON for programs, CSV for spreadsheets."""
+
+    TEXT = "text"
+    JSON = "json"
+    CSV = "csv"
+
+
+class TextOrJson(StrEnum):
+    """``--format`` of a command whose result is not a table: text for people, JSON for programs."""
+
+    TEXT = "text"
+    JSON = "json"
+
 
 EXIT_OK = 0
 EXIT_INVALID = 1
