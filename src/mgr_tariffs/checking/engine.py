@@ -623,8 +623,8 @@ def _typed(frame: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
     frame = frame.with_columns(unit=unit.then(pl.lit("minuut")).otherwise(pl.lit("uur")),
                                product=pl.col("productcode").str.to_uppercase(),
                                quantity=pl.coalesce("aantal", "minuten"),
-                               provider=_unneutralised("aanbieder"), invoice=_unneutralised("factuurnummer"),
-                               credits=_unneutralised("credit_van"))
+                               provider=unneutralised("aanbieder"), invoice=unneutralised("factuurnummer"),
+                               credits=unneutralised("credit_van"))
     frame = frame.with_columns(quantity_key=pl.col("unit") + "|" + pl.col("quantity"))
     fields = _fields(lookup)
     fast = [f for f in fields if f.fast is not None]
@@ -652,11 +652,6 @@ def _slow(frame: pl.DataFrame, spec: _Field) -> pl.DataFrame:
     joined = frame.join(mapping, on=spec.column, how="left", maintain_order="left")
     value = pl.col(spec.output) if spec.fast is not None else pl.lit(None, spec.dtype)
     return joined.with_columns(pl.when(done).then(value).otherwise(pl.col("slow")).alias(spec.output)).drop("slow")
-
-
-def _unneutralised(column: str) -> pl.Expr:
-    """Text as written before ``mgr bill`` neutralised it (:func:`mgr_tariffs.io.dialect.unneutralised`)."""
-    return unneutralised(column)
 
 
 def _money_rule(name: str) -> Callable[[str], Parsed]:
@@ -1060,12 +1055,12 @@ def total_findings(lines: pl.DataFrame, totals: pl.DataFrame | None) -> list[Dis
 def _summary_totals(sums: pl.DataFrame, totals: pl.DataFrame | None) -> list[Discrepancy]:
     if totals is None:
         return []
-    stated = _parse(totals.with_columns(invoice=_unneutralised("factuurnummer")), "totaal",
+    stated = _parse(totals.with_columns(invoice=unneutralised("factuurnummer")), "totaal",
                     _money_rule("totaal"), "stated_cents", pl.Int64())
     keys = ["invoice"]
     if "aanbieder" in stated.columns:  # invoice numbers are unique per provider: match on the provider too
         keys.insert(0, "provider_key")
-        stated = stated.with_columns(provider_key=identity.provider_key_expr(_unneutralised("aanbieder")))
+        stated = stated.with_columns(provider_key=identity.provider_key_expr(unneutralised("aanbieder")))
     joined = stated.join(sums.select(*keys, "sum_cents"), on=keys, how="inner")
     wrong = joined.filter(pl.col("stated_cents").is_not_null() & (pl.col("stated_cents") != pl.col("sum_cents")))
     return [_total(r["_file"], r["_line"], r["invoice"], r["stated_cents"], r["sum_cents"])

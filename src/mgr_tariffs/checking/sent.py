@@ -13,6 +13,7 @@ from typing import Any
 
 from lxml import etree
 
+from mgr_tariffs.io.files import read_bounded
 from mgr_tariffs.problems import InputError
 
 CBC = "{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}"
@@ -38,13 +39,7 @@ def is_xml(data: bytes) -> bool:
 
 def read_ubl(path: Path, file: str) -> list[dict[str, Any]]:
     """The lines of a UBL invoice or credit note as invoice-specification rows (``_line``: the line's XML line)."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError(file, f"file is {size:,} bytes; at most {MAX_BYTES:,} are accepted")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(file, exc.strerror or "cannot be read") from None
+    data = read_bounded(path, file, MAX_BYTES, "64 MiB")
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
     try:
         root = etree.fromstring(data, parser)

@@ -11,6 +11,7 @@ import re
 from itertools import accumulate
 from pathlib import Path
 
+from mgr_tariffs.io.files import read_bounded
 from mgr_tariffs.problems import InputError
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "depth", "read_json_text"]
@@ -44,17 +45,7 @@ def depth(data: bytes) -> int:
 def read_json_text(path: Path, file: str) -> str:
     """The text of a JSON file, or :class:`InputError` when it is missing, too large, not UTF-8 or nested
     more than :data:`MAX_DEPTH` levels deep."""
-    try:
-        if path.is_dir():
-            raise InputError(file, "is a directory, not a file")
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError(file, f"is {size:,} bytes; at most {MAX_BYTES:,} bytes (1 GiB) can be read")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(file, "no such file") from None
-    except OSError as exc:
-        raise InputError(file, f"cannot be read: {exc.strerror or exc}") from None
+    data = read_bounded(path, file, MAX_BYTES, "1 GiB")
     found = depth(data)
     if found > MAX_DEPTH:
         raise InputError(file, f"is JSON nested {found:,} levels deep; at most {MAX_DEPTH} are accepted")

@@ -31,6 +31,7 @@ from xml.etree import ElementTree
 
 import polars as pl
 
+from mgr_tariffs.io.files import read_bounded
 from mgr_tariffs.problems import InputError, Problem, error, warning
 from mgr_tariffs.suggest import did_you_mean, nearest
 from mgr_tariffs.text import FORBIDDEN_CHARACTERS, describe, forbidden_character
@@ -144,17 +145,7 @@ def read_table(path: Path | str, *, sheet: str | None = None) -> Table:
 
 
 def _read_bytes(path: Path, file: str) -> bytes:
-    try:
-        if path.is_dir():
-            raise InputError(file, "is a directory, not a file")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(file, f"is {size:,} bytes; at most {MAX_FILE_BYTES:,} bytes (1 GiB) can be read")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(file, "no such file") from None
-    except OSError as exc:
-        raise InputError(file, f"cannot be read: {exc.strerror or exc}") from None
+    data = read_bounded(path, file, MAX_FILE_BYTES, "1 GiB")
     if not data:
         raise InputError(file, "is empty (0 bytes)")
     return data
