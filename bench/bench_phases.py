@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Where the time of ``mgr bill --out`` goes: each phase timed inside one process.
 
-    python bench/bench_phases.py bench/data/hours-1000000.csv [--out /dev/shm/out]
+    python bench/bench_phases.py bench/data/hours-1000000.csv [--work /dev/shm] [--documents lines|csv]
+
+The output is written to a fresh folder under ``--work`` and kept (this disk is slow to create files right
+after deleting many): remove it by hand.
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -17,7 +19,7 @@ START = time.perf_counter()
 START_CPU = time.process_time()
 
 from mgr_tariffs.billing.engine import bill  # noqa: E402
-from mgr_tariffs.billing.output import invoice_files, summary_csv  # noqa: E402
+from mgr_tariffs.billing.output import OutputRequest, output_files  # noqa: E402
 from mgr_tariffs.catalogue.loader import Lookup, load_catalogue  # noqa: E402
 from mgr_tariffs.io.atomic import write_directory  # noqa: E402 - imports are the first phase measured
 
@@ -35,19 +37,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("hours", type=Path)
     parser.add_argument("--work", default=None, help="folder for the output (default: a temporary folder)")
+    parser.add_argument("--documents", default="lines", help="what --out writes: lines (default) or csv")
     args = parser.parse_args()
     say("imported")
     loaded = load_catalogue(ROOT / "data" / "tariffs.yaml")
     assert loaded.catalogue is not None
     result = bill([args.hours], Lookup(loaded.catalogue), progress=say)
     say(f"billed: {result.summary.invoices} invoices, total {result.summary.total}")
-    files = invoice_files(result)
-    files["samenvatting.csv"] = summary_csv(result)
-    say(f"formatted {len(files)} files")
     work = Path(tempfile.mkdtemp(dir=args.work))
-    write_directory(work / "out", files)
-    say("written")
-    shutil.rmtree(work)
+    request = OutputRequest(work / "out", tuple(args.documents.split(",")))
+    files = output_files(result, request, Lookup(loaded.catalogue))
+    say(f"formatted {len(files)} files")
+    write_directory(request.out_dir, files)
+    say(f"written to {request.out_dir}")
 
 
 if __name__ == "__main__":

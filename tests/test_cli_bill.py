@@ -54,17 +54,43 @@ def test_json_has_the_documented_shape(runner: CliRunner) -> None:
 
 def test_out_writes_one_csv_per_invoice_and_refuses_to_overwrite(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "facturen"
-    code, _, err = mgr(runner, "bill", str(EXAMPLE), "--out", str(out))
+    code, _, err = mgr(runner, "bill", str(EXAMPLE), "--out", str(out), "--documents", "csv")
     assert code == 0, err
     files = sorted(p.name for p in out.iterdir())
     assert len(files) == 40 and "samenvatting.csv" in files
     first = (out / files[0]).read_text(encoding="utf-8-sig").splitlines()
     assert first[0].startswith("factuurnummer;aanbieder;gemeente;gemeentecode;periode;bsn;productcode")
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    code, _, err = mgr(runner, "bill", str(EXAMPLE), "--out", str(out))
+    code, _, err = mgr(runner, "bill", str(EXAMPLE), "--out", str(out), "--documents", "csv")
     assert code == 1 and "--force" in err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    assert mgr(runner, "bill", str(EXAMPLE), "--out", str(out), "--force")[0] == 0
+    assert mgr(runner, "bill", str(EXAMPLE), "--out", str(out), "--force", "--documents", "csv")[0] == 0
+
+
+def test_out_writes_the_accounting_import_and_the_summary_by_default(runner: CliRunner, tmp_path: Path) -> None:
+    """``--out`` alone: ``regels.csv`` holds every invoice line (the bytes of the invoice CSVs, invoice by invoice,
+    under one header) and ``samenvatting.csv`` names it as the file of every invoice."""
+    code, _, err = mgr(runner, "bill", str(EXAMPLE), "--out", str(tmp_path / "a"))
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["regels.csv", "samenvatting.csv"]
+    code, _, err = mgr(runner, "bill", str(EXAMPLE), "--out", str(tmp_path / "b"), "--documents", "lines,csv")
+    assert code == 0, err
+    summary = list(csv.DictReader(io.StringIO((tmp_path / "a" / "samenvatting.csv").read_text(encoding="utf-8-sig"),
+                                              newline=""), delimiter=";"))
+    assert len(summary) == 39 and {row["bestand"] for row in summary} == {"regels.csv"}
+    both = list(csv.DictReader(io.StringIO((tmp_path / "b" / "samenvatting.csv").read_text(encoding="utf-8-sig"),
+                                           newline=""), delimiter=";"))
+    texts = [(tmp_path / "b" / row["bestand"]).read_text(encoding="utf-8-sig").splitlines() for row in both]
+    lines = (tmp_path / "a" / "regels.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == texts[0][0]  # the invoice CSVs' header (aantal: the example is in hours)
+    assert lines[1:] == [line for text in texts for line in text[1:]]
+    assert (tmp_path / "a" / "regels.csv").read_bytes() == (tmp_path / "b" / "regels.csv").read_bytes()
+    assert sum(int(row["regels"]) for row in summary) == len(lines) - 1
+
+
+def test_documents_csv_needs_out(runner: CliRunner) -> None:
+    code, _, err = mgr(runner, "bill", str(EXAMPLE), "--documents", "csv")
+    assert code == 2 and "--documents needs --out DIR" in err
 
 
 def test_strict_by_default_nothing_written_every_row_listed(runner: CliRunner, tmp_path: Path) -> None:
@@ -105,7 +131,7 @@ def test_invoice_csvs_quote_awkward_names_and_check_clean(runner: CliRunner, tmp
                    f"2021-03-01;111222333;{quoted};Venlo;LN035;1,5;\n2021-03-02;111222333;{quoted};Venlo;LN035;2;\n"
                    "2021-03-02;123456782;W;Venlo;LN035;0,25;\n", encoding="utf-8")
     out = tmp_path / "out"
-    code, _, err = mgr(runner, "bill", str(log), "--out", str(out))
+    code, _, err = mgr(runner, "bill", str(log), "--out", str(out), "--documents", "csv")
     assert code == 0, err
     invoices = sorted(p for p in out.iterdir() if p.name != "samenvatting.csv")
     assert len(invoices) == 2

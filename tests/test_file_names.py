@@ -48,7 +48,7 @@ def bill_out(tmp_path: Path, providers: list[str]) -> tuple[int, str, Path]:
     log.write_text(HEADER + rows, encoding="utf-8")
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["bill", str(log), "--out", str(out), "--tariffs", str(TARIFFS),
-                                      "--today", "2024-01-01"])
+                                      "--today", "2024-01-01", "--documents", "csv"])
     return result.exit_code, result.output, out
 
 

@@ -125,7 +125,8 @@ def assert_no_formula_cells(rows: list[list[str]], where: str) -> None:
 
 def test_bill_csv_outputs_neutralise_formulas(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    run = mgr("bill", hostile_log(tmp_path), "--today", "2024-01-01", "--skip-invalid", "--out", out)
+    run = mgr("bill", hostile_log(tmp_path), "--today", "2024-01-01", "--skip-invalid", "--out", out,
+              "--documents", "csv")
     assert run.code == 0, run.output
     names = {p.name for p in out.iterdir()}
     assert {"samenvatting.csv", "afgekeurd.csv"} <= names and len(names) == len(HOSTILE_NAMES) + 2

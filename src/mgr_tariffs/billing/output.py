@@ -1,4 +1,8 @@
-"""What ``mgr bill`` writes: invoice CSVs, the summary, the rejects file and the JSON result.
+"""What ``mgr bill`` writes: the accounting import, invoice CSVs, the summary, the rejects file and the JSON result.
+
+By default a run writes two files: ``regels.csv``, every invoice line of the run with its invoice
+number (the import for the accounting system), and ``samenvatting.csv``, one row per invoice. One
+CSV per invoice (``csv``) and the documents to send (``ubl``, ``pdf``, ``xlsx``) are written when asked.
 
 CSV files are in the Dutch spreadsheet dialect (``;``, decimal comma, UTF-8 with BOM) so they
 open right in a Dutch Excel, and ``mgr check`` reads them back. Text that a spreadsheet would
@@ -40,13 +44,20 @@ if TYPE_CHECKING:  # the parties file is loaded only for documents
     from mgr_tariffs.parties import Parties
 
 __all__ = [
-    "FORMATS", "REJECTS_FILE", "SUMMARY_FILE", "OutputRequest", "invoice_files",
+    "DEFAULT_FORMATS", "FORMATS", "LINES_FILE", "REJECTS_FILE", "SUMMARY_FILE", "TEXT_FORMATS", "OutputRequest",
+    "invoice_files", "lines_csv",
     "neutralise", "output_files", "provisional_number", "rejects_csv", "result_json", "summary_csv", "write_outputs",
 ]
 
 SUMMARY_FILE = "samenvatting.csv"
+LINES_FILE = "regels.csv"
 REJECTS_FILE = "afgekeurd.csv"
-FORMATS = ("csv", "ubl", "pdf", "xlsx")
+FORMATS = ("lines", "csv", "ubl", "pdf", "xlsx")
+"""What ``--out`` can write: ``lines`` (:data:`LINES_FILE`, the default), ``csv`` (one CSV per invoice) and the
+documents of :mod:`mgr_tariffs.documents`. :data:`SUMMARY_FILE` is written with any of them."""
+DEFAULT_FORMATS = ("lines",)
+TEXT_FORMATS = frozenset({"lines", "csv"})
+"""The formats made from the lines alone: the others need the parties file and the invoice objects."""
 
 ALLOCATION_COLUMN = ["toewijzingnummer"]
 """The column a line gets when the run was held to allocations: its allocation's number (issue 14)."""
@@ -138,12 +149,27 @@ def invoice_files(result: BillingResult, numbers: dict[tuple[str, str, str], str
         return {}
     invoices = _numbers(result.invoice_frame, numbers)
     fields = _csv_fields(result, invoices)
-    buffer = io.BytesIO()  # the fields are CSV text already (quoted where needed): written as they are
-    fields.write_csv(buffer, separator=SEPARATOR, include_header=False, line_terminator="\r\n", quote_style="never")
-    body = buffer.getvalue()
+    body = _body(fields)
     line_bytes = fields.select(pl.sum_horizontal(pl.all().str.len_bytes()) + (fields.width - 1) + 2).to_series()
     ends = line_bytes.cum_sum().gather(invoices.get_column("lines").cum_sum() - 1).to_list()
     return _cut(body, ends, invoices, "allocation" in result.lines.columns)
+
+
+def lines_csv(result: BillingResult, numbers: dict[tuple[str, str, str], str] | None = None) -> bytes:
+    """Every invoice line of the run in one CSV (:data:`LINES_FILE`), invoice by invoice, in the columns of an
+    invoice CSV: the accounting import. The quantity column is ``aantal``, in each line's ``eenheid``."""
+    allocation = "allocation" in result.lines.columns
+    if result.lines.is_empty():
+        return HEADERS[(False, allocation)]
+    invoices = _numbers(result.invoice_frame, numbers)
+    return HEADERS[(False, allocation)] + _body(_csv_fields(result, invoices))
+
+
+def _body(fields: pl.DataFrame) -> bytes:
+    """The lines' fields (CSV text already, quoted where needed) written as they are, one line each."""
+    buffer = io.BytesIO()
+    fields.write_csv(buffer, separator=SEPARATOR, include_header=False, line_terminator="\r\n", quote_style="never")
+    return buffer.getvalue()
 
 
 def _cut(body: bytes, ends: list[int], invoices: pl.DataFrame, allocation: bool) -> dict[str, bytes]:
@@ -191,9 +217,13 @@ def _csv_fields(result: BillingResult, invoices: pl.DataFrame) -> pl.DataFrame:
 MONEY_COLUMNS = ("gross_cents", "revenue_cents", "netted_cents", "unnetted_cents", "amount_cents")
 
 
-def summary_csv(result: BillingResult, numbers: dict[tuple[str, str, str], str] | None = None) -> bytes:
-    """One row per invoice with its totals and the file it was written to."""
+def summary_csv(result: BillingResult, numbers: dict[tuple[str, str, str], str] | None = None,
+                file: str | None = None) -> bytes:
+    """One row per invoice with its totals and the file that holds its lines (``bestand``): its own CSV, or
+    ``file`` when given (:data:`LINES_FILE` when the run wrote no CSV per invoice)."""
     invoices = _numbers(result.invoice_frame, numbers) if not result.invoice_frame.is_empty() else None
+    if invoices is not None and file is not None:
+        invoices = invoices.with_columns(bestand=pl.lit(file, pl.String))
     header = SEPARATOR.join(SUMMARY_COLUMNS) + "\r\n"
     if invoices is None:
         return (BOM + header).encode("utf-8")
@@ -311,7 +341,7 @@ class OutputRequest:
     """What to write for one run of ``mgr bill``."""
 
     out_dir: Path
-    formats: tuple[str, ...] = ("csv",)
+    formats: tuple[str, ...] = DEFAULT_FORMATS
     parties: Parties | None = None
     issue_date: dt.date | None = None
     force: bool = False
@@ -321,17 +351,20 @@ class OutputRequest:
 def output_files(result: BillingResult, request: OutputRequest, lookup: Lookup,
                  invoices: Sequence[Invoice] | None = None,
                  numbers: dict[tuple[str, str, str], str] | None = None) -> dict[str, bytes]:
-    """Every file of a run, name -> content: CSVs, summary, rejects and the documents asked for.
+    """Every file of a run, name -> content: the lines, the CSVs, the summary, the rejects and the documents asked for.
 
     Raises :class:`DocumentError` when a document cannot be made (e.g. a party is missing).
     """
     files: dict[str, bytes] = {}
+    if "lines" in request.formats:
+        files[LINES_FILE] = lines_csv(result, numbers)
     if "csv" in request.formats:
         files.update(invoice_files(result, numbers))
-        files[SUMMARY_FILE] = summary_csv(result, numbers)
+    files[SUMMARY_FILE] = summary_csv(result, numbers, None if "csv" in request.formats else
+                                      LINES_FILE if "lines" in request.formats else "")
     if request.rejects:
         files[REJECTS_FILE] = rejects_csv(result)
-    documents = [f for f in request.formats if f != "csv"]
+    documents = [f for f in request.formats if f not in TEXT_FORMATS]
     if documents:
         if request.parties is None:
             raise DocumentError("documents need a parties file (--parties)")

@@ -16,7 +16,16 @@ from rich.console import Console
 from rich.table import Table
 
 from mgr_tariffs.billing.engine import BillingResult, BillOptions, bill
-from mgr_tariffs.billing.output import FORMATS, REJECTS_FILE, OutputRequest, output_files, rejects_csv, result_json
+from mgr_tariffs.billing.output import (
+    DEFAULT_FORMATS,
+    FORMATS,
+    REJECTS_FILE,
+    TEXT_FORMATS,
+    OutputRequest,
+    output_files,
+    rejects_csv,
+    result_json,
+)
 from mgr_tariffs.bsn import Mask, mask
 from mgr_tariffs.budgets.norms import with_norm_signals
 from mgr_tariffs.catalogue.loader import Lookup
@@ -70,10 +79,12 @@ def bill_command(
     out: Path = typer.Option(None, "--out", "-o", metavar="DIR", help="Write the invoices into DIR (see --documents)."),
     output: str | None = typer.Option(None, "--format", "-f", metavar="text|json|csv", help="What is printed: text for "
                                "people \\[default], json (the full result, full BSNs) or csv (one row per invoice)."),
-    documents: str | None = typer.Option(None, "--documents", "-d", metavar="csv,ubl,pdf,xlsx,iwmo|none", help="What "
-                                  "--out writes, comma-separated (ubl = SI-UBL 2.0 e-invoice; pdf and xlsx for "
-                                  "people; iwmo = WMO323 declarations, with --issue and --allocations) "
-                                  "\\[default: csv]; none: no documents (--issue without --out)."),
+    documents: str | None = typer.Option(None, "--documents", "-d", metavar="lines,csv,ubl,pdf,xlsx,iwmo|none",
+                                  help="What --out writes, comma-separated: lines = regels.csv, every line of the "
+                                  "run in one file (the accounting import) \\[default]; csv = one CSV per invoice; "
+                                  "ubl = SI-UBL 2.0 e-invoice, pdf and xlsx for people, per invoice; iwmo = WMO323 "
+                                  "declarations (with --issue and --allocations); none: nothing (--issue without "
+                                  "--out). samenvatting.csv is always written."),
     parties: Path = typer.Option(None, "--parties", envvar="MGR_PARTIES", help="Parties file (YAML) for ubl/pdf/xlsx "
                                  "(default: data/parties.yaml)."),
     invoice_date: str = typer.Option(None, "--invoice-date", metavar="DATE", help="Factuurdatum on documents, "
@@ -121,7 +132,7 @@ def bill_command(
         raise fail("--issue numbers invoices that are sent: give --out DIR for their documents, or --documents "
                    "none to issue without writing any", EXIT_USAGE)
     iwmo = _iwmo(documents, issue_invoices, allocations, iwmo_dir, lookup)  # issue 15: WMO323 per issued invoice
-    request = _request(out, documents or "csv", parties, invoice_date, force, lookup)
+    request = _request(out, documents or ",".join(DEFAULT_FORMATS), parties, invoice_date, force, lookup)
     with _progress(hours) as say:
         result = bill(hours, lookup, options, progress=say)
     result = with_norm_signals(result, hours, sheet, options.mask)  # duration norms (issue 17): warnings only
@@ -351,7 +362,7 @@ def _issue(result: BillingResult, ledger: Path | None, plan: _Plan, lookup: Look
     def outputs(issued: IssueResult, still_pending: Callable[[str], bool]) -> Staged | None:
         narrowed = _narrowed(result, issued)
         files = {} if request is None else output_files(
-            narrowed.billed, request, lookup, issued.invoices if request.formats != ("csv",) else None,
+            narrowed.billed, request, lookup, issued.invoices if set(request.formats) - TEXT_FORMATS else None,
             narrowed.numbers)
         if plan.iwmo is not None and request is not None and request.parties is not None:
             messages = iwmo_documents(list(issued.invoices), plan.iwmo, parties=request.parties, lookup=lookup,
@@ -435,10 +446,10 @@ def _request(out: Path | None, formats: str, parties: Path | None, invoice_date:
     unknown = [f for f in wanted if f not in (*FORMATS, "iwmo")]
     if unknown or not wanted:
         raise fail(f"--documents {formats!r}: choose from {', '.join((*FORMATS, 'iwmo'))} (or none)", EXIT_USAGE)
-    documents = set(wanted) - {"csv"}  # iwmo needs the parties file too (the provider's AGB code)
-    wanted = tuple(f for f in wanted if f != "iwmo") or ("csv",)  # iwmo: written by _issue, next to the CSVs
+    documents = set(wanted) - TEXT_FORMATS  # iwmo needs the parties file too (the provider's AGB code)
+    wanted = tuple(f for f in wanted if f != "iwmo") or DEFAULT_FORMATS  # iwmo: written by _issue, next to them
     if out is None:
-        if wanted != ("csv",):
+        if set(wanted) - set(DEFAULT_FORMATS):
             raise fail("--documents needs --out DIR", EXIT_USAGE)
         return None
     loaded = _load_parties(parties, lookup) if documents else None

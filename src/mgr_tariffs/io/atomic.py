@@ -304,7 +304,7 @@ def write_directory(out_dir: Path, files: dict[str, bytes], force: bool = False)
 
 
 EARLIER_RUN = re.compile(r"^(?:concept|factuur|creditnota)-[a-z0-9.-]+\.(?:csv|xml|pdf)$|"
-                         r"^(?:samenvatting\.csv|facturen\.xlsx|afgekeurd\.csv)$")
+                         r"^(?:regels\.csv|samenvatting\.csv|facturen\.xlsx|afgekeurd\.csv)$")
 """The names ``mgr bill`` gives its files (:mod:`mgr_tariffs.documents.naming`)."""
 
 
