@@ -19,7 +19,7 @@ START = time.perf_counter()
 START_CPU = time.process_time()
 
 from mgr_tariffs.billing.engine import bill  # noqa: E402
-from mgr_tariffs.billing.output import OutputRequest, output_files  # noqa: E402
+from mgr_tariffs.billing.output import OutputRequest, output_contents  # noqa: E402
 from mgr_tariffs.catalogue.loader import Lookup, load_catalogue  # noqa: E402
 from mgr_tariffs.io.atomic import write_directory  # noqa: E402 - imports are the first phase measured
 
@@ -46,7 +46,7 @@ def main() -> None:
     say(f"billed: {result.summary.invoices} invoices, total {result.summary.total}")
     work = Path(tempfile.mkdtemp(dir=args.work))
     request = OutputRequest(work / "out", tuple(args.documents.split(",")))
-    files = output_files(result, request, Lookup(loaded.catalogue))
+    files = output_contents(result, request, Lookup(loaded.catalogue))  # the import is formatted as it is written
     say(f"formatted {len(files)} files")
     write_directory(request.out_dir, files)
     say(f"written to {request.out_dir}")

@@ -60,7 +60,7 @@ def small_log(big_log: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def start(log: Path, out: Path) -> subprocess.Popen[bytes]:
     # what the console script `mgr` runs (pyproject.toml: mgr = "mgr_tariffs.entry:main")
     command = [sys.executable, "-c", "from mgr_tariffs.entry import main; main()", "bill", str(log), "--out", str(out),
-               "--today", "2024-01-01", "--tariffs", str(TARIFFS)]
+               "--documents", "csv", "--today", "2024-01-01", "--tariffs", str(TARIFFS)]  # one file per invoice
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 

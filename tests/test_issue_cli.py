@@ -45,7 +45,7 @@ def test_issue_numbers_invoices_and_never_bills_a_row_twice(tmp_path: Path) -> N
 
 def test_issued_files_carry_the_numbers_and_check_clean_against_the_ledger(tmp_path: Path) -> None:
     ledger, out = tmp_path / "ledger.sqlite", tmp_path / "facturen"
-    assert bill(ledger, "--out", out)[0] == 0
+    assert bill(ledger, "--out", out, "--documents", "csv")[0] == 0
     files = sorted(out.glob("factuur-*.csv"))
     assert len(files) == 39
     assert files[0].read_text(encoding="utf-8-sig").splitlines()[1].startswith("2024-000001;")
@@ -58,7 +58,7 @@ def test_check_ledger_flags_lines_already_issued(tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.sqlite"
     assert bill(ledger)[0] == 0
     concept = tmp_path / "concept"
-    assert mgr("bill", EXAMPLE, "--out", concept, "--tariffs", TARIFFS)[0] == 0
+    assert mgr("bill", EXAMPLE, "--out", concept, "--documents", "csv", "--tariffs", TARIFFS)[0] == 0
     code, out, _ = mgr("check", *sorted(concept.glob("concept-*.csv")), "--ledger", ledger, "--tariffs", TARIFFS,
                        "--format", "json")
     found = json.loads(out)["discrepancies"]

@@ -244,8 +244,8 @@ def test_a_kill_at_each_step_of_bill_issue_leaves_the_old_or_the_new_state(tmp_p
     out = tmp_path / "out"
     if step == "mid-publish":
         out.mkdir()  # an empty folder is filled file by file (a new one is renamed into place in one step)
-    args = ("bill", log, "--issue", "--ledger", book, "--out", out, "--tariffs", TARIFFS, "--invoice-date",
-            "2024-09-02", "--today", "2024-09-01")
+    args = ("bill", log, "--issue", "--ledger", book, "--out", out, "--documents", "csv", "--tariffs", TARIFFS,
+            "--invoice-date", "2024-09-02", "--today", "2024-09-01")
     assert killed(step, *args, cwd=tmp_path) == -signal.SIGKILL
     code, said = verify(book)
     if step == "staged":  # the old state: nothing issued, no folder
@@ -259,7 +259,7 @@ def test_a_kill_at_each_step_of_bill_issue_leaves_the_old_or_the_new_state(tmp_p
         assert code == 1 and "not published yet" in said, said
     # the next run completes what was committed, and issues nothing twice
     code, _, err = mgr("bill", log, "--issue", "--ledger", book, "--tariffs", TARIFFS, "--invoice-date", "2024-09-02",
-                       "--today", "2024-09-01", "--out", tmp_path / "again", "--force")
+                       "--today", "2024-09-01", "--out", tmp_path / "again", "--force", "--documents", "csv")
     assert code == 0, err
     assert ("published the files of an interrupted earlier run" in err) == (step in ("committed", "mid-publish"))
     assert verify(book) == (0, f"{book}: ok (chain head {ledger.chain_head(book)})\n")

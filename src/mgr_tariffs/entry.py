@@ -17,10 +17,16 @@ import os
 import sys
 
 INTERRUPTED = 130
+ALLOCATOR_SETTINGS = "dirty_decay_ms:500,muzzy_decay_ms:0"
+"""Polars' allocator (jemalloc) keeps freed memory for ten seconds before it gives it back; a large run frees and
+allocates big columns step after step, so its peak was the sum of them. Given back after half a second, the peak
+of ten million rows is ~0.5 GiB lower, a million rows ~0.1 GiB, at the same speed (docs/performance.md). A
+``_RJEM_MALLOC_CONF`` set by the user wins; it must be set before Polars is loaded."""
 
 
 def main() -> None:
     sys.unraisablehook = _quiet_interrupt
+    os.environ.setdefault("_RJEM_MALLOC_CONF", ALLOCATOR_SETTINGS)
     try:
         from mgr_tariffs.cli import main as cli_main  # noqa: PLC0415 - imported here so Ctrl-C during start-up is caught
 

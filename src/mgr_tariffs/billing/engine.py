@@ -10,7 +10,7 @@ half-up once per line; LN034 revenue is netted per line and never below zero.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
@@ -25,7 +25,7 @@ from mgr_tariffs import quantity as qty
 from mgr_tariffs.billing import hourlog
 from mgr_tariffs.billing.invoices import Invoice, InvoiceLine, VatBreakdown
 from mgr_tariffs.catalogue.loader import Lookup
-from mgr_tariffs.io.tables import Table, read_table, resolve_columns
+from mgr_tariffs.io.tables import Table, read_table_blocks, resolve_columns
 from mgr_tariffs.money import from_cents, gross_cents_expr, net_cents_expr
 from mgr_tariffs.problems import InputError, Problem, error, warning
 from mgr_tariffs.quantity import QuantityUnit
@@ -102,33 +102,83 @@ class BillingResult:
 
 def bill(paths: Sequence[Path], lookup: Lookup, options: BillOptions | None = None,
          progress: Progress | None = None) -> BillingResult:
-    """Bill hour logs. Raises :class:`InputError` only for a file that cannot be read at all."""
+    """Bill hour logs. Raises :class:`InputError` only for a file that cannot be read at all.
+
+    A large CSV is read and typed block by block (:func:`mgr_tariffs.io.tables.read_table_blocks`): the text of
+    only one block is in memory at a time, so a log of any size can be billed.
+    """
     options = options or BillOptions()
     say = progress or (lambda _: None)
     say("reading")
-    tables = [read_table(path, sheet=options.sheet) for path in paths]
-    return bill_tables(tables, lookup, options, say)
+    logs = [_log_of(read_table_blocks(path, sheet=options.sheet), lookup, options) for path in paths]
+    return _bill_logs(logs, lookup, options, say)
 
 
 def bill_tables(tables: Sequence[Table], lookup: Lookup, options: BillOptions, say: Progress) -> BillingResult:
     """Bill tables already read; the steps of :func:`bill` after reading."""
-    problems = [p for t in tables for p in t.problems]
-    frames, unusable = [], []
+    return _bill_logs([_log_of(iter([table]), lookup, options) for table in tables], lookup, options, say)
+
+
+@dataclass(frozen=True)
+class _Log:
+    """One hour log read and typed: its rows (:func:`_prepare`, in blocks), problems, and whether it is usable."""
+
+    file: str
+    typed: list[pl.DataFrame]
+    problems: list[Problem]
+    column_problems: list[Problem]
+    rows_read: int
+    usable: bool
+
+
+def _log_of(tables: Iterator[Table], lookup: Lookup, options: BillOptions) -> _Log:
+    """Type the rows of each table (the blocks of one file) as it is read; the text of a block is let go after it.
+
+    The first table holds the header: its column problems, or a broken header, make the whole file unusable.
+    A file of several blocks gets the catalogue's answers per block (:func:`hourlog.with_catalogue`), and its text
+    columns as categoricals (few distinct values): the text is needed only for the rows that are rejected, to write
+    them as they were."""
+    first = next(tables)
+    frame, column_problems = resolve_columns(first, hourlog.COLUMNS, one_of=[hourlog.QUANTITY_COLUMNS])
+    usable = not any(p.is_error for p in column_problems) and not any(
+        p.is_error and p.line in (None, first.header_line) for p in first.problems)
+    problems, rows_read, typed = list(first.problems), first.rows_read, []
+    rules = hourlog.RowRules(lookup, options.today or dt.date.today())
+    if usable:
+        typed.append(_prepare(first, frame, lookup, options))
     for table in tables:
-        frame, column_problems = resolve_columns(table, hourlog.COLUMNS, one_of=[hourlog.QUANTITY_COLUMNS])
-        if table.rows_read == 0:
-            column_problems.append(error(table.file, table.header_line, "the log has no rows to bill"))
-        problems += column_problems
-        if any(p.is_error for p in column_problems) or any(
-                p.is_error and p.line in (None, table.header_line) for p in table.problems):
-            unusable.append(table.file)  # no hour log, or a broken header: none of its rows can be billed
-        else:
-            frames.append((table, frame))
-    rows_read = sum(t.rows_read for t in tables)
-    if not frames:
+        problems += table.problems
+        rows_read += table.rows_read
+        if usable:
+            if len(typed) == 1:
+                typed[0] = _compact(hourlog.with_catalogue(typed[0], rules))
+            block, _ = resolve_columns(table, hourlog.COLUMNS, one_of=[hourlog.QUANTITY_COLUMNS])
+            typed.append(_compact(hourlog.with_catalogue(_prepare(table, block, lookup, options), rules)))
+    if rows_read == 0:
+        column_problems.append(error(first.file, first.header_line, "the log has no rows to bill"))
+        usable = False
+    return _Log(first.file, typed, problems, column_problems, rows_read, usable)
+
+
+def _compact(typed: pl.DataFrame) -> pl.DataFrame:
+    """The log's own text columns as categoricals (4 bytes a row instead of 16 and more), every column in one
+    piece: the blocks then join into columns of equally many chunks, which no later step needs to copy to align
+    (Polars' CSV reader leaves a text column in several pieces, a literal column is one value)."""
+    return typed.with_columns(pl.col(c).cast(pl.Categorical) for c in ORIGINAL_COLUMNS
+                              if c in typed.columns and c != "aanbieder").rechunk()
+
+
+def _bill_logs(logs: Sequence[_Log], lookup: Lookup, options: BillOptions, say: Progress) -> BillingResult:
+    problems = [p for log in logs for p in log.problems] + [p for log in logs for p in log.column_problems]
+    unusable = [log.file for log in logs if not log.usable]
+    rows_read = sum(log.rows_read for log in logs)
+    typed = [frame for log in logs if log.usable for frame in log.typed]
+    for log in logs:
+        log.typed.clear()  # the blocks are the rows' only copy once they are concatenated
+    if not typed:
         return replace(_empty(lookup, problems, rows_read), unusable=tuple(unusable))
     say("checking rows")
-    valid, rejected = check_tables(frames, lookup, options)
+    valid, rejected = check_typed(typed, lookup, options)
     say("pricing")
     reasons = [hourlog.reasons(row, lookup, options.mask) for row in rejected.iter_rows(named=True)]
     errors = [p for p in problems if p.is_error] + _row_errors(rejected, reasons)
@@ -148,13 +198,35 @@ def check_tables(frames: Sequence[tuple[Table, pl.DataFrame]], lookup: Lookup,
                  options: BillOptions) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split the rows of the logs into valid rows (typed, priced; :data:`ROW_COLUMNS` and ``day_rows``, the
     client's number of rows that day when more than one) and rejected rows (with reasons)."""
-    typed = pl.concat([_prepare(t, f, lookup, options) for t, f in frames], how="diagonal_relaxed")
-    checked = hourlog.check_rows(typed, hourlog.RowRules(lookup, options.today or dt.date.today()))
-    reasons = [pl.col(c).is_not_null() for c in hourlog.FIELD_REASONS if c in checked.columns]
-    bad = checked.select(pl.any_horizontal(*reasons, *hourlog.row_flag_columns())).to_series()
-    if not bad.any():  # nothing rejected: no copy of a million rows
-        return checked.select(*ROW_COLUMNS, "day_rows"), checked.clear()
-    return checked.filter(~bad).select(*ROW_COLUMNS, "day_rows"), checked.filter(bad)
+    return check_typed([_prepare(t, f, lookup, options) for t, f in frames], lookup, options)
+
+
+def check_typed(typed_frames: Sequence[pl.DataFrame], lookup: Lookup,
+                options: BillOptions) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`check_tables` for rows typed already (:func:`_prepare`): the blocks of the logs, checked one by one
+    against the client-day totals of them all. A list given is emptied, so that each block is freed once checked."""
+    rules = hourlog.RowRules(lookup, options.today or dt.date.today())
+    blocks = [f if "client_day" in f.columns else hourlog.with_catalogue(f, rules) for f in typed_frames]
+    if isinstance(typed_frames, list):
+        typed_frames.clear()
+    day = hourlog.day_totals(blocks)
+    valid, rejected = [], []
+    while blocks:
+        checked = hourlog.flag_rows(blocks.pop(0), day, rules)
+        reasons = [pl.col(c).is_not_null() for c in hourlog.FIELD_REASONS if c in checked.columns]
+        bad = checked.select(pl.any_horizontal(*reasons, *hourlog.row_flag_columns())).to_series()
+        if not bad.any():  # nothing rejected: no copy of a million rows
+            valid.append(checked.select(*ROW_COLUMNS, "day_rows"))
+            rejected.append(checked.clear())
+        else:
+            valid.append(checked.filter(~bad).select(*ROW_COLUMNS, "day_rows"))
+            rejected.append(checked.filter(bad))
+        del checked
+    return _joined(valid), _joined(rejected)
+
+
+def _joined(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="diagonal_relaxed")
 
 
 def _prepare(table: Table, frame: pl.DataFrame, lookup: Lookup, options: BillOptions) -> pl.DataFrame:
@@ -179,7 +251,7 @@ ORIGINAL_COLUMNS = ("datum", "bsn", "aanbieder", "gemeente", "productcode", "ure
 
 
 def _rejects_frame(rejected: pl.DataFrame, reasons: list[list[str]]) -> pl.DataFrame:
-    originals = [c for c in ORIGINAL_COLUMNS if c in rejected.columns]
+    originals = [pl.col(c).cast(pl.String) for c in ORIGINAL_COLUMNS if c in rejected.columns]
     joined = pl.Series(["; ".join(found) for found in reasons], dtype=pl.String)
     return rejected.select("_file", "_line", *originals).with_columns(reden=joined)
 
@@ -206,7 +278,8 @@ def one_spelling_per_provider(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[Pr
 def municipality_warnings(rows: pl.DataFrame, lookup: Lookup, mask: bsn_.Mask) -> list[Problem]:
     """One provider logging one client under two municipalities on one day: billed, but a client has one
     municipality (woonplaatsbeginsel), so it is worth a look. Only a client's days with several rows can be."""
-    several = rows.filter(pl.col("day_rows") > 1)
+    several = rows.select("provider", "bsn_id", "date", "municipality_id", "_file", "_line", "day_rows").filter(
+        pl.col("day_rows") > 1)
     if several.is_empty():
         return []
     keys = ["provider", "bsn_id", "date"]
@@ -225,7 +298,7 @@ def duplicate_warnings(rows: pl.DataFrame) -> list[Problem]:
     """Same client, date, product and quantity twice (1,5 uur and 90 minuten are the same quantity): billed,
     but worth a look. Only rows of a client's day with more than one row (``day_rows``) can be."""
     keys = ["bsn_id", "date", "product", "ticks"]
-    same_day = rows.filter(pl.col("day_rows") > 1)
+    same_day = rows.select(*keys, "_file", "_line", "day_rows").filter(pl.col("day_rows") > 1)
     candidates = same_day.filter(pl.struct(keys).is_duplicated())
     marked = candidates.with_columns(
         first_file=pl.col("_file").first().over(keys), first_line=pl.col("_line").first().over(keys),
@@ -251,9 +324,12 @@ def price_lines(rows: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
     one column and grouped as runs of equal keys; a line's key columns are those of its first row.
     """
     order = _Orders.of(rows, lookup)
-    keyed = rows.select(order.key(), "ticks", "revenue_cents", "date", "unit",
-                        _row=pl.int_range(pl.len(), dtype=pl.UInt32))
-    grouped = keyed.sort("key").with_columns(pl.col("key").set_sorted()).group_by("key", maintain_order=True).agg(
+    units = pl.Enum([u.value for u in QuantityUnit])  # one byte a row in the sort, not a text
+    keyed = pl.concat([  # slice by slice: the key's terms are 16-byte columns, worked out for a slice at a time
+        part.select(order.key(), "ticks", "revenue_cents", "date", pl.col("unit").cast(units),
+                    _row=pl.int_range(start, start + part.height, dtype=pl.UInt32))
+        for start, part in _slices(rows)]).sort("key")
+    grouped = keyed.with_columns(pl.col("key").set_sorted()).group_by("key", maintain_order=True).agg(
         ticks=pl.col("ticks").sum(), revenue_cents=pl.col("revenue_cents").fill_null(0).sum(),
         rows=pl.len(), first_day=pl.col("date").min(), last_day=pl.col("date").max(), _row=pl.col("_row").first(),
         unit=qty.line_unit_expr(pl.col("unit")),
@@ -267,6 +343,14 @@ def price_lines(rows: pl.DataFrame, lookup: Lookup) -> pl.DataFrame:
         amount_cents=pl.col("gross_cents") - pl.col("netted_cents"),
     )
     return _describe(amounts, lookup)
+
+
+SLICE_ROWS = 1_000_000
+
+
+def _slices(frame: pl.DataFrame) -> list[tuple[int, pl.DataFrame]]:
+    """The frame in slices of :data:`SLICE_ROWS` rows (no copy), each with the number of its first row."""
+    return [(start, frame.slice(start, SLICE_ROWS)) for start in range(0, max(frame.height, 1), SLICE_ROWS)]
 
 
 # Bit places of the parts of a line's key, from the most significant: provider | municipality (rank by name) |

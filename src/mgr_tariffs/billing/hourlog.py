@@ -289,11 +289,32 @@ def _no_price(row: dict[str, Any], lookup: Lookup) -> str:
     return no_price_message(lookup.products[row["product"]], row["date"])
 
 
+def with_catalogue(typed: pl.DataFrame, rules: RowRules) -> pl.DataFrame:
+    """The catalogue's answers (:meth:`RowRules.catalogue_columns`) and the client-day key of every row. They depend
+    on the row alone, so a large log gets them block by block, which keeps the temporary columns small."""
+    return typed.with_columns(*rules.catalogue_columns(typed), client_day=client_day_key())
+
+
 def check_rows(typed: pl.DataFrame, rules: RowRules) -> pl.DataFrame:
-    """Add the price, the client's hours and rows that day (null when one row), and ``x_<rule>`` per row rule."""
-    priced = typed.with_columns(*rules.catalogue_columns(typed), client_day=client_day_key())
-    shared = priced.filter(pl.col("client_day").is_in(_repeated(priced.get_column("client_day")).implode()))
-    day = shared.group_by("client_day").agg(day_ticks=pl.col("ticks").sum(), day_rows=pl.len())
+    """Add the price, the client's hours and rows that day (null when one row), and ``x_<rule>`` per row rule
+    (the catalogue's answers are worked out here unless :func:`with_catalogue` gave them already)."""
+    priced = typed if "client_day" in typed.columns else with_catalogue(typed, rules)
+    return flag_rows(priced, day_totals([priced]), rules)
+
+
+def day_totals(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """``client_day``, ``day_ticks`` and ``day_rows`` of every client-day with more than one row in ``frames``
+    together (the blocks of a log, the logs of a run): only those can be over 24 hours or hold a duplicate."""
+    keys = frames[0].get_column("client_day") if len(frames) == 1 else pl.concat(
+        [f.get_column("client_day") for f in frames])
+    repeated = _repeated(keys).implode()
+    del keys
+    shared = pl.concat([f.select("client_day", "ticks").filter(pl.col("client_day").is_in(repeated)) for f in frames])
+    return shared.group_by("client_day").agg(day_ticks=pl.col("ticks").sum(), day_rows=pl.len())
+
+
+def flag_rows(priced: pl.DataFrame, day: pl.DataFrame, rules: RowRules) -> pl.DataFrame:
+    """The rows of :func:`with_catalogue` with their client-day totals (:func:`day_totals`) and ``x_<rule>`` flags."""
     keys = day.get_column("client_day")
     joined = priced.with_columns(  # two columns looked up, not a join that may copy every column of the rows
         pl.col("client_day").replace_strict(keys, day.get_column(c), default=None).alias(c)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,7 +35,7 @@ from mgr_tariffs.documents.naming import (
     safe_filename,
     stem_of,
 )
-from mgr_tariffs.io.atomic import OutputError, OutputSet, write_directory
+from mgr_tariffs.io.atomic import Content, OutputError, OutputSet, Streamed, write_directory
 from mgr_tariffs.io.dialect import BOM, SEPARATOR, neutralise, neutralised
 from mgr_tariffs.money import from_cents, json_money
 from mgr_tariffs.vat import vat_cents
@@ -44,9 +44,24 @@ if TYPE_CHECKING:  # the parties file is loaded only for documents
     from mgr_tariffs.parties import Parties
 
 __all__ = [
-    "DEFAULT_FORMATS", "FORMATS", "LINES_FILE", "REJECTS_FILE", "SUMMARY_FILE", "TEXT_FORMATS", "OutputRequest",
-    "invoice_files", "lines_csv",
-    "neutralise", "output_files", "provisional_number", "rejects_csv", "result_json", "summary_csv", "write_outputs",
+    "DEFAULT_FORMATS",
+    "FORMATS",
+    "LINES_FILE",
+    "REJECTS_FILE",
+    "SUMMARY_FILE",
+    "TEXT_FORMATS",
+    "OutputRequest",
+    "invoice_files",
+    "lines_csv",
+    "lines_csv_parts",
+    "neutralise",
+    "output_contents",
+    "output_files",
+    "provisional_number",
+    "rejects_csv",
+    "result_json",
+    "summary_csv",
+    "write_outputs",
 ]
 
 SUMMARY_FILE = "samenvatting.csv"
@@ -148,7 +163,7 @@ def invoice_files(result: BillingResult, numbers: dict[tuple[str, str, str], str
     if result.lines.is_empty():
         return {}
     invoices = _numbers(result.invoice_frame, numbers)
-    fields = _csv_fields(result, invoices)
+    fields = _csv_fields(result.lines, invoices)
     body = _body(fields)
     line_bytes = fields.select(pl.sum_horizontal(pl.all().str.len_bytes()) + (fields.width - 1) + 2).to_series()
     ends = line_bytes.cum_sum().gather(invoices.get_column("lines").cum_sum() - 1).to_list()
@@ -158,11 +173,30 @@ def invoice_files(result: BillingResult, numbers: dict[tuple[str, str, str], str
 def lines_csv(result: BillingResult, numbers: dict[tuple[str, str, str], str] | None = None) -> bytes:
     """Every invoice line of the run in one CSV (:data:`LINES_FILE`), invoice by invoice, in the columns of an
     invoice CSV: the accounting import. The quantity column is ``aantal``, in each line's ``eenheid``."""
+    return b"".join(lines_csv_parts(result, numbers))
+
+
+LINES_PER_PART = 250_000
+
+
+def lines_csv_parts(result: BillingResult, numbers: dict[tuple[str, str, str], str] | None = None) -> Iterator[bytes]:
+    """:func:`lines_csv` in parts of whole invoices of about :data:`LINES_PER_PART` lines, the header first: the
+    import of ten million rows is formatted and written part by part, never whole in memory."""
     allocation = "allocation" in result.lines.columns
+    yield HEADERS[(False, allocation)]
     if result.lines.is_empty():
-        return HEADERS[(False, allocation)]
+        return
     invoices = _numbers(result.invoice_frame, numbers)
-    return HEADERS[(False, allocation)] + _body(_csv_fields(result, invoices))
+    counts = invoices.get_column("lines").to_list()
+    first_invoice = first_line = 0
+    while first_invoice < len(counts):
+        last, size = first_invoice, 0
+        while last < len(counts) and (size == 0 or size + counts[last] <= LINES_PER_PART):
+            size += counts[last]
+            last += 1
+        yield _body(_csv_fields(result.lines.slice(first_line, size), invoices.slice(first_invoice,
+                                                                                     last - first_invoice)))
+        first_invoice, first_line = last, first_line + size
 
 
 def _body(fields: pl.DataFrame) -> bytes:
@@ -183,7 +217,7 @@ def _cut(body: bytes, ends: list[int], invoices: pl.DataFrame, allocation: bool)
     return files
 
 
-def _csv_fields(result: BillingResult, invoices: pl.DataFrame) -> pl.DataFrame:
+def _csv_fields(lines: pl.DataFrame, invoices: pl.DataFrame) -> pl.DataFrame:
     """The fields of each invoice line as CSV text, in the layout of :data:`INVOICE_COLUMNS` (the first
     five columns in one field, as they are the same on every line of an invoice).
 
@@ -197,7 +231,6 @@ def _csv_fields(result: BillingResult, invoices: pl.DataFrame) -> pl.DataFrame:
         separator=SEPARATOR)).to_series()
     which = pl.select(pl.int_range(invoices.height, dtype=pl.UInt32).repeat_by(invoices.get_column("lines"))
                       .explode()).to_series()
-    lines = result.lines
     product = pl.concat_str("product", csv_text("product_name"), separator=SEPARATOR)
     product_text, price, quantity, *money, first_day, last_day = per_distinct_many(lines, [
         (pl.col("product"), product), (pl.col("price_cents"), cents_text("price_cents")),
@@ -355,9 +388,18 @@ def output_files(result: BillingResult, request: OutputRequest, lookup: Lookup,
 
     Raises :class:`DocumentError` when a document cannot be made (e.g. a party is missing).
     """
-    files: dict[str, bytes] = {}
+    return {name: bytes(content) for name, content in output_contents(result, request, lookup, invoices,
+                                                                         numbers).items()}
+
+
+def output_contents(result: BillingResult, request: OutputRequest, lookup: Lookup,
+                    invoices: Sequence[Invoice] | None = None,
+                    numbers: dict[tuple[str, str, str], str] | None = None) -> dict[str, Content]:
+    """:func:`output_files` with the accounting import as :class:`~mgr_tariffs.io.atomic.Streamed` parts, made
+    while it is written (:func:`~mgr_tariffs.io.atomic.write_directory`)."""
+    files: dict[str, Content] = {}
     if "lines" in request.formats:
-        files[LINES_FILE] = lines_csv(result, numbers)
+        files[LINES_FILE] = Streamed(lambda: lines_csv_parts(result, numbers))
     if "csv" in request.formats:
         files.update(invoice_files(result, numbers))
     files[SUMMARY_FILE] = summary_csv(result, numbers, None if "csv" in request.formats else
@@ -380,5 +422,5 @@ def write_outputs(result: BillingResult, request: OutputRequest, lookup: Lookup,
                   invoices: Sequence[Invoice] | None = None,
                   numbers: dict[tuple[str, str, str], str] | None = None) -> list[Path]:
     """Write all files of a run into ``request.out_dir``, all or none (see :func:`write_directory`)."""
-    files = output_files(result, request, lookup, invoices, numbers)
+    files = output_contents(result, request, lookup, invoices, numbers)
     return write_directory(request.out_dir, files, request.force)

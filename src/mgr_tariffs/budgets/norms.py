@@ -100,8 +100,8 @@ def norm_signals(rows: pl.DataFrame, lookup: Lookup, requests: pl.DataFrame | No
     normed = [(p.code, n) for p in lookup.catalogue.products for n in p.norms]
     if rows.is_empty() or not normed:
         return []
-    base = rows.filter(pl.col("product").is_in([code for code, _ in normed])).select(
-        "_file", pl.col("_line").cast(pl.Int64), "date", "bsn_id", "provider", "product", "ticks")
+    base = rows.select("_file", pl.col("_line").cast(pl.Int64), "date", "bsn_id", "provider", "product",
+                       "ticks").filter(pl.col("product").is_in([code for code, _ in normed]))
     if requests is not None:
         base = base.join(requests, on=["_file", "_line"], how="left", maintain_order="left")
     else:

@@ -19,6 +19,7 @@ import re
 import polars as pl
 
 from mgr_tariffs.catalogue.models import Catalogue, Municipality, Product
+from mgr_tariffs.catalogue.pairs import code_rank, pair_key, per_pair
 
 _SUFFIX_L = re.compile(r"\(\s*l(?:imburg)?\s*\.?\s*\)")
 
@@ -44,13 +45,15 @@ def excluded(product: Product, municipality: Municipality) -> bool:
 def member_of(frame: pl.DataFrame, catalogue: Catalogue, municipality: str = "municipality_id",
               day: str = "date") -> pl.Series:
     """:func:`is_member` for every row (``municipality`` holds the CBS code as a number); null where either is."""
-    keys = frame.select(pl.col(municipality).cast(pl.Int64).alias("_m"), pl.col(day).alias("_day"))
-    pairs = keys.unique().drop_nulls()
     by_code = {int(m.code): m for m in catalogue.municipalities}
-    answers = [is_member(by_code[code], d) if code in by_code else False
-               for code, d in pairs.iter_rows()]
-    found = pairs.with_columns(member=pl.Series(answers, dtype=pl.Boolean))
-    return keys.join(found, on=["_m", "_day"], how="left", maintain_order="left").get_column("member")
+
+    def members(pairs: pl.DataFrame) -> pl.Series:
+        return pl.Series([is_member(by_code[code], d) if code in by_code else False for code, d in pairs.iter_rows()],
+                         dtype=pl.Boolean)
+
+    key = pair_key(pl.col(municipality), pl.col(day))
+    columns = {"_m": pl.col(municipality).cast(pl.Int64), "_day": pl.col(day)}
+    return per_pair(frame, key, columns, members, pl.Boolean()).alias("member")
 
 
 def excluded_pairs(catalogue: Catalogue) -> list[tuple[str, int]]:
@@ -62,8 +65,8 @@ def excluded_of(frame: pl.DataFrame, catalogue: Catalogue, product: str = "produ
                 municipality: str = "municipality_id") -> pl.Series:
     """:func:`excluded` for every row; false where the product or the municipality is missing or unknown."""
     pairs = excluded_pairs(catalogue)
-    table = pl.DataFrame({"_p": [p for p, _ in pairs], "_m": [m for _, m in pairs], "excluded": [True] * len(pairs)},
-                         schema={"_p": pl.String, "_m": pl.Int64, "excluded": pl.Boolean})
-    keys = frame.select(pl.col(product).cast(pl.String).alias("_p"), pl.col(municipality).cast(pl.Int64).alias("_m"))
-    joined = keys.join(table, on=["_p", "_m"], how="left", maintain_order="left")
-    return joined.get_column("excluded").fill_null(False)
+    codes = sorted(p.code for p in catalogue.products)
+    place = {code: i for i, code in enumerate(codes)}
+    wanted = [place[code] * 2**32 + code_number + 2**31 for code, code_number in pairs]
+    key = frame.select(pair_key(code_rank(pl.col(product), codes), pl.col(municipality))).to_series()
+    return key.is_in(pl.Series(wanted, dtype=pl.Int64).implode()).fill_null(False).alias("excluded")

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from mgr_tariffs.catalogue.models import Catalogue, Price, Product
+from mgr_tariffs.catalogue.pairs import code_rank, pair_key, per_pair
 from mgr_tariffs.money import format_euro, json_money
 
 if TYPE_CHECKING:
@@ -83,13 +84,17 @@ def _latest_start(pairs: pl.DataFrame, table: pl.DataFrame, day: str) -> pl.Data
 def price_cents_of(frame: pl.DataFrame, catalogue: Catalogue, product: str = "product",
                    day: str = "date") -> pl.Series:
     """:func:`price_in_force` (in cents) for every row of ``frame``; null where no price is in force."""
-    keys = frame.select(pl.col(product).cast(pl.String).alias("product"), pl.col(day).alias("_day"))
-    pairs = keys.unique().drop_nulls()
-    found = _latest_start(pairs, price_table(catalogue), "_day").select(
-        "product", "_day", cents=pl.when(pl.col("until").is_null() | (pl.col("_day") <= pl.col("until")))
-        .then(pl.col("cents")))
-    priced = keys.join(found, on=["product", "_day"], how="left", maintain_order="left", nulls_equal=False)
-    return priced.get_column("cents").alias("price_cents")
+    codes = sorted(p.code for p in catalogue.products)
+    table = price_table(catalogue)
+
+    def cents(pairs: pl.DataFrame) -> pl.Series:
+        found = _latest_start(pairs.with_row_index("_i"), table, "_day").sort("_i")
+        return found.select(pl.when(pl.col("until").is_null() | (pl.col("_day") <= pl.col("until")))
+                            .then(pl.col("cents"))).to_series()
+
+    key = pair_key(code_rank(pl.col(product), codes), pl.col(day))
+    columns = {"product": pl.col(product).cast(pl.String), "_day": pl.col(day)}
+    return per_pair(frame, key, columns, cents, pl.Int64()).alias("price_cents")
 
 
 def boundary_inside_of(frame: pl.DataFrame, catalogue: Catalogue, product: str = "product",

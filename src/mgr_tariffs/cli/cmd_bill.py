@@ -22,6 +22,7 @@ from mgr_tariffs.billing.output import (
     REJECTS_FILE,
     TEXT_FORMATS,
     OutputRequest,
+    output_contents,
     output_files,
     rejects_csv,
     result_json,
@@ -58,7 +59,7 @@ from mgr_tariffs.cli.common import (
     table,
 )
 from mgr_tariffs.documents import DocumentError
-from mgr_tariffs.io.atomic import OutputError, OutputSet, write_atomically, write_directory
+from mgr_tariffs.io.atomic import Content, OutputError, OutputSet, write_atomically, write_directory
 from mgr_tariffs.money import format_euro, format_number, from_cents
 from mgr_tariffs.problems import warning
 
@@ -503,10 +504,10 @@ def _told(plan: _Plan, files: int) -> list[str]:
 def _write(result: BillingResult, plan: _Plan, lookup: Lookup) -> list[str]:
     """Write every file of the run before anything is shown, all or none; returns what to tell the user."""
     request = plan.request
-    files: dict[str, bytes] = {}
+    files: Mapping[str, Content] = {}
     try:
         if request is not None:
-            files = output_files(result, request, lookup)
+            files = output_contents(result, request, lookup)
         if request is not None and plan.rejects_file is not None:  # two places, published together or not at all
             from mgr_tariffs.io.atomic import stage  # noqa: PLC0415
 

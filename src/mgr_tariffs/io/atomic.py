@@ -31,7 +31,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,16 +136,32 @@ def clean_stale(folder: Path, still_pending: Callable[[str], bool] | None = None
 # ------------------------------------------------------------------------------------------------- one file
 
 
-def _write_file(path: Path | str, data: bytes, durable: bool, dir_fd: int | None = None) -> None:
+@dataclass(frozen=True)
+class Streamed:
+    """A file's content made part by part while it is written, so that a large file is never whole in memory
+    (the accounting import of ten million rows). ``parts`` is called once per write."""
+
+    parts: Callable[[], Iterable[bytes]]
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self.parts())
+
+
+Content = bytes | Streamed
+"""What a file of an output holds: its bytes, or the parts to write one after the other."""
+
+
+def _write_file(path: Path | str, data: Content, durable: bool, dir_fd: int | None = None) -> None:
     """Create ``path`` (it must not exist; relative to ``dir_fd`` if given) with ``data``; permissions follow
     the umask, like any new file."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     handle = os.open(path, flags, 0o666, dir_fd=dir_fd)
     try:
-        view = memoryview(data)
-        while view:
-            written = os.write(handle, view[:_CHUNK])
-            view = view[written:]
+        for part in data.parts() if isinstance(data, Streamed) else (data,):
+            view = memoryview(part)
+            while view:
+                written = os.write(handle, view[:_CHUNK])
+                view = view[written:]
         if durable:
             os.fsync(handle)
     finally:
@@ -201,6 +217,10 @@ class OutputSet:
             raise OutputError(f"{existing[0]}{more} already exist(s); use --force to overwrite")
 
     def write_bytes(self, target: Path, data: bytes) -> None:
+        self.write_content(target, data)
+
+    def write_content(self, target: Path, data: Content) -> None:
+        """Write ``target`` under a temporary name, to be moved into place by :meth:`commit`."""
         self.check_targets([target])
         temporary = _temporary_name(target)
         try:
@@ -278,7 +298,7 @@ def write_atomically(target: Path, data: bytes, force: bool = False) -> None:
 # ---------------------------------------------------------------------------------------------- a folder
 
 
-def write_directory(out_dir: Path, files: dict[str, bytes], force: bool = False) -> list[Path]:
+def write_directory(out_dir: Path, files: Mapping[str, Content], force: bool = False) -> list[Path]:
     """Write many files into ``out_dir``, all or none.
 
     A new folder is filled under a hidden temporary name beside it and renamed into place in one
@@ -296,7 +316,7 @@ def write_directory(out_dir: Path, files: dict[str, bytes], force: bool = False)
             out.durable = False
             out.check_targets([out_dir / name for name in files])
             for name, data in files.items():
-                out.write_bytes(out_dir / name, data)
+                out.write_content(out_dir / name, data)
         if force:
             _drop_earlier_run(out_dir, set(files))
         return [out_dir / name for name in files]
@@ -324,7 +344,7 @@ def _plain_name(name: str) -> bool:
     return name not in ("", ".", "..") and not any(sep in name for sep in separators)
 
 
-def _write_new_directory(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
+def _write_new_directory(out_dir: Path, files: Mapping[str, Content]) -> list[Path]:
     staging = _temporary_name(out_dir)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -348,12 +368,12 @@ def _write_new_directory(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
 PARALLEL_FILES = 256  # from this many files on, two threads create them (file creation waits on the kernel)
 
 
-def _write_files(staging: Path, items: list[tuple[str, bytes]], folder: int | None) -> None:
+def _write_files(staging: Path, items: list[tuple[str, Content]], folder: int | None) -> None:
     """Create the files in ``staging``; many files on two threads, each half its own. If either fails or
     is interrupted, the other stops at its next file and the error is raised once both have stopped."""
     stop = threading.Event()
 
-    def write(part: list[tuple[str, bytes]]) -> None:
+    def write(part: list[tuple[str, Content]]) -> None:
         try:
             for name, data in part:
                 if stop.is_set():
@@ -512,7 +532,7 @@ def _publish_again(staging: Path, target: Path, force: bool) -> None:
     _publish(staging, target, force)
 
 
-def _check_staging_targets(folders: Mapping[Path, Mapping[str, bytes]], files: Mapping[Path, bytes],
+def _check_staging_targets(folders: Mapping[Path, Mapping[str, Content]], files: Mapping[Path, bytes],
                            force: bool) -> None:
     for out_dir, named in folders.items():
         if out_dir.exists() and not out_dir.is_dir():
@@ -530,7 +550,7 @@ def _check_staging_targets(folders: Mapping[Path, Mapping[str, bytes]], files: M
         raise OutputError("two outputs of this run have the same name; nothing was written")
 
 
-def stage(folders: Mapping[Path, Mapping[str, bytes]], files: Mapping[Path, bytes] | None = None, *,
+def stage(folders: Mapping[Path, Mapping[str, Content]], files: Mapping[Path, bytes] | None = None, *,
           force: bool = False, still_pending: Callable[[str], bool] | None = None) -> Staged:
     """Write every file of a run complete under hidden names, to be published later (:class:`Staged`).
 

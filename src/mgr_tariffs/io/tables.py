@@ -37,6 +37,7 @@ from mgr_tariffs.suggest import did_you_mean, nearest
 from mgr_tariffs.text import FORBIDDEN_CHARACTERS, describe, forbidden_character
 
 __all__ = [
+    "BLOCK_BYTES",
     "MAX_COLUMNS",
     "MAX_FIELD_BYTES",
     "MAX_FILE_BYTES",
@@ -47,10 +48,14 @@ __all__ = [
     "Column",
     "Table",
     "read_table",
+    "read_table_blocks",
     "resolve_columns",
 ]
 
-MAX_FILE_BYTES = 1024**3  # 1 GiB: room for a 10,000,000-row hour log (about 550-700 MB)
+MAX_FILE_BYTES = 1024**3  # 1 GiB: room for a 10,000,000-row hour log (about 550-700 MB), read whole
+BLOCK_BYTES = 64 * 1024**2
+"""A CSV larger than this is read in blocks of about this size by :func:`read_table_blocks` (any size)."""
+MAX_BLOCK_BYTES = MAX_FILE_BYTES  # a block grows to the end of a quoted field; a field of 1 GiB is no hour log
 MAX_XLSX_UNPACKED_BYTES = 1024**3  # declared uncompressed size of all parts of a workbook together (zip bombs)
 MAX_XLSX_PART_BYTES = 128 * 1024**2  # each part but the worksheets (shared strings, styles): read whole by openpyxl
 MAX_XLSX_CONTENT_TYPES_BYTES = 1024**2
@@ -155,6 +160,121 @@ def _ole_message(data: bytes) -> str:
     if ENCRYPTED_MARK in data:
         return "is a password-protected (encrypted) workbook; remove the password and save it as .xlsx or CSV"
     return "is an old Excel .xls workbook (or another OLE file); save it as .xlsx or CSV"
+
+
+def read_table_blocks(path: Path | str, *, sheet: str | None = None,
+                      block_bytes: int | None = None) -> Iterator[Table]:
+    """The file as consecutive tables of whole rows, for a caller that keeps less than the whole text in memory.
+
+    A CSV larger than ``block_bytes`` is read block by block: each block ends at a line end outside quotes and
+    is read as if it were a file of its own under the file's header, with the physical line numbers of the file.
+    Its table holds the rows of that block; the header's problems come with the first block only. Such a file
+    may be of any size (:data:`MAX_FILE_BYTES` bounds the whole-file read). Anything else, a workbook, a CSV
+    whose header is not on line 1 or whose encoding needs the whole text, is one table, as :func:`read_table`.
+    """
+    file = str(path)
+    target = Path(path)
+    block_bytes = block_bytes or BLOCK_BYTES
+    try:
+        small = target.is_dir() or target.stat().st_size <= block_bytes
+    except OSError:
+        small = True  # read_table says what is wrong with it
+    if small:
+        yield read_table(path, sheet=sheet)
+        return
+    with _opened(target, file) as handle:
+        head = handle.read(BINARY_SAMPLE)
+        if not _blockable(head):
+            yield read_table(path, sheet=sheet)
+            return
+        yield from _csv_blocks(handle, head, file, block_bytes, sheet)
+
+
+@contextlib.contextmanager
+def _opened(path: Path, file: str) -> Iterator[io.BufferedReader]:
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise InputError(file, f"cannot be read: {exc.strerror or exc}") from None
+    with handle:
+        yield handle
+
+
+def _blockable(head: bytes) -> bool:
+    """A plain UTF-8 (or ASCII) CSV whose header is the first line: every block can be read on its own."""
+    text = head[len(codecs.BOM_UTF8):] if head.startswith(codecs.BOM_UTF8) else head
+    if head.startswith((*ZIP_MAGIC, OLE_MAGIC, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head:
+        return False
+    end = text.find(b"\n")
+    if end <= 0 or b'"' in text[:end] or text[:1] in (b"\r", b"\n", b" ", b"\t"):
+        return False
+    return _detect_separator(text[:end].decode("utf-8", "replace")) is not None
+
+
+def _csv_blocks(handle: io.BufferedReader, head: bytes, file: str, block_bytes: int,
+                sheet: str | None) -> Iterator[Table]:
+    """Each block of whole lines read by :func:`_read_csv` under the header, its lines and problems shifted."""
+    offset = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
+    header_end = head.find(b"\n", offset) + 1
+    header, pending = head[offset:header_end], head[header_end:]
+    consumed = 1  # lines of the file before the block's first line: the header
+    first, problems = True, 0
+    for block in _line_blocks(handle, pending, block_bytes, file):
+        if b"\x00" in block:
+            raise InputError(file, "is a binary file (it contains NUL bytes), not CSV text or an .xlsx workbook")
+        if not _is_utf8(block):
+            raise InputError(file, f"is not UTF-8 text after line {consumed:,}; a file of over "
+                                   f"{block_bytes // 1024**2} MiB is read in blocks and must be UTF-8")
+        table = _read_csv(header + block, file)
+        shift = consumed - 1  # the block's line 2 (under the header) is the file's line consumed + 1
+        kept = [p.model_copy(update={"line": p.line + shift}) if p.line is not None and p.line > 1 else p
+                for p in table.problems if first or (p.line is not None and p.line > 1)]
+        kept = kept[: max(0, MAX_PROBLEMS - problems)]
+        problems += len(kept)
+        if sheet is not None and first:
+            kept.insert(0, warning(file, None, f"--sheet {sheet!r} ignored: the file is CSV text, not a workbook"))
+        frame = table.frame.with_columns(pl.col(LINE) + shift) if shift else table.frame
+        yield Table(file, "csv", frame, table.rows_read, kept, 1)
+        consumed += _count_line_ends(block) + (0 if block.endswith((b"\n", b"\r")) else 1)
+        first = False
+
+
+def _line_blocks(handle: io.BufferedReader, pending: bytes, block_bytes: int, file: str) -> Iterator[bytes]:
+    """``pending`` and the rest of the file in blocks of at most about ``block_bytes`` that end with a line end
+    outside quotes (a block grows past ``block_bytes`` only for a quoted field that is still open)."""
+    data, eof = pending, False
+    while True:
+        while not eof and len(data) <= block_bytes:
+            more = handle.read(block_bytes + 1 - len(data))
+            eof, data = not more, data + more
+        if eof and len(data) <= block_bytes:
+            if data:
+                yield data
+            return
+        cut = _even_cut(data, block_bytes)
+        while cut == 0:  # no line end outside quotes within the block: read on
+            if len(data) > MAX_BLOCK_BYTES:
+                raise InputError(file, f"has a line or quoted field of over {MAX_BLOCK_BYTES:,} bytes")
+            more = handle.read(block_bytes)
+            if not more:
+                yield data
+                return
+            data += more
+            cut = _even_cut(data, len(data))
+        yield data[:cut]
+        data = data[cut:]
+
+
+def _even_cut(data: bytes, end: int) -> int:
+    """Just after the last LF of ``data[:end]`` that lies outside quotes (an even number of quotes before it); 0:
+    none. A block starts outside quotes, and in CSV every quote character toggles between inside and outside."""
+    cut = data.rfind(b"\n", 0, end) + 1
+    quotes = data.count(b'"', 0, cut) if cut else 0
+    while cut and quotes % 2:
+        earlier = data.rfind(b"\n", 0, cut - 1) + 1
+        quotes -= data.count(b'"', earlier, cut)
+        cut = earlier
+    return cut
 
 
 # ------------------------------------------------------------------------------------------------------ decoding
