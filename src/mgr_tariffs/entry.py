@@ -1,7 +1,8 @@
 """The console script's entry: as small as possible, so Ctrl-C at any moment ends quietly.
 
-The command-line modules import Polars, pydantic and rich, which takes a moment; a Ctrl-C in that
-moment must not print a traceback, so they are imported inside the ``try``.
+The command-line modules import typer and rich (and a command's own module Polars and pydantic), which
+takes a moment; a Ctrl-C in that moment must not print a traceback, so they are imported inside the ``try``.
+``mgr --version`` is answered here, before any of them is imported.
 
 When the command is done the process ends at once (:func:`os._exit`) after flushing its output:
 tearing down the interpreter would free every object of a large run one by one (half a second
@@ -22,9 +23,14 @@ INTERRUPTED = 130
 def main() -> None:
     sys.unraisablehook = _quiet_interrupt
     try:
-        from mgr_tariffs.cli import main as cli_main  # noqa: PLC0415 - imported here so Ctrl-C during start-up is caught
+        if sys.argv[1:] == ["--version"]:  # what `mgr --version` prints, without typer (the root option says the same)
+            from mgr_tariffs import __version__  # noqa: PLC0415
 
-        cli_main()
+            sys.stdout.write(f"mgr-tariffs {__version__}\n")
+        else:
+            from mgr_tariffs.cli import main as cli_main  # noqa: PLC0415 - imported here so Ctrl-C during start-up is caught
+
+            cli_main()
         code = 0
     except KeyboardInterrupt:
         sys.stderr.write("mgr: interrupted; nothing was written\n")
