@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import polars as pl
 from stdnum.nl import bsn as stdnum_bsn
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    from mgr_tariffs.lazy import polars as pl
 
 LENGTH = 9
 SHORTEST = 7  # up to two leading zeros lost in a spreadsheet

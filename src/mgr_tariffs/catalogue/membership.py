@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from mgr_tariffs.catalogue.models import Catalogue, Municipality, Product
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    from mgr_tariffs.lazy import polars as pl
 
 _SUFFIX_L = re.compile(r"\(\s*l(?:imburg)?\s*\.?\s*\)")
 
