@@ -7,9 +7,11 @@ on a 10,000-row log (``bench/data/hours-N.csv``, made with ../shared/bench/gen_h
 DuckDB peer (../shared/bench/peer_duckdb.py) on the same 10,000 rows, and prints a Markdown table with each
 command's median wall time, its range, the median CPU time (user + system), the peak memory and, for the bills,
 the ratio to the peer. ``mgr`` is what the console script runs (``mgr_tariffs.entry:main``) in this Python.
+With ``--before DIR`` (the ``src`` folder of another version, e.g. from ``git archive REV src | tar -x -C
+/tmp/before``) every ``mgr`` command also runs from that copy, in the same rounds, and the table shows both.
 Run by hand, never in CI:
 
-    python bench/bench_startup.py [--repeat 11] [--work /dev/shm]
+    python bench/bench_startup.py [--repeat 11] [--work /dev/shm] [--before /tmp/before/src]
 """
 
 from __future__ import annotations
@@ -41,14 +43,17 @@ class Case:
     label: str
     command: list[str]
     target: str = ""
+    source: str | None = None
+    """The ``src`` folder this ``mgr`` is imported from (``None``: as installed, or as ``PYTHONPATH`` says)."""
     walls: list[float] = field(default_factory=list)
     cpus: list[float] = field(default_factory=list)
     peak_mib: int = 0
 
     def run(self) -> None:
         """Run the command once (its output thrown away); record wall and CPU seconds and the peak memory."""
+        env = {**os.environ, "PYTHONPATH": self.source} if self.source else None
         start = time.perf_counter()
-        child = subprocess.Popen(self.command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        child = subprocess.Popen(self.command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - start
         child.returncode = os.waitstatus_to_exitcode(status)
@@ -73,12 +78,14 @@ def log_of(rows: int) -> Path:
     return path
 
 
-def compile_package() -> None:
+def compile_package(before: str | None) -> None:
     """Write the package's bytecode, as installing it does (this machine sets PYTHONDONTWRITEBYTECODE=1, under
-    which an editable install would compile every module it imports on every run)."""
+    which an editable install would compile every module it imports on every run); the copy of --before too."""
     spec = importlib.util.find_spec("mgr_tariffs")
     assert spec is not None and spec.origin is not None, "mgr_tariffs is not installed"
     compileall.compile_dir(str(Path(spec.origin).parent), quiet=1)
+    if before:
+        compileall.compile_dir(str(Path(before) / "mgr_tariffs"), quiet=1)
 
 
 def cases(work: Path) -> list[Case]:
@@ -95,30 +102,44 @@ def cases(work: Path) -> list[Case]:
     ]
 
 
+def measured(table: list[Case], repeat: int) -> None:
+    """Run every case ``repeat`` times, round by round, each round starting one case later."""
+    for case in table:  # one unmeasured run each: files and bytecode in the page cache
+        case.run()
+        case.walls.clear()
+        case.cpus.clear()
+    for round_ in range(repeat):
+        turn = round_ % len(table)
+        for case in table[turn:] + table[:turn]:
+            case.run()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--repeat", type=int, default=11, help="runs of each command (default 11)")
     parser.add_argument("--work", help="where the peer writes its CSV (default: a temporary folder)")
+    parser.add_argument("--before", metavar="DIR", help="also run every mgr command from this src folder")
     args = parser.parse_args()
-    compile_package()
+    compile_package(args.before)
     with tempfile.TemporaryDirectory(dir=args.work) as work:
         table = cases(Path(work))
-        for case in table:  # one unmeasured run each: files and bytecode in the page cache
-            case.run()
-            case.walls.clear()
-            case.cpus.clear()
-        for round_ in range(args.repeat):
-            turn = round_ % len(table)
-            for case in table[turn:] + table[:turn]:
-                case.run()
+        earlier = [Case(case.label, case.command, source=str(Path(args.before).resolve()))
+                   for case in table if args.before and "peer" not in case.label]
+        measured(table + earlier, args.repeat)
     peer = table[-1].median
+    before = {case.label: case for case in earlier}
     print(f"{args.repeat} alternating runs each, {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f} at the end\n")
-    print("| command | median | range | CPU (median) | peak memory | × peer | target |")
-    print("|---|---:|---:|---:|---:|---:|---|")
+    print("| command | " + ("before | " if before else "") + "median | range | CPU (median) | peak memory | × peer "
+          "| target |")
+    print("|---|" + ("---:|" if before else "") + "---:|---:|---:|---:|---:|---|")
     for case in table:
+        old = before.get(case.label)
         ratio = f"{case.median / peer:.2f}" if "bill" in case.label or "peer" in case.label else ""
-        print(f"| {case.label} | {case.median:.3f} s | {min(case.walls):.3f}–{max(case.walls):.3f} s | "
+        if ratio and old:
+            ratio = f"{old.median / peer:.2f} → {ratio}"
+        then = (f"{old.median:.3f} s | " if old else " | ") if before else ""
+        print(f"| {case.label} | {then}{case.median:.3f} s | {min(case.walls):.3f}–{max(case.walls):.3f} s | "
               f"{statistics.median(case.cpus):.3f} s | {case.peak_mib} MiB | {ratio} | {case.target} |")
 
 
