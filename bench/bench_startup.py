@@ -9,9 +9,12 @@ command's median wall time, its range, the median CPU time (user + system), the 
 the ratio to the peer. ``mgr`` is what the console script runs (``mgr_tariffs.entry:main``) in this Python.
 With ``--before DIR`` (the ``src`` folder of another version, e.g. from ``git archive REV src | tar -x -C
 /tmp/before``) every ``mgr`` command also runs from that copy, in the same rounds, and the table shows both.
-Run by hand, never in CI:
+``--phases`` instead splits one ``mgr bill`` of the 10,000-row log, in one process, into the imports (in the
+order the command needs them) and the work, next to the peer's ``import duckdb`` and query; the interpreter's own
+start is ``python -c pass``. Run by hand, never in CI:
 
     python bench/bench_startup.py [--repeat 11] [--work /dev/shm] [--before /tmp/before/src]
+    python bench/bench_startup.py --phases [--repeat 11]
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import importlib.util
+import json
 import os
 import statistics
 import subprocess
@@ -102,6 +106,77 @@ def cases(work: Path) -> list[Case]:
     ]
 
 
+PHASES = """
+import json, sys, time
+clock = time.perf_counter
+marks = [("start", clock())]
+def mark(name):
+    marks.append((name, clock()))
+if sys.argv[1] == "peer":
+    import duckdb
+    mark("import duckdb")
+    sys.argv = sys.argv[2:]
+    import runpy
+    runpy.run_path(sys.argv[0], run_name="__main__")
+    mark("query and CSV")
+else:
+    import typer, typer.main
+    mark("typer (and click)")
+    import rich.console, rich.table
+    mark("rich")
+    import pydantic.main, typer._adapters
+    mark("pydantic (typer coerces options with it)")
+    import yaml
+    mark("PyYAML")
+    import polars
+    mark("Polars")
+    import mgr_tariffs.cli
+    mgr_tariffs.cli.load_command("bill")
+    mark("mgr_tariffs (bill's modules, the catalogue's models)")
+    from mgr_tariffs.entry import exit_code
+    sys.argv = ["mgr", *sys.argv[2:]]
+    try:
+        mgr_tariffs.cli.app()
+    except SystemExit as exc:
+        assert exit_code(exc.code) == 0
+    mark("options, catalogue, billing, summary")
+sys.stdout.flush()
+sys.stderr.write(json.dumps([(n, t - marks[0][1]) for n, t in marks[1:]]))
+"""
+"""The child of ``--phases``: the elapsed time at each mark, as JSON on stderr."""
+
+
+def phases(repeat: int, work: Path) -> None:
+    """Median seconds of each phase of ``mgr bill`` (10,000 rows) and of the peer, alternating."""
+    large = log_of(10_000)
+    runs: dict[str, list[list[tuple[str, float]]]] = {"mgr": [], "peer": []}
+    start_up: list[float] = []
+    for round_ in range(repeat + 1):
+        for who in ("mgr", "peer") if round_ % 2 else ("peer", "mgr"):
+            args = ["bill", str(large), "--tariffs", str(ROOT / "data" / "tariffs.yaml")] if who == "mgr" else [
+                str(SHARED / "peer_duckdb.py"), str(large), str(work / "peer.csv")]
+            run = subprocess.run([sys.executable, "-c", PHASES, who, *args], cwd=ROOT, capture_output=True,
+                                 text=True, check=False)
+            if run.returncode != 0:
+                sys.exit(f"{who} failed ({run.returncode}):\n{run.stderr[-2000:]}")
+            if round_:  # the first round warms the page cache
+                runs[who].append(json.loads(run.stderr.splitlines()[-1]))
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        start_up.append(time.perf_counter() - started)
+    print(f"{repeat} alternating runs, medians; load average {os.getloadavg()[0]:.1f} at the end\n")
+    print(f"interpreter start (`python -c pass`): {statistics.median(start_up):.3f} s\n")
+    for who, label in (("mgr", "`mgr bill` 10,000 rows"), ("peer", "peer (DuckDB) 10,000 rows")):
+        print(f"| {label} | phase | up to here |\n|---|---:|---:|")
+        names = [name for name, _ in runs[who][0]]
+        previous = 0.0
+        for i, name in enumerate(names):
+            until = statistics.median(run[i][1] for run in runs[who])
+            print(f"| {name} | {until - previous:.3f} s | {until:.3f} s |")
+            previous = until
+        print()
+
+
 def measured(table: list[Case], repeat: int) -> None:
     """Run every case ``repeat`` times, round by round, each round starting one case later."""
     for case in table:  # one unmeasured run each: files and bytecode in the page cache
@@ -119,8 +194,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=11, help="runs of each command (default 11)")
     parser.add_argument("--work", help="where the peer writes its CSV (default: a temporary folder)")
     parser.add_argument("--before", metavar="DIR", help="also run every mgr command from this src folder")
+    parser.add_argument("--phases", action="store_true", help="split one mgr bill into imports and work")
     args = parser.parse_args()
     compile_package(args.before)
+    if args.phases:
+        with tempfile.TemporaryDirectory(dir=args.work) as work:
+            phases(args.repeat, Path(work))
+        return
     with tempfile.TemporaryDirectory(dir=args.work) as work:
         table = cases(Path(work))
         earlier = [Case(case.label, case.command, source=str(Path(args.before).resolve()))
