@@ -28,6 +28,7 @@ class Run(TypedDict):
     code: int
     heavy: list[str]
     typer: bool
+    collecting: bool
     stdout: str
 
 
@@ -35,13 +36,14 @@ def imported_after(args: list[str]) -> Run:
     """Run ``mgr ARGS`` in a fresh interpreter as the console script does: its exit code, what it printed and
     which heavy modules it had imported when it ended."""
     probe = (
-        "import sys\n"
+        "import gc, sys\n"
         "from mgr_tariffs import entry\n"
         "def end(code):\n"
         "    import json\n"
         f"    heavy = sorted(m for m in sys.modules if m.startswith({HEAVY!r}))\n"
         "    sys.stdout.flush()\n"
-        "    sys.__stderr__.write(json.dumps({'code': code, 'heavy': heavy, 'typer': 'typer' in sys.modules}))\n"
+        "    sys.__stderr__.write(json.dumps({'code': code, 'heavy': heavy, 'typer': 'typer' in sys.modules,\n"
+        "                                     'collecting': gc.isenabled()}))\n"
         "entry.end = end\n"
         f"sys.argv = ['mgr', *{args!r}]\n"
         "entry.main()\n"
@@ -49,7 +51,8 @@ def imported_after(args: list[str]) -> Run:
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=False,
                          env={**os.environ, "COLUMNS": "80"})
     found = json.loads(run.stderr.splitlines()[-1])
-    return Run(code=found["code"], heavy=found["heavy"], typer=found["typer"], stdout=run.stdout)
+    return Run(code=found["code"], heavy=found["heavy"], typer=found["typer"], collecting=found["collecting"],
+               stdout=run.stdout)
 
 
 def registered_order() -> list[str]:
@@ -97,9 +100,10 @@ def test_help_and_no_arguments_import_no_command() -> None:
         assert "Usage:" in run["stdout"] and "subsidy" in run["stdout"]
 
 
-def test_a_command_imports_its_own_module_only() -> None:
+def test_a_command_imports_its_own_module_only_and_runs_with_the_garbage_collector_on() -> None:
     run = imported_after(["price", "LN017", "--on", "2019-06-30"])
     assert run["code"] == 0
+    assert run["collecting"], "entry.py turns the collector off for the imports only"
     modules = [m for m in run["heavy"] if m.startswith("mgr_tariffs.cli.cmd_")]
     assert modules == ["mgr_tariffs.cli.cmd_catalogue"]
 

@@ -10,6 +10,7 @@ table to what the modules register.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import inspect
 import sys
@@ -200,11 +201,21 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def started() -> None:
+    """The command is imported and about to run: when the console script turned the garbage collector off for
+    the imports (:mod:`mgr_tariffs.entry`), it is turned on again, and what was imported is frozen (never scanned
+    by a collection again: it lives as long as the process). Under ``CliRunner`` the collector is on: nothing."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
 ) -> None:
     """Price, bill and check the care products of the MGR Sociaal Domein Limburg-Noord."""
+    started()
 
 
 def main() -> None:
