@@ -120,6 +120,8 @@ if sys.argv[1] == "peer":
     runpy.run_path(sys.argv[0], run_name="__main__")
     mark("query and CSV")
 else:
+    import gc
+    gc.disable()  # as entry.py does; the root callback (mgr_tariffs.cli.started) turns it on again
     import typer, typer.main
     mark("typer (and click)")
     import rich.console, rich.table
