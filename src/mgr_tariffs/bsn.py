@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import polars as pl
-from stdnum.nl import bsn as stdnum_bsn
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    from mgr_tariffs.lazy import polars as pl
 
 LENGTH = 9
 SHORTEST = 7  # up to two leading zeros lost in a spreadsheet
@@ -34,6 +37,8 @@ def normalise(text: str) -> str | None:
 
 def is_valid(bsn: str) -> bool:
     """Nine digits that pass the elfproef (weights 9..2 and -1), and not all zeros."""
+    from stdnum.nl import bsn as stdnum_bsn  # noqa: PLC0415 - python-stdnum (and the ssl it imports) when used
+
     return len(bsn) == LENGTH and bsn != "0" * LENGTH and bool(stdnum_bsn.is_valid(bsn))
 
 

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    from mgr_tariffs.lazy import polars as pl
 
 
 def provider_key(name: str) -> str:

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from mgr_tariffs.quantity import TICKS_PER_HOUR
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    from mgr_tariffs.lazy import polars as pl
 
 CENT = Decimal("0.01")
 _PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")

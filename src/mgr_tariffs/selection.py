@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.dates import Period
 from mgr_tariffs.identity import provider_key, provider_key_expr
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    from mgr_tariffs.lazy import polars as pl
 
 
 @dataclass(frozen=True)

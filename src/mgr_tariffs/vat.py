@@ -7,9 +7,14 @@ products are taken as exempt (category E, artikel 11 Wet OB 1968): an assumption
 
 from __future__ import annotations
 
-import polars as pl
+from typing import TYPE_CHECKING
 
 from mgr_tariffs.money import half_up_div
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    from mgr_tariffs.lazy import polars as pl
 
 EXEMPT = "vrijgesteld"
 DEFAULT_EXEMPTION = "Vrijgesteld van btw op grond van artikel 11, lid 1, Wet op de omzetbelasting 1968"

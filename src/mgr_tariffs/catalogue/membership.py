@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from mgr_tariffs.catalogue.models import Catalogue, Municipality, Product
 from mgr_tariffs.catalogue.pairs import code_rank, pair_key, per_pair
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    from mgr_tariffs.lazy import polars as pl
 
 _SUFFIX_L = re.compile(r"\(\s*l(?:imburg)?\s*\.?\s*\)")
 

@@ -21,14 +21,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import polars as pl
-
 from mgr_tariffs.catalogue.models import Catalogue, Price, Product
 from mgr_tariffs.catalogue.pairs import code_rank, pair_key, per_pair
 from mgr_tariffs.money import format_euro, json_money
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from mgr_tariffs.catalogue.loader import Lookup
+else:
+    from mgr_tariffs.lazy import polars as pl
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mgr_tariffs.catalogue.diff import (
-    CHANGE_FIELDS,
-    GIT_PREFIX,
-    SnapshotError,
-    diff_catalogues,
-    exists_in_git,
-    history_problems,
-    load_snapshot,
-)
-from mgr_tariffs.catalogue.edit import index_text
 from mgr_tariffs.catalogue.indexation import Index, IndexationError, IndexRequest, parse_weights
 from mgr_tariffs.catalogue.loader import Lookup, catalogue_schema, load_catalogue
 from mgr_tariffs.catalogue.models import Rounding
@@ -47,7 +37,6 @@ from mgr_tariffs.cli.common import (
     print_problems,
     stderr,
 )
-from mgr_tariffs.io.atomic import OutputError, write_atomically
 from mgr_tariffs.io.yamlsafe import read_text
 from mgr_tariffs.money import format_euro, parse_decimal
 from mgr_tariffs.problems import InputError, Problem, errors_only, sort_problems
@@ -120,6 +109,14 @@ def _reference(tariffs: Path, cache: list[Lookup | None]) -> Lookup | None:
 
 def _history(path: Path, against: str, today: dt.date) -> list[Problem]:
     """``--against``: the prices of ``path`` that applied before today, compared with OLD."""
+    from mgr_tariffs.catalogue.diff import (  # noqa: PLC0415 - only with --against: validate starts faster
+        GIT_PREFIX,
+        SnapshotError,
+        exists_in_git,
+        history_problems,
+        load_snapshot,
+    )
+
     spec = against
     if against.startswith(GIT_PREFIX) and ":" not in against[len(GIT_PREFIX):]:
         rev = against[len(GIT_PREFIX):]
@@ -284,6 +281,9 @@ def index_command(
         start=date_option("--from", start) or dt.date.today(), index=_index_of(percent, ova, ppc, weights),
         today=date_option("--today", today) or dt.date.today(), rounding=rounding, precision=precision,
         products=tuple(products.split(",")) if products else (), category=category, note=note, replace=replace)
+    from mgr_tariffs.catalogue.edit import index_text  # noqa: PLC0415 - ruamel.yaml only for editing
+    from mgr_tariffs.io.atomic import OutputError, write_atomically  # noqa: PLC0415
+
     text = read_text(tariffs)
     try:
         outcome = index_text(text, str(tariffs), request)
@@ -318,6 +318,8 @@ def diff_command(
     output: Printed = typer.Option(Printed.TEXT, "--format", "-f", help="text, json or csv."),
 ) -> None:
     """Show what changed between two catalogues: products, periods added, closed, changed or removed."""
+    from mgr_tariffs.catalogue.diff import CHANGE_FIELDS, SnapshotError, diff_catalogues, load_snapshot  # noqa: PLC0415
+
     try:
         before, after = load_snapshot(old), load_snapshot(new)
     except SnapshotError as exc:

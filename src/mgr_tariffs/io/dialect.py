@@ -8,7 +8,12 @@ carriage return) written with a leading apostrophe, so that it stays text (CSV/f
 
 from __future__ import annotations
 
-import polars as pl
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import polars as pl
+else:
+    from mgr_tariffs.lazy import polars as pl
 
 BOM = "\ufeff"
 SEPARATOR = ";"

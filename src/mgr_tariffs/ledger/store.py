@@ -38,7 +38,6 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -59,7 +58,7 @@ from mgr_tariffs.frozen import Frozen
 from mgr_tariffs.identity import canonical_spellings, provider_key
 from mgr_tariffs.io import dialect
 from mgr_tariffs.io.atomic import OutputError, Staged
-from mgr_tariffs.ledger import chain, publish
+from mgr_tariffs.ledger import DEFAULT_LEDGER, chain, ledger_path, publish
 from mgr_tariffs.ledger.declarations import released_lines
 from mgr_tariffs.ledger.schema import DEFAULT_TIMEOUT, LedgerError, opened, write_transaction
 from mgr_tariffs.money import from_cents, json_decimal, json_money
@@ -95,8 +94,6 @@ __all__ = [
     "verify",
 ]
 
-DEFAULT_LEDGER = Path("mgr-ledger.sqlite")
-LEDGER_ENV = "MGR_LEDGER"
 ROW_KEY: dict[str, pl.DataType] = {
     "date": pl.Date(), "bsn_id": pl.Int64(), "provider": pl.String(), "municipality_id": pl.Int32(),
     "product": pl.String(), "ticks": pl.Int64(), "revenue_cents": pl.Int64(), "occurrence": pl.Int32(),
@@ -108,14 +105,6 @@ LINE_FIELDS = ["bsn", "product", "unit", "price_cents", "ticks", "quantity", "gr
 PRODUCT_FIELDS = ["product_name", "vat_treatment", "vat_rate"]
 NEGATED_FIELDS = ("ticks", "gross_cents", "revenue_cents", "netted_cents", "unnetted_cents", "amount_cents")
 ZSTD_LEVEL = 1  # Parquet's own encodings do most of the work: level 3 is hardly smaller and slower
-
-
-def ledger_path(option: Path | None) -> Path:
-    """The ledger to use: ``--ledger PATH``, else ``$MGR_LEDGER``, else ``mgr-ledger.sqlite`` here."""
-    if option is not None:
-        return option
-    env = os.environ.get(LEDGER_ENV, "").strip()
-    return Path(env) if env else DEFAULT_LEDGER
 
 
 # --- fingerprints -------------------------------------------------------------------------------
