@@ -8,8 +8,12 @@ lookup); no join of the rows is made, which for ten million rows would copy them
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
+else:  # loaded on first use: mgr validate needs the scalar rules of pricing and membership only
+    from mgr_tariffs.lazy import polars as pl
 
 _LOW = 2**32
 _OFFSET = 2**31  # a date's day number or a CBS code, made non-negative in the low 32 bits
