@@ -4,8 +4,10 @@
     python bench/bench_documents.py [LOG] [--repeat 3] [--formats csv,ubl,pdf] [--work /dev/shm]
 
 The log (default ``bench/data/hours-100000.csv``) is billed once; then each format is made in turn,
-alternating, ``--repeat`` times (``output_files``: what ``mgr bill`` writes, formatted in memory) and the median
-wall time divided by the number of invoices is printed. The bench logs name providers ``Aanbieder 01`` ...
+alternating, ``--repeat`` times, in memory (``csv``: the invoice CSVs and the summary; ``ubl``, ``pdf``:
+``write_documents``, which includes resolving the parties and the VAT breakdown), and the median wall time
+divided by the number of invoices is printed. Where ``write_documents`` takes ``workers``, ``ubl/1`` and
+``pdf/1`` are the same in one process (no pool). The bench logs name providers ``Aanbieder 01`` ...
 that no parties file knows: a parties file for them is written into the work folder (the example file's
 municipalities, the example providers' VAT ids and IBANs in turn, made-up KvK and AGB numbers).
 Run it against another tree with ``PYTHONPATH=/other/src``.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import inspect
 import statistics
 import tempfile
 import time
@@ -23,8 +26,10 @@ from pathlib import Path
 import yaml
 
 from mgr_tariffs.billing.engine import bill
-from mgr_tariffs.billing.output import OutputRequest, output_files
+from mgr_tariffs.billing.output import invoice_files, summary_csv
 from mgr_tariffs.catalogue.loader import Lookup, load_catalogue
+from mgr_tariffs.documents import write_documents
+from mgr_tariffs.io.atomic import OutputSet
 from mgr_tariffs.parties import load_parties
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +51,20 @@ def bench_parties(providers: list[str], target: Path) -> Path:
     return target
 
 
+class Collected(OutputSet):
+    """The files in memory."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: dict[str, bytes] = {}
+
+    def check_targets(self, targets: list[Path]) -> None:
+        return None
+
+    def write_bytes(self, target: Path, data: bytes) -> None:
+        self.files[target.name] = data
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("hours", type=Path, nargs="?", default=ROOT / "bench" / "data" / "hours-100000.csv")
@@ -63,18 +82,27 @@ def main() -> None:
     assert parties.parties is not None, parties.problems
     print(f"{args.hours.name}: {len(invoices)} invoices, {sum(len(i.lines) for i in invoices)} lines")
     formats = [f.strip() for f in args.formats.split(",")]
+    if "workers" in inspect.signature(write_documents).parameters:
+        formats += [f"{f}/1" for f in formats if f != "csv"]
     times: dict[str, list[float]] = {f: [] for f in formats}
     for _ in range(args.repeat):
         for fmt in formats:
-            request = OutputRequest(out_dir=work / "out", formats=(fmt,), parties=parties.parties,
-                                    issue_date=dt.date(2026, 12, 1))
             start = time.perf_counter()
-            files = output_files(result, request, lookup)
+            if fmt == "csv":
+                files = invoice_files(result)
+                files["samenvatting.csv"] = summary_csv(result)
+            else:
+                kind, _, one = fmt.partition("/")
+                options = {"workers": 1} if one else {}
+                collected = Collected()
+                write_documents(invoices, parties.parties, lookup, work / "out", [kind], issue_date=dt.date(2026, 12, 1),
+                                outputs=collected, **options)
+                files = collected.files
             times[fmt].append(time.perf_counter() - start)
             del files
     for fmt in formats:
         median = statistics.median(times[fmt])
-        print(f"{fmt:4} {median * 1000 / len(invoices):7.3f} ms per invoice  ({median:6.2f} s, "
+        print(f"{fmt:5} {median * 1000 / len(invoices):7.3f} ms per invoice  ({median:6.2f} s, "
               f"runs {', '.join(f'{t:.2f}' for t in times[fmt])} s)")
 
 

@@ -13,6 +13,7 @@ The same invoice always gives the same bytes (the creation date is the invoice d
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import unicodedata
 import zlib
@@ -66,12 +67,14 @@ def _printable(char: str) -> str:
         return folded or "?"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def text_width(text: str, size: float, bold: bool = False) -> float:
     """The width in mm of ``text`` (already :func:`pdf_text`) in Helvetica (or Helvetica-Bold) of ``size`` pt."""
     widths = BOLD if bold else REGULAR
     return sum(map(widths.__getitem__, text.encode("cp1252"))) * size / 1000 / _PT
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def fit(text: str, width: float, size: float, bold: bool = False) -> str:
     """``text`` shortened with ``…`` until it fits a cell of ``width`` mm (minus padding) in the given font.
 
@@ -93,6 +96,7 @@ def fit(text: str, width: float, size: float, bold: bool = False) -> str:
     return text[:end].rstrip() + _ELLIPSIS
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def fit_keeping_end(text: str, width: float, size: float, bold: bool = False) -> str:
     """Like :func:`fit`, but a text that is too wide keeps its last word and is shortened before it: a
     product name ends with the level that sets its price ("… mbo-niveau", "… hbo-niveau")."""
@@ -187,6 +191,16 @@ CONCEPT_RED = _colour((170, 0, 0))
 WATERMARK = _colour((238, 238, 238))
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _placed(x: float, width: float, text: str, size: float, bold: bool, align: str) -> tuple[str, str]:
+    """The text operator of a cell without its baseline: what comes before it and after it."""
+    if align == "R":
+        x = x + width - CELL_PADDING - text_width(text, size, bold)
+    else:
+        x = x + CELL_PADDING
+    return f"BT /F{2 if bold else 1} {size:g} Tf {x * _PT:.2f} ", f" Td ({text.translate(_ESCAPE)}) Tj ET"
+
+
 class _Pages:
     """The pages of one invoice as PDF content operators, with a cursor ``y`` (mm from the top of the page)."""
 
@@ -233,11 +247,11 @@ class _Pages:
         """One line of text in a box ``width`` x ``height`` mm at (``x``, ``y``), centred vertically."""
         if not text:
             return
-        if align == "R":
-            x = x + width - CELL_PADDING - text_width(text, size, bold)
-        else:
-            x = x + CELL_PADDING
-        self.text(x, self.y + 0.5 * height + 0.3 * size / _PT, text, size, bold, colour)
+        if colour != self.fill:
+            self.ops.append(colour)
+            self.fill = colour
+        start, end = _placed(x, width, text, size, bold, align)
+        self.ops.append(f"{start}{(PAGE_HEIGHT - self.y - 0.5 * height) * _PT - 0.3 * size:.2f}{end}")
 
     def multi_cell(self, x: float, width: float, height: float, text: str, size: float, bold: bool = False,
                    *, by_char: bool = False) -> None:
