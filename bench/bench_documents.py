@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import inspect
+import resource
 import statistics
 import tempfile
 import time
@@ -65,6 +66,12 @@ class Collected(OutputSet):
         self.files[target.name] = data
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the document workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("hours", type=Path, nargs="?", default=ROOT / "bench" / "data" / "hours-100000.csv")
@@ -85,9 +92,10 @@ def main() -> None:
     if "workers" in inspect.signature(write_documents).parameters:
         formats += [f"{f}/1" for f in formats if f != "csv"]
     times: dict[str, list[float]] = {f: [] for f in formats}
+    cpu: dict[str, list[float]] = {f: [] for f in formats}
     for _ in range(args.repeat):
         for fmt in formats:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), _cpu()
             if fmt == "csv":
                 files = invoice_files(result)
                 files["samenvatting.csv"] = summary_csv(result)
@@ -99,11 +107,13 @@ def main() -> None:
                                 outputs=collected, **options)
                 files = collected.files
             times[fmt].append(time.perf_counter() - start)
+            cpu[fmt].append(_cpu() - start_cpu)
             del files
     for fmt in formats:
         median = statistics.median(times[fmt])
-        print(f"{fmt:5} {median * 1000 / len(invoices):7.3f} ms per invoice  ({median:6.2f} s, "
-              f"runs {', '.join(f'{t:.2f}' for t in times[fmt])} s)")
+        print(f"{fmt:5} {median * 1000 / len(invoices):7.3f} ms per invoice  ({median:6.2f} s, runs "
+              f"{', '.join(f'{t:.2f}' for t in times[fmt])} s; CPU of all processes "
+              f"{statistics.median(cpu[fmt]) * 1000 / len(invoices):.3f} ms per invoice)")
 
 
 if __name__ == "__main__":

@@ -175,9 +175,15 @@ PRODUCT_COLUMN = 1
 
 
 def line_cells(line: InvoiceLine) -> tuple[str, ...]:
-    netted = format_number(line.revenue_netted) if line.revenue_netted else ""
-    return (line.bsn, f"{line.product} {line.product_name}", quantity_text(line), format_number(line.unit_price),
-            format_number(line.gross_amount), netted, format_number(line.amount), vat_text(line))
+    netted = _number(str(line.revenue_netted)) if line.revenue_netted else ""
+    return (line.bsn, f"{line.product} {line.product_name}", quantity_text(line), _number(str(line.unit_price)),
+            _number(str(line.gross_amount)), netted, _number(str(line.amount)), vat_text(line))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _number(text: str) -> str:
+    """:func:`format_number` of a decimal by its text (not its value: ``-0.00`` and ``0.00`` differ)."""
+    return format_number(Decimal(text))
 
 
 def _colour(rgb: tuple[int, int, int]) -> str:
@@ -199,6 +205,21 @@ def _placed(x: float, width: float, text: str, size: float, bold: bool, align: s
     else:
         x = x + CELL_PADDING
     return f"BT /F{2 if bold else 1} {size:g} Tf {x * _PT:.2f} ", f" Td ({text.translate(_ESCAPE)}) Tj ET"
+
+
+def _row(cells: tuple[str, ...]) -> tuple[str, ...]:
+    """The text operators of a specification row, cut where the baseline goes (``"<y>".join(parts)``)."""
+    parts = [""]
+    x = MARGIN
+    for index, ((_, width, align), text) in enumerate(zip(COLUMNS, cells, strict=True)):
+        shown = fit_keeping_end(text, width, 8) if index == PRODUCT_COLUMN else fit(text, width, 8)
+        if shown:
+            start, end = _placed(x, width, shown, 8, False, align)
+            parts[-1] += start
+            parts.append(end + "\n")
+        x += width
+    parts[-1] = parts[-1].rstrip("\n")
+    return tuple(parts)
 
 
 class _Pages:
@@ -252,6 +273,12 @@ class _Pages:
             self.fill = colour
         start, end = _placed(x, width, text, size, bold, align)
         self.ops.append(f"{start}{(PAGE_HEIGHT - self.y - 0.5 * height) * _PT - 0.3 * size:.2f}{end}")
+
+    def row(self, parts: tuple[str, ...], height: float, size: float) -> None:
+        """A table row from :func:`_row`: its cells' operators joined by their common baseline."""
+        self._set_fill(BLACK)
+        self.ops.append(f"{(PAGE_HEIGHT - self.y - 0.5 * height) * _PT - 0.3 * size:.2f}".join(parts))
+        self.y += height
 
     def multi_cell(self, x: float, width: float, height: float, text: str, size: float, bold: bool = False,
                    *, by_char: bool = False) -> None:
@@ -369,12 +396,7 @@ def _specification(pages: _Pages, doc: Prepared) -> None:
     for line in doc.invoice.lines:
         if pages.will_break(ROW):
             pages.add_page()
-        x = MARGIN
-        for index, ((_, width, align), text) in enumerate(zip(COLUMNS, line_cells(line), strict=True)):
-            shown = fit_keeping_end(text, width, 8) if index == PRODUCT_COLUMN else fit(text, width, 8)
-            pages.cell(x, width, ROW, shown, 8, align=align)
-            x += width
-        pages.y += ROW
+        pages.row(_row(line_cells(line)), ROW, 8)
     pages.in_table = False
     pages.rule(MARGIN, PAGE_WIDTH - MARGIN, 120)
     pages.y += 3

@@ -16,6 +16,7 @@ raised here, as the same run in one process would raise it. An unexpected except
 from __future__ import annotations
 
 import concurrent.futures
+import gc
 import multiprocessing
 import os
 import sys
@@ -115,9 +116,10 @@ def _pooled(batches: list[Sequence[Prepared]], formats: Sequence[str], count: in
     found: dict[int, Rendered] = {}
     done = 0
     _SHARED[:] = batches
+    gc.freeze()  # the objects of this process stay out of the workers' collections, so their pages stay shared
     try:
-        with warnings.catch_warnings(), concurrent.futures.ProcessPoolExecutor(max_workers=count,
-                                                                              mp_context=context) as pool:
+        with warnings.catch_warnings(), concurrent.futures.ProcessPoolExecutor(
+                max_workers=count, mp_context=context, initializer=gc.disable) as pool:
             # Python 3.12+ warns on every fork of a process with threads; the workers never touch what they hold
             warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
             futures = {pool.submit(_render_shared, tuple(formats), index): index for index in range(len(batches))}
@@ -138,6 +140,7 @@ def _pooled(batches: list[Sequence[Prepared]], formats: Sequence[str], count: in
         raise DocumentError(f"the document workers failed ({type(exc).__name__}: {exc}); nothing was written") \
             from None
     finally:
+        gc.unfreeze()
         _SHARED.clear()
         if progress is not None:
             progress(total, total)
