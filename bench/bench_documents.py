@@ -101,10 +101,13 @@ def main() -> None:
                 files["samenvatting.csv"] = summary_csv(result)
             else:
                 kind, _, one = fmt.partition("/")
-                options = {"workers": 1} if one else {}
                 collected = Collected()
-                write_documents(invoices, parties.parties, lookup, work / "out", [kind], issue_date=dt.date(2026, 12, 1),
-                                outputs=collected, **options)
+                if one:
+                    write_documents(invoices, parties.parties, lookup, work / "out", [kind],
+                                    issue_date=dt.date(2026, 12, 1), outputs=collected, workers=1)
+                else:
+                    write_documents(invoices, parties.parties, lookup, work / "out", [kind],
+                                    issue_date=dt.date(2026, 12, 1), outputs=collected)
                 files = collected.files
             times[fmt].append(time.perf_counter() - start)
             cpu[fmt].append(_cpu() - start_cpu)

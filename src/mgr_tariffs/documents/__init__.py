@@ -20,7 +20,6 @@ from mgr_tariffs.documents.naming import document_id, document_stem, invoice_ste
 if TYPE_CHECKING:  # prepare (and with it the parties file's models) is imported when documents are made
     from mgr_tariffs.billing.invoices import Invoice
     from mgr_tariffs.catalogue.loader import Lookup
-    from mgr_tariffs.documents.prepare import Prepared
     from mgr_tariffs.io.atomic import OutputSet
     from mgr_tariffs.parties import Parties
 

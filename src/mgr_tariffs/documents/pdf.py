@@ -200,10 +200,7 @@ WATERMARK = _colour((238, 238, 238))
 @functools.lru_cache(maxsize=1 << 16)
 def _placed(x: float, width: float, text: str, size: float, bold: bool, align: str) -> tuple[str, str]:
     """The text operator of a cell without its baseline: what comes before it and after it."""
-    if align == "R":
-        x = x + width - CELL_PADDING - text_width(text, size, bold)
-    else:
-        x = x + CELL_PADDING
+    x += width - CELL_PADDING - text_width(text, size, bold) if align == "R" else CELL_PADDING
     return f"BT /F{2 if bold else 1} {size:g} Tf {x * _PT:.2f} ", f" Td ({text.translate(_ESCAPE)}) Tj ET"
 
 

@@ -60,7 +60,7 @@ def render_batch(formats: Sequence[str], documents: Sequence[Prepared]) -> Rende
             except DocumentError as exc:
                 errors[fmt] = str(exc)
                 break
-            except Exception as exc:  # noqa: BLE001 - a writer bug becomes a message, not a traceback from a worker
+            except Exception as exc:  # a writer bug becomes a message, not a traceback from a worker
                 errors[fmt] = f"{doc.id}: the {fmt} writer failed ({type(exc).__name__}: {exc})"
                 break
     return made, errors
@@ -136,7 +136,7 @@ def _pooled(batches: list[Sequence[Prepared]], formats: Sequence[str], count: in
                 raise
     except DocumentError:
         raise
-    except Exception as exc:  # noqa: BLE001 - a dead worker, an unpicklable value: a message, not a traceback
+    except Exception as exc:  # a dead worker, an unpicklable value: a message, not a traceback
         raise DocumentError(f"the document workers failed ({type(exc).__name__}: {exc}); nothing was written") \
             from None
     finally:

@@ -264,19 +264,22 @@ def _line(out: _Writer, doc: Prepared, number: int, line: InvoiceLine, sign: Dec
     described = xml_text(f"{name}, {'minuten' if line.unit is QuantityUnit.MINUTE else 'uren'}, {first} t/m {last}, "
                          f"BSN {line.bsn}")
     group = next(g for g in doc.vat if (g.treatment, g.rate) == (line.vat_treatment, line.vat_rate))
+    quantity = json_decimal(sign * price_sign * line.quantity)
+    amount, price = json_money(sign * line.amount), price_text(abs(line.unit_price))
+    money = f'currencyID="{CURRENCY}"'
     out.lines.append(
         f"  <cac:{tag}>\n    <cbc:ID>{number}</cbc:ID>\n    <cbc:Note>BSN {bsn}</cbc:Note>\n"
-        f'    <cbc:{quantity_tag} unitCode="{unit}">{json_decimal(sign * price_sign * line.quantity)}</cbc:{quantity_tag}>\n'
-        f'    <cbc:LineExtensionAmount currencyID="{CURRENCY}">{json_money(sign * line.amount)}</cbc:LineExtensionAmount>\n'
-        f"    <cac:InvoicePeriod>\n      <cbc:StartDate>{first}</cbc:StartDate>\n      <cbc:EndDate>{last}</cbc:EndDate>\n"
-        f"    </cac:InvoicePeriod>{netting}\n"
+        f'    <cbc:{quantity_tag} unitCode="{unit}">{quantity}</cbc:{quantity_tag}>\n'
+        f"    <cbc:LineExtensionAmount {money}>{amount}</cbc:LineExtensionAmount>\n"
+        f"    <cac:InvoicePeriod>\n      <cbc:StartDate>{first}</cbc:StartDate>\n"
+        f"      <cbc:EndDate>{last}</cbc:EndDate>\n    </cac:InvoicePeriod>{netting}\n"
         f"    <cac:Item>\n      <cbc:Description>{described}</cbc:Description>\n"
         f"      <cbc:Name>{xml_text(name[:200])}</cbc:Name>\n"
-        f"      <cac:SellersItemIdentification>\n        <cbc:ID>{product}</cbc:ID>\n      </cac:SellersItemIdentification>\n"
-        f"{_item_tax_category(group.category, group.rate)}\n"
-        f"      <cac:AdditionalItemProperty>\n        <cbc:Name>BSN</cbc:Name>\n        <cbc:Value>{bsn}</cbc:Value>\n"
-        f"      </cac:AdditionalItemProperty>\n    </cac:Item>\n"
-        f'    <cac:Price>\n      <cbc:PriceAmount currencyID="{CURRENCY}">{price_text(abs(line.unit_price))}</cbc:PriceAmount>\n'
+        f"      <cac:SellersItemIdentification>\n        <cbc:ID>{product}</cbc:ID>\n"
+        f"      </cac:SellersItemIdentification>\n{_item_tax_category(group.category, group.rate)}\n"
+        f"      <cac:AdditionalItemProperty>\n        <cbc:Name>BSN</cbc:Name>\n"
+        f"        <cbc:Value>{bsn}</cbc:Value>\n      </cac:AdditionalItemProperty>\n    </cac:Item>\n"
+        f"    <cac:Price>\n      <cbc:PriceAmount {money}>{price}</cbc:PriceAmount>\n"
         f'      <cbc:BaseQuantity unitCode="{unit}">{line.unit.per_hour}</cbc:BaseQuantity>\n    </cac:Price>\n'
         f"  </cac:{tag}>")
 
