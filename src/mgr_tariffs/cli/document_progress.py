@@ -39,18 +39,11 @@ class DocumentProgress:
 
     def _start(self, total: int) -> None:
         from rich.console import Console  # noqa: PLC0415 - on a terminal only
-        from rich.progress import (  # noqa: PLC0415
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn  # noqa: PLC0415
 
-        self._progress = Progress(TextColumn("documents"), BarColumn(), MofNCompleteColumn(), TextColumn("invoices"),
-                                  TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
-                                  console=Console(stderr=True), transient=True)
+        self._progress = Progress(TextColumn("documents"), BarColumn(), MofNCompleteColumn(), TextColumn("invoices,"),
+                                  TimeRemainingColumn(), TextColumn("left"), console=Console(stderr=True),
+                                  transient=True)
         self._task = self._progress.add_task("documents", total=total)
         self._progress.start()
 
