@@ -30,7 +30,7 @@ def render(invoice: Invoice, parties: Parties, lookup: Lookup) -> str:
     (doc,) = prepare([invoice], parties, lookup, dt.date(2019, 5, 3))
     data = build_pdf(doc, compress=False)
     assert data.startswith(b"%PDF-")
-    return data.decode("cp1252").replace(") Tj (", "")  # join the pieces fpdf2 splits a text into
+    return data.decode("cp1252").replace(") Tj (", "")  # one text per cell; joins pieces should a writer split one
 
 
 def pages(text: str) -> int:

@@ -91,6 +91,8 @@ def render(documents: Sequence[Prepared], formats: Sequence[str], *, progress: P
     """
     total = len(documents)
     count = workers if workers is not None else (workers_available() if total >= POOL_FROM else 1)
+    if sys.platform != "linux":
+        count = 1  # workers are forked, which only Linux does safely
     size = max(1, min(BATCH, -(-total // max(1, count * 8))))
     batches = [documents[start:start + size] for start in range(0, total, size)]
     if count <= 1 or len(batches) <= 1:
