@@ -89,23 +89,29 @@ def build_ubl(doc: Prepared) -> bytes:
     credit = doc.is_credit
     name, namespace = ("CreditNote", NS_CREDIT) if credit else ("Invoice", NS_INVOICE)
     sign = Decimal(-1) if credit else Decimal(1)
+    head = _Writer(1)
+    _header(head, doc)
+    parties = (_supplier(doc.supplier, doc.invoice.provider), _customer(doc.buyer, doc.municipality.name))
     out = _Writer(1)
-    _header(out, doc)
-    out.lines.append(_supplier(doc.supplier, doc.invoice.provider))
-    out.lines.append(_customer(doc.buyer, doc.municipality.name))
     if not credit:
         _payment_means(out, doc)
     with out.cac("PaymentTerms"):
         out.cbc("Note", payment_terms(doc))
     _tax_total(out, doc, sign)
     _monetary_total(out, doc, sign)
+    _check_xml(doc.id, "\n".join(head.lines), "\n".join(out.lines),
+               *(f"{line.bsn}{line.product}{line.product_name}" for line in doc.invoice.lines))
     for number, line in enumerate(doc.invoice.lines, 1):
         _line(out, doc, number, line, sign)
-    text = (f'{DECLARATION}<{name} xmlns="{namespace}" xmlns:cac="{CAC}" xmlns:cbc="{CBC}">\n'
-            + "\n".join(out.lines) + f"\n</{name}>\n")
-    if _NOT_XML.search(text):
-        raise DocumentError(f"{doc.id}: a text of this invoice has a character XML cannot hold (a control character)")
+    text = "\n".join((f'{DECLARATION}<{name} xmlns="{namespace}" xmlns:cac="{CAC}" xmlns:cbc="{CBC}">',
+                      *head.lines, *parties, *out.lines, f"</{name}>\n"))
     return text.encode("utf-8")
+
+
+def _check_xml(what: str, *texts: str) -> None:
+    """A :class:`DocumentError` when a text from the inputs has a character XML 1.0 cannot hold."""
+    if any(_NOT_XML.search(text) for text in texts):
+        raise DocumentError(f"{what}: a text of this invoice has a character XML cannot hold (a control character)")
 
 
 def document_note(doc: Prepared) -> str:
@@ -182,7 +188,9 @@ def _supplier(supplier: Provider, name: str) -> str:
             out.cbc("Name", supplier.contact.name)
             out.cbc("Telephone", supplier.contact.phone)
             out.cbc("ElectronicMail", supplier.contact.email)
-    return "\n".join(out.lines)
+    block = "\n".join(out.lines)
+    _check_xml(name, block)
+    return block
 
 
 @functools.lru_cache(maxsize=1024)
@@ -205,7 +213,9 @@ def _customer(buyer: MunicipalityParty, municipality: str) -> str:
         with out.cac("PartyLegalEntity"):
             out.cbc("RegistrationName", buyer.legal_name)
             out.cbc("CompanyID", legal_id[1], schemeID=legal_id[0])
-    return "\n".join(out.lines)
+    block = "\n".join(out.lines)
+    _check_xml(municipality, block)
+    return block
 
 
 def _payment_means(out: _Writer, doc: Prepared) -> None:
