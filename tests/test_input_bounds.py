@@ -9,7 +9,6 @@ ones under ``--skip-invalid``.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import sqlite3
@@ -22,13 +21,12 @@ import pytest
 from corpus.hostile import HEADER, ROW, TARIFFS, assert_refused, mgr
 from hypothesis import given
 from hypothesis import strategies as st
-from support.sample import example_invoice, fake_bsn
+from support.sample import fake_bsn
 
 from mgr_tariffs import entry
-from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.cli.common import terminal_text
-from mgr_tariffs.documents.pdf import FONT, InvoicePdf, pdf_text
-from mgr_tariffs.documents.prepare import prepare
+from mgr_tariffs.documents import pdf
+from mgr_tariffs.documents.pdf import fit, pdf_text, text_width
 from mgr_tariffs.io import tables
 from mgr_tariffs.io.jsonsafe import MAX_DEPTH, depth
 from mgr_tariffs.io.tables import read_table
@@ -210,38 +208,32 @@ def test_a_catalogue_text_of_150_000_characters_is_refused(tmp_path: Path) -> No
     assert f"{path}:{line}: error: a key or value of 150,000 characters" in run.stdout + run.stderr
 
 
-def old_fit(pdf: InvoicePdf, text: str, width: float) -> str:
+def old_fit(text: str, width: float) -> str:
     """The former fit, one character at a time: the reference for the result, not for the speed."""
     text = pdf_text(text)
-    room = width - 2 * pdf.c_margin
-    if pdf.get_string_width(text) <= room:
+    room = width - 2 * pdf.CELL_PADDING
+    if text_width(text, 8) <= room:
         return text
-    while text and pdf.get_string_width(text + "…") > room:
+    while text and text_width(text + "…", 8) > room:
         text = text[:-1]
     return text.rstrip() + "…"
 
 
-def test_fitting_a_long_name_in_the_pdf_is_linear(lookup: Lookup, monkeypatch: pytest.MonkeyPatch) -> None:
-    parties = load_parties(PARTIES, lookup).parties
-    assert parties is not None
-    (doc,) = prepare([example_invoice()], parties, lookup, dt.date(2019, 5, 3))
-    pdf = InvoicePdf(doc)
-    pdf.add_page()
-    pdf.set_font(FONT, "", 8)
+def test_fitting_a_long_name_in_the_pdf_is_linear(monkeypatch: pytest.MonkeyPatch) -> None:
     for text in ("Stichting Perspectief Noord-Limburg", "Zorg " * 60, "ÀéîõüWmij" * 40, "kort"):
         for width in (95.0, 20.0):
-            assert pdf.fit(text, width) == old_fit(pdf, text, width), (text, width)
+            assert fit(text, width, 8) == old_fit(text, width), (text, width)
     measured: list[int] = []
-    original = InvoicePdf.get_string_width
+    original = pdf.text_width
 
-    def counting(self: InvoicePdf, text: str, *args: object, **kwargs: object) -> float:
+    def counting(text: str, size: float, bold: bool = False) -> float:
         measured.append(len(text))
-        return original(self, text, *args, **kwargs)  # type: ignore[arg-type]
+        return original(text, size, bold)
 
-    monkeypatch.setattr(InvoicePdf, "get_string_width", counting)
-    fitted = pdf.fit("Zorgverlener Noord-Limburg " * 5_556, 110)  # 150,012 characters
+    monkeypatch.setattr(pdf, "text_width", counting)
+    fitted = fit("Zorgverlener Noord-Limburg " * 5_556, 110, 8)  # 150,012 characters
     assert fitted.endswith("…") and len(fitted) < 120
-    assert len(measured) < 40  # the whole text once, then each distinct character, then the cut
+    assert len(measured) < 40  # the whole text once, then the ellipsis
     assert sum(measured) < 151_000  # characters measured: one pass, not 150,000 passes
 
 

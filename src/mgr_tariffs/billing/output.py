@@ -15,8 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -379,6 +379,7 @@ class OutputRequest:
     issue_date: dt.date | None = None
     force: bool = False
     rejects: bool = False
+    progress: Callable[[int, int], None] | None = field(default=None, compare=False)  # documents done, in all
 
 
 def output_files(result: BillingResult, request: OutputRequest, lookup: Lookup,
@@ -413,7 +414,7 @@ def output_contents(result: BillingResult, request: OutputRequest, lookup: Looku
         collected = _Collected()
         write_documents(invoices if invoices is not None else result.invoices, request.parties, lookup,
                         request.out_dir, documents, issue_date=request.issue_date or dt.date.today(),
-                        outputs=collected)
+                        outputs=collected, progress=request.progress)
         files.update(collected.files)
     return files
 

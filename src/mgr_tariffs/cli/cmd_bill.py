@@ -58,6 +58,7 @@ from mgr_tariffs.cli.common import (
     stdout,
     table,
 )
+from mgr_tariffs.cli.document_progress import with_document_progress
 from mgr_tariffs.documents import DocumentError
 from mgr_tariffs.io.atomic import Content, OutputError, OutputSet, write_atomically, write_directory
 from mgr_tariffs.money import format_euro, format_number, from_cents
@@ -134,6 +135,7 @@ def bill_command(
                    "none to issue without writing any", EXIT_USAGE)
     iwmo = _iwmo(documents, issue_invoices, allocations, iwmo_dir, lookup)  # issue 15: WMO323 per issued invoice
     request = _request(out, documents or ",".join(DEFAULT_FORMATS), parties, invoice_date, force, lookup)
+    request = with_document_progress(request, as_json=output == "json")  # issue 18: a bar while documents are made
     with _progress(hours) as say:
         result = bill(hours, lookup, options, progress=say)
     result = with_norm_signals(result, hours, sheet, options.mask)  # duration norms (issue 17): warnings only

@@ -3,6 +3,8 @@
 ``write_documents`` writes into an :class:`~mgr_tariffs.atomic.OutputSet` (the caller commits),
 so a run that fails half-way leaves nothing behind. Before anything is written every invoice is
 resolved against the parties file; whatever is missing is reported in one :class:`DocumentError`.
+A large run is rendered on a pool of worker processes (:mod:`mgr_tariffs.documents.render`), with the
+same bytes in the same order as one process makes them; a ``progress`` callback is told how far it is.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from mgr_tariffs.documents.naming import document_id, document_stem, invoice_ste
 if TYPE_CHECKING:  # prepare (and with it the parties file's models) is imported when documents are made
     from mgr_tariffs.billing.invoices import Invoice
     from mgr_tariffs.catalogue.loader import Lookup
-    from mgr_tariffs.documents.prepare import Prepared
     from mgr_tariffs.io.atomic import OutputSet
     from mgr_tariffs.parties import Parties
 
@@ -52,20 +53,26 @@ def document_targets(invoices: Sequence[Invoice], out_dir: Path, formats: Collec
 
 
 def write_documents(invoices: Sequence[Invoice], parties: Parties, lookup: Lookup, out_dir: Path,
-                    formats: Collection[str], *, issue_date: dt.date, outputs: OutputSet) -> list[Path]:
+                    formats: Collection[str], *, issue_date: dt.date, outputs: OutputSet,
+                    progress: Callable[[int, int], None] | None = None, workers: int | None = None) -> list[Path]:
     """Write the documents of every invoice into ``outputs``; returns the target paths (not yet committed).
 
     Raises :class:`DocumentError` when a provider or municipality is missing from the parties file
-    or an invoice contradicts itself, before anything is written.
+    or an invoice contradicts itself, before anything is written, or when a document cannot be made
+    (nothing is written then either). ``progress(done, total)`` is told the invoices rendered after each
+    batch (UBL and PDF); its last call, also when rendering stops on an error, has ``done == total``.
+    ``workers``: processes to render with (default: every core for a large run; 1: this process only).
     """
     from mgr_tariffs.documents.prepare import prepare  # noqa: PLC0415
+    from mgr_tariffs.documents.render import render  # noqa: PLC0415
 
     wanted = check_formats(formats)
     documents = prepare(invoices, parties, lookup, issue_date)
     targets = document_targets(invoices, out_dir, wanted)
     outputs.check_targets(targets)
     stems = invoice_stems(invoices)
-    contents = {fmt: [builder(doc) for doc in documents] for fmt, builder in _builders().items() if fmt in wanted}
+    rendered = [fmt for fmt in wanted if fmt in _SUFFIX]
+    contents = render(documents, rendered, progress=progress, workers=workers) if rendered else {}
     for fmt, files in contents.items():
         for stem, data in zip(stems, files, strict=True):
             outputs.write_bytes(out_dir / f"{stem}{_SUFFIX[fmt]}", data)
@@ -75,10 +82,3 @@ def write_documents(invoices: Sequence[Invoice], parties: Parties, lookup: Looku
         outputs.write_bytes(out_dir / WORKBOOK_NAME, build_workbook(documents, stems))
     return targets
 
-
-def _builders() -> dict[str, Callable[[Prepared], bytes]]:
-    """The writers, imported when documents are asked for: fpdf2 and lxml slow down every start-up otherwise."""
-    from mgr_tariffs.documents.pdf import build_pdf  # noqa: PLC0415
-    from mgr_tariffs.documents.ubl import build_ubl  # noqa: PLC0415
-
-    return {"ubl": build_ubl, "pdf": build_pdf}
