@@ -14,10 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mgr_tariffs.billing import BillOptions, bill_tables
+from mgr_tariffs.bsn import mask
 from mgr_tariffs.budgets.findings import findings
 from mgr_tariffs.budgets.forecast import DEFAULT_FTE_HOURS, ForecastError, forecast, parse_range, requests_from_rows
 from mgr_tariffs.budgets.loader import load_subsidies, parse_subsidies
-from mgr_tariffs.budgets.norms import norm_signals, request_frame
+from mgr_tariffs.budgets.norms import norm_signals, norm_warnings, request_frame
 from mgr_tariffs.budgets.realised import realised_work
 from mgr_tariffs.budgets.report import subsidy_report
 from mgr_tariffs.budgets.status import advance_schedule, share_cents, subsidy_status
@@ -345,6 +346,18 @@ def test_without_a_request_column_the_quarter_counts(lookup: Lookup, tmp_path: P
     """The same T-101 and T-102 hours without their column: 10,5 h of LN018 in 2019-Q3, beyond from line 4."""
     path = log(tmp_path, *(line.rsplit(";", 2)[0] for line in SIGNALS_LOG.read_text().splitlines()[1:5]))
     assert _signals(lookup, path) == [(4, "2019-Q3", "10.5")]
+
+
+@pytest.mark.parametrize("window", [NormWindow.QUARTER, NormWindow.MONTH, NormWindow.YEAR])
+@pytest.mark.parametrize("requests", [True, False])
+def test_norm_warnings_are_the_signals_problems(lookup: Lookup, window: NormWindow, requests: bool) -> None:
+    """What ``mgr bill`` warns (worded per distinct value) is word for word what ``mgr signals`` finds."""
+    tables = [read_table(SIGNALS_LOG)]
+    result = bill_tables(tables, lookup, BillOptions(), lambda _: None)
+    frame = request_frame(tables) if requests else None
+    for show in (mask, str):
+        expected = [s.problem(show) for s in norm_signals(result.rows, lookup, frame, window)]
+        assert expected and norm_warnings(result.rows, lookup, frame, window, show) == expected
 
 
 def test_a_norm_with_an_unknown_source_is_a_catalogue_error() -> None:

@@ -95,6 +95,49 @@ def request_frame(tables: Sequence[Table]) -> pl.DataFrame | None:
 def norm_signals(rows: pl.DataFrame, lookup: Lookup, requests: pl.DataFrame | None = None,
                  window: NormWindow = NormWindow.QUARTER) -> list[Signal]:
     """Every client beyond a norm of its product, in file order (see the module's text)."""
+    signals = [Signal(file=r["_file"], line=r["_line"], provider=r["provider"], bsn=str(r["bsn_id"]).zfill(9),
+                      product=r["product"], window=_label(r["traject"], r["period"], norm, window),
+                      first_day=r["first_day"].isoformat(), last_day=r["last_day"].isoformat(), ticks=r["total"],
+                      norm=norm)
+               for norm, over in _beyond_all(rows, lookup, requests, window) for r in over.iter_rows(named=True)]
+    return sorted(signals, key=lambda s: (s.file, s.line))
+
+
+def norm_warnings(rows: pl.DataFrame, lookup: Lookup, requests: pl.DataFrame | None = None,
+                  window: NormWindow = NormWindow.QUARTER, show: Callable[[str], str] = mask) -> list[Problem]:
+    """``[s.problem(show) for s in norm_signals(...)]``, the message worded once per distinct hours, BSN and
+    window instead of once per signal: a million-row log has ten thousand signals (``mgr bill``)."""
+    frames = []
+    for norm, over in _beyond_all(rows, lookup, requests, window):
+        label = _label_expr(norm, window)
+        counted = (pl.lit(", counted per calendar window as the rows name no request")
+                   if norm.per is NormWindow.REQUEST else pl.lit(""))
+        counted = pl.when(label.str.starts_with("traject ")).then(pl.lit("")).otherwise(counted)
+        hours = _per_distinct(over.get_column("total"),
+                              lambda ticks: format_quantity(Decimal(ticks) / TICKS_PER_HOUR))
+        shown = _per_distinct(over.get_column("bsn_id"), lambda number: show(str(number).zfill(9)))
+        frames.append(over.select("_file", "_line", message=pl.format(
+            "norm: client {} of {} has {} hours of {} in {} ({} – {}), more than the norm of {} hours per {} ({}){}; "
+            "report the reason to the municipality", shown, "provider", hours, "product", label,
+            pl.col("first_day").cast(pl.String), pl.col("last_day").cast(pl.String),
+            pl.lit(format_quantity(norm.hours)), pl.lit(norm.per.value), pl.lit(norm.source), counted)))
+    if not frames:
+        return []
+    found = pl.concat(frames).sort("_file", "_line", maintain_order=True)
+    return [Problem.model_construct(file=file, line=line, message=message, severity=Severity.WARNING)
+            for file, line, message in found.iter_rows()]
+
+
+def _per_distinct(values: pl.Series, text: Callable[[int], str]) -> pl.Series:
+    """``text`` of each value, worked out once per distinct value."""
+    distinct = values.unique()
+    return values.replace_strict(distinct, pl.Series([text(v) for v in distinct.to_list()], dtype=pl.String),
+                                 return_dtype=pl.String)
+
+
+def _beyond_all(rows: pl.DataFrame, lookup: Lookup, requests: pl.DataFrame | None,
+                window: NormWindow) -> list[tuple[Norm, pl.DataFrame]]:
+    """Per norm of the catalogue, the windows beyond it (:func:`_beyond`)."""
     if window not in CALENDAR_WINDOWS:
         raise ValueError(f"the fallback window must be one of {', '.join(w.value for w in CALENDAR_WINDOWS)}")
     normed = [(p.code, n) for p in lookup.catalogue.products for n in p.norms]
@@ -106,10 +149,8 @@ def norm_signals(rows: pl.DataFrame, lookup: Lookup, requests: pl.DataFrame | No
         base = base.join(requests, on=["_file", "_line"], how="left", maintain_order="left")
     else:
         base = base.with_columns(traject=pl.lit(None, pl.String))
-    signals: list[Signal] = []
-    for code, norm in normed:
-        signals += _beyond(base.filter(pl.col("product") == code), norm, window)
-    return sorted(signals, key=lambda s: (s.file, s.line))
+    found = [(norm, _beyond(base.filter(pl.col("product") == code), norm, window)) for code, norm in normed]
+    return [(norm, over) for norm, over in found if not over.is_empty()]
 
 
 def _period_expr(norm: Norm, fallback: NormWindow) -> pl.Expr:
@@ -133,26 +174,36 @@ def _label(traject: str, period: int, norm: Norm, fallback: NormWindow) -> str:
     return f"{period // 100}-{period % 100:02d}" if calendar is NormWindow.MONTH else str(period)
 
 
-def _beyond(rows: pl.DataFrame, norm: Norm, fallback: NormWindow) -> list[Signal]:
-    """Totals per provider, client and window first (one pass); the running sum only for the windows beyond."""
-    if rows.is_empty():
-        return []
-    limit = int(norm.hours * TICKS_PER_HOUR)
+def _label_expr(norm: Norm, fallback: NormWindow) -> pl.Expr:
+    """:func:`_label` over the columns ``traject`` and ``period``."""
+    calendar = norm.per if norm.per in CALENDAR_WINDOWS else fallback
+    period = pl.col("period")
+    if calendar is NormWindow.QUARTER:
+        text = pl.format("{}-Q{}", period // 10, period % 10)
+    elif calendar is NormWindow.MONTH:
+        text = pl.format("{}-{}", period // 100, (period % 100).cast(pl.String).str.pad_start(2, "0"))
+    else:
+        text = period.cast(pl.String)
+    if norm.per is NormWindow.REQUEST:
+        return pl.when(pl.col("traject") != "").then(pl.format("traject {}", "traject")).otherwise(text)
+    return text
+
+
+def _beyond(rows: pl.DataFrame, norm: Norm, fallback: NormWindow) -> pl.DataFrame:
+    """The windows beyond the norm, each at the row where the running sum first goes beyond it, with the window's
+    total and first and last day. Totals per provider, client and window first (one pass); the running sum only for
+    the windows beyond."""
     keys = ["who", "bsn_id", "traject", "period"]
+    limit = int(norm.hours * TICKS_PER_HOUR)
     keyed = rows.with_columns(who=provider_key_expr(pl.col("provider")), traject=pl.col("traject").fill_null(""))
     keyed = keyed.with_columns(period=_period_expr(norm, fallback))
     beyond = keyed.group_by(keys).agg(total=pl.col("ticks").sum()).filter(pl.col("total") > limit)
-    if beyond.is_empty():
-        return []
     ordered = keyed.join(beyond, on=keys, how="inner").sort([*keys, "date", "_file", "_line"]).with_columns(
         running=pl.col("ticks").cum_sum().over(keys), first_day=pl.col("date").min().over(keys),
         last_day=pl.col("date").max().over(keys))
     over = ordered.filter(pl.col("running") > limit).unique(keys, keep="first", maintain_order=True)
-    return [Signal(file=r["_file"], line=r["_line"], provider=r["provider"], bsn=str(r["bsn_id"]).zfill(9),
-                   product=r["product"], window=_label(r["traject"], r["period"], norm, fallback),
-                   first_day=r["first_day"].isoformat(), last_day=r["last_day"].isoformat(), ticks=r["total"],
-                   norm=norm)
-            for r in over.iter_rows(named=True)]
+    return over.select("_file", "_line", "provider", "bsn_id", "product", "traject", "period", "first_day",
+                       "last_day", "total")
 
 
 def may_have_request_column(path: Path) -> bool:
@@ -180,7 +231,7 @@ def with_norm_signals(result: BillingResult, paths: Sequence[Path], sheet: str |
     if result.rows.is_empty() or not any(p.norms for p in result.lookup.catalogue.products):
         return result
     tables = [read_table(p, sheet=sheet) for p in paths if may_have_request_column(p)]
-    signals = norm_signals(result.rows, result.lookup, request_frame(tables))
-    if not signals:
+    found = norm_warnings(result.rows, result.lookup, request_frame(tables), show=show)
+    if not found:
         return result
-    return dataclasses.replace(result, warnings=[*result.warnings, *(s.problem(show) for s in signals)])
+    return dataclasses.replace(result, warnings=[*result.warnings, *found])
