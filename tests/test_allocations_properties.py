@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mgr_tariffs.allocations import frame, rules
-from mgr_tariffs.allocations.model import Allocation, Fields, Frequency, Unit
+from mgr_tariffs.allocations.model import Allocation, Fields, Frequency, Unit, allocations_of
 from mgr_tariffs.allocations.register import entries_frame, parse_allocation, parse_frame
 from mgr_tariffs.catalogue.loader import Lookup, load_catalogue
 from mgr_tariffs.identity import provider_key
@@ -141,8 +141,8 @@ def test_parse_frame_equals_parse_allocation(cells: list[dict[str, str | None]])
         expected_problems += problems
         if allocation is not None:
             expected_allocations.append(allocation)
-    allocations, problems = parse_frame(entries_frame(entries), lookup)
-    assert allocations == expected_allocations
+    table, problems = parse_frame(entries_frame(entries), lookup)
+    assert allocations_of(table) == expected_allocations
     assert problems == expected_problems
 
 

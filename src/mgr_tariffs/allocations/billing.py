@@ -119,7 +119,7 @@ def _capped(rows: pl.DataFrame, evaluation: Evaluation) -> tuple[pl.DataFrame, l
     over = {(n, p): b for n, p, b in months.select("number", "period_id", "billable").iter_rows()}
     numbers = set(months.get_column("number").to_list())
     uses = {u.allocation.number: u for u in uses_of(
-        [a for a in evaluation.register.allocations if a.number in numbers],
+        evaluation.register.numbered(numbers),
         evaluation.months.filter(pl.col("number").is_in(list(numbers))))}
     period = pl.col("date").dt.year().cast(pl.Int64) * 100 + pl.col("date").dt.month().cast(pl.Int64)
     indexed = rows.with_columns(_period=period, _row=pl.int_range(pl.len(), dtype=pl.UInt32))

@@ -13,32 +13,19 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from mgr_tariffs.allocations.model import Allocation, Frequency
+from mgr_tariffs.allocations.model import Allocation, Frequency, register_table
 from mgr_tariffs.identity import provider_key_expr
 from mgr_tariffs.money import gross_cents_expr, net_cents_expr
 
 KEY = ["bsn_id", "provider_key", "municipality_id", "product"]
-REGISTER_SCHEMA: dict[str, pl.DataType] = {
-    "number": pl.String(), "bsn_id": pl.Int64(), "provider_key": pl.String(), "municipality_id": pl.Int64(),
-    "product": pl.String(), "start": pl.Date(), "end": pl.Date(), "amount": pl.Int64(), "frequency": pl.String(),
-    "in_money": pl.Boolean(), "index": pl.UInt32(),
-}
 USE_SCHEMA: dict[str, pl.DataType] = {"number": pl.String(), "period_id": pl.Int64(), "earlier": pl.Int64(),
                                       "current": pl.Int64(), "price_cents": pl.Int64()}
 
 
 def register_frame(allocations: Sequence[Allocation]) -> pl.DataFrame:
-    """The allocations as columns (:data:`REGISTER_SCHEMA`); a budget has frequency ``null``; ``index`` is the
-    position in the register."""
-    return pl.DataFrame({
-        "number": [a.number for a in allocations], "bsn_id": [a.bsn_id for a in allocations],
-        "provider_key": [a.provider_key for a in allocations],
-        "municipality_id": [a.municipality_id for a in allocations], "product": [a.product for a in allocations],
-        "start": [a.start for a in allocations], "end": [a.end for a in allocations],
-        "amount": [a.amount for a in allocations],
-        "frequency": [a.frequency.value if a.frequency else None for a in allocations],
-        "in_money": [a.in_money for a in allocations], "index": range(len(allocations)),
-    }, schema=REGISTER_SCHEMA)
+    """The allocations as columns (:data:`~mgr_tariffs.allocations.model.REGISTER_SCHEMA`); a budget has frequency
+    ``null``; ``index`` is the position in the register."""
+    return register_table(allocations)
 
 
 def assign_frame(register: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
