@@ -503,24 +503,27 @@ OPEN_END = 2**40
 
 
 def overlaps_of(table: pl.DataFrame) -> list[Found]:
-    """:func:`overlaps` over a register table, in the same order. Per client, provider and product (in order of
-    their first row), sorted on start, file and line: the *reach* before a row is the earliest row with the
-    latest end so far (an open end the latest), a running maximum; a row that starts on or before that end
-    overlaps it."""
+    """:func:`overlaps` over a register table, in the same order. Sorted on client, provider, product, start, file
+    and line, the *reach* before a row is the earliest row of its group with the latest end so far (an open end
+    the latest): a running maximum of ``group × 2⁴¹ + end`` (the group number lifts each group above the ones
+    before it). A row that starts on or before that end overlaps it."""
     group = ["bsn_id", "provider_key", "product"]
     ends = pl.col("end").cast(pl.Int64).fill_null(OPEN_END)
-    ordered = table.select("index", "start", "file", pl.col("line").fill_null(0), *group, _end=ends).with_columns(
-        _group=pl.col("index").min().over(group)).sort("_group", "start", "file", "line", "index")
-    ordered = ordered.with_columns(_reach_end=pl.col("_end").cum_max().over("_group"))
-    changed = (pl.col("_reach_end") != pl.col("_reach_end").shift(1).over("_group")).fill_null(True)
+    ordered = table.select("index", "start", "file", pl.col("line").fill_null(0), *group, _end=ends).sort(
+        *group, "start", "file", "line", "index")
+    first = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in group)
+    ordered = ordered.with_columns(_g=first.cast(pl.Int64).cum_sum() * 2**41)
+    ordered = ordered.with_columns(_cum=(pl.col("_g") + pl.col("_end")).cum_max())
+    changed = pl.col("_cum").ne_missing(pl.col("_cum").shift(1))
     ordered = ordered.with_columns(_reach=pl.when(changed).then(pl.col("index")).forward_fill())
-    before = ordered.with_columns(_before=pl.col("_reach").shift(1).over("_group"),
-                                  _before_end=pl.col("_reach_end").shift(1).over("_group"))
-    found = before.filter(pl.col("_before").is_not_null() & (
-        (pl.col("_before_end") == OPEN_END) | (pl.col("start").cast(pl.Int64) <= pl.col("_before_end")))).select(
-        "index", "_before")
+    same = pl.col("_g") == pl.col("_g").shift(1)
+    reach_end = pl.col("_cum").shift(1) - pl.col("_g")
+    found = ordered.with_columns(_before=pl.col("_reach").shift(1)).filter(same & (
+        (reach_end == OPEN_END) | (pl.col("start").cast(pl.Int64) <= reach_end)))
     if found.is_empty():
         return []
+    firsts = ordered.group_by("_g").agg(_first=pl.col("index").min())
+    found = found.join(firsts, on="_g").sort("_first", "start", "file", "line", "index").select("index", "_before")
     at = _objects(table, [*found.get_column("index").to_list(), *found.get_column("_before").to_list()])
     return [_overlap(at[i], at[reach]) for i, reach in found.iter_rows()]
 
