@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mgr_tariffs.allocations import frame, rules
-from mgr_tariffs.allocations.model import Allocation, Fields, Frequency, Register, Unit, allocations_of
+from mgr_tariffs.allocations.model import Allocation, Fields, Frequency, Register, Unit
 from mgr_tariffs.allocations.register import (
     duplicate_numbers,
     duplicates_of,
@@ -22,6 +22,7 @@ from mgr_tariffs.allocations.register import (
     parse_allocation,
     parse_frame,
 )
+from mgr_tariffs.allocations.table import allocations_of
 from mgr_tariffs.catalogue.loader import Lookup, load_catalogue
 from mgr_tariffs.identity import provider_key
 

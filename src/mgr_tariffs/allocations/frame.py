@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from mgr_tariffs.allocations.model import Allocation, Frequency, register_table
+from mgr_tariffs.allocations.model import Allocation, Frequency
+from mgr_tariffs.allocations.table import register_table
 from mgr_tariffs.identity import provider_key_expr
 from mgr_tariffs.money import gross_cents_expr, net_cents_expr
 
@@ -77,35 +78,47 @@ def month_use_frame(register: pl.DataFrame, rows: pl.DataFrame, earlier: pl.Data
     """:func:`.rules.month_use` over frames: the rows with ``number, ended, _allocation`` (the index of the
     covering allocation) and the use per allocation and month (:data:`USE_SCHEMA` and ``index``, sorted on number
     and month)."""
-    assigned = assign_frame(register, rows)
-    parts = [_use(register, assigned, "current")]
-    if earlier is not None and not earlier.is_empty():
-        parts.append(_use(register, assign_frame(register, earlier), "earlier"))
-    use = pl.concat(parts, how="diagonal_relaxed")
-    use = use.with_columns(pl.lit(0, pl.Int64).alias(c) for c in ("earlier", "current") if c not in use.columns)
-    use = use.group_by("index", "period_id").agg(
-        earlier=pl.col("earlier").sum(), current=pl.col("current").sum(), price_cents=pl.col("price_cents").max())
-    use = use.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in ("earlier", "current", "price_cents"))
+    assigned, use = month_use_by_index(register, rows, earlier)
     use = use.with_columns(number=_gather(register.get_column("number"), use.get_column("index")))
     return assigned, use.select(*USE_SCHEMA, "index").sort("number", "period_id")
 
 
+def month_use_by_index(register: pl.DataFrame, rows: pl.DataFrame, earlier: pl.DataFrame | None = None
+                       ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """:func:`month_use_frame` without the numbers: the use per allocation and month as ``index, period_id,
+    earlier, current, price_cents``, sorted on index and month (what the bulk path works on)."""
+    assigned = assign_frame(register, rows)
+    use = _use(register, assigned, "current").with_columns(earlier=pl.lit(0, pl.Int64))
+    if earlier is not None and not earlier.is_empty():
+        before = _use(register, assign_frame(register, earlier), "earlier").with_columns(
+            current=pl.lit(0, pl.Int64), price_cents=pl.lit(None, pl.Int64))
+        use = pl.concat([use, before.select(use.columns)]).group_by("index", "period_id").agg(
+            earlier=pl.col("earlier").sum(), current=pl.col("current").sum(),
+            price_cents=pl.col("price_cents").max())
+    use = use.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in ("earlier", "current", "price_cents"))
+    return assigned, use.select("index", "period_id", "earlier", "current", "price_cents").sort("index", "period_id")
+
+
 def _use(register: pl.DataFrame, assigned: pl.DataFrame, slot: str) -> pl.DataFrame:
+    """The use per allocation and month (``index, period_id``, ``slot`` and the highest price): ticks for time;
+    for euros each part of a line (its rows of one month, price and unit) priced and netted."""
     period = pl.col("date").dt.year().cast(pl.Int64) * 100 + pl.col("date").dt.month().cast(pl.Int64)
-    covered = assigned.filter(pl.col("_allocation").is_not_null()).select(
-        pl.col("_allocation").alias("index"), period.alias("period_id"), "ticks", pl.col("revenue_cents").fill_null(0),
-        "price_cents", "unit")
-    segments = covered.group_by("index", "period_id", "price_cents", "unit").agg(
+    index = assigned.get_column("_allocation")
+    money = _gather(register.get_column("in_money"), index)
+    covered = assigned.select(pl.col("_allocation").alias("index"), period.alias("period_id"), "ticks",
+                              pl.col("revenue_cents").fill_null(0), "price_cents", "unit", _money=money).filter(
+        pl.col("index").is_not_null())
+    in_money = covered.filter(pl.col("_money"))
+    segments = in_money.group_by("index", "period_id", "price_cents", "unit").agg(
         ticks=pl.col("ticks").sum(), revenue=pl.col("revenue_cents").sum())
-    segments = segments.with_columns(in_money=_gather(register.get_column("in_money"), segments.get_column("index")))
     gross = gross_cents_expr(pl.col("ticks"), pl.col("price_cents"))
-    segments = segments.with_columns(gross=gross).with_columns(
-        measure=pl.when(pl.col("in_money")).then(
-            pl.col("gross") - net_cents_expr(pl.col("gross"), pl.col("revenue"), pl.lit(True)))
-        .otherwise(pl.col("ticks")))
+    segments = segments.with_columns(gross=gross).select(
+        "index", "period_id", "price_cents",
+        measure=pl.col("gross") - net_cents_expr(pl.col("gross"), pl.col("revenue"), pl.lit(True)))
+    times = covered.filter(~pl.col("_money")).select("index", "period_id", "price_cents", measure="ticks")
     price = pl.col("price_cents").max() if slot == "current" else pl.lit(0, pl.Int64)
-    return segments.group_by("index", "period_id").agg(pl.col("measure").sum().alias(slot), price.alias(
-        "price_cents"))
+    both = pl.concat([segments, times]) if not segments.is_empty() else times
+    return both.group_by("index", "period_id").agg(pl.col("measure").sum().alias(slot), price.alias("price_cents"))
 
 
 # --- allowed volumes as expressions --------------------------------------------------------------

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from mgr_tariffs.money import format_euro, format_quantity, from_cents
 from mgr_tariffs.quantity import TICKS_PER_HOUR, TICKS_PER_MINUTE
+
+if TYPE_CHECKING:
+    import polars as pl
 
 TICKS_PER_DAGDEEL = 4 * TICKS_PER_HOUR
 
@@ -128,47 +130,10 @@ class Fields:
         return self.values.get(name) or None
 
 
-REGISTER_SCHEMA: dict[str, pl.DataType] = {
-    "number": pl.String(), "bsn_id": pl.Int64(), "provider": pl.String(), "provider_key": pl.String(),
-    "municipality_id": pl.Int64(), "product": pl.String(), "start": pl.Date(), "end": pl.Date(),
-    "amount": pl.Int64(), "unit": pl.String(), "frequency": pl.String(), "in_money": pl.Boolean(),
-    "law": pl.String(), "reason": pl.String(), "comment": pl.String(), "file": pl.String(), "line": pl.Int64(),
-    "index": pl.UInt32(),
-}
-"""A register as columns: one row per :class:`Allocation` (its fields; ``unit`` and ``frequency`` by value, null
-for a budget), ``in_money`` and ``index``, the position in the register."""
-
-
-def register_table(allocations: Sequence[Allocation]) -> pl.DataFrame:
-    """The allocations as columns (:data:`REGISTER_SCHEMA`)."""
-    def column(name: str) -> list[object]:
-        return [getattr(a, name) for a in allocations]
-    return pl.DataFrame({
-        **{name: column(name) for name in ("number", "bsn_id", "provider", "provider_key", "municipality_id",
-                                           "product", "start", "end", "amount")},
-        "unit": [a.unit.value if a.unit else None for a in allocations],
-        "frequency": [a.frequency.value if a.frequency else None for a in allocations],
-        "in_money": [a.in_money for a in allocations],
-        **{name: column(name) for name in ("law", "reason", "comment", "file", "line")},
-        "index": range(len(allocations)),
-    }, schema=REGISTER_SCHEMA)
-
-
-def allocations_of(table: pl.DataFrame) -> list[Allocation]:
-    """The :class:`Allocation` of each row of a register table (:data:`REGISTER_SCHEMA`), in its order."""
-    names = ("number", "bsn_id", "provider", "provider_key", "municipality_id", "product", "start", "end", "amount",
-             "unit", "frequency", "law", "reason", "comment", "file", "line")
-    return [Allocation(number=number, bsn_id=client, provider=provider, provider_key=key, municipality_id=code,
-                       product=product, start=start, end=end, amount=amount, unit=Unit(unit) if unit else None,
-                       frequency=Frequency(frequency) if frequency else None, law=law, reason=reason,
-                       comment=comment, file=file, line=line)
-            for (number, client, provider, key, code, product, start, end, amount, unit, frequency, law, reason,
-                 comment, file, line) in table.select(names).iter_rows()]
-
-
 @dataclass(frozen=True, eq=False)
 class Register:
-    """The allocations read from one or more files, in file order: held as columns (:data:`REGISTER_SCHEMA`,
+    """The allocations read from one or more files, in file order: held as columns
+    (:data:`~mgr_tariffs.allocations.table.REGISTER_SCHEMA`,
     ``index`` 0, 1, 2, ...); the :class:`Allocation` objects are made when asked for (billing needs only the few
     it reports on)."""
 
@@ -178,15 +143,21 @@ class Register:
     @classmethod
     def of(cls, allocations: Sequence[Allocation], files: Iterable[str] = ()) -> Register:
         """A register of these allocations."""
+        from mgr_tariffs.allocations.table import register_table  # noqa: PLC0415 (Polars: when used)
+
         return cls(register_table(allocations), tuple(files))
 
     @cached_property
     def allocations(self) -> tuple[Allocation, ...]:
         """Every allocation, in register order."""
+        from mgr_tariffs.allocations.table import allocations_of  # noqa: PLC0415
+
         return tuple(allocations_of(self.table))
 
     def at(self, indices: Iterable[int]) -> list[Allocation]:
         """The allocations at these positions, in register order (each once)."""
+        from mgr_tariffs.allocations.table import allocations_of  # noqa: PLC0415
+
         wanted = sorted(set(indices))
         if "allocations" in self.__dict__:
             return [self.allocations[i] for i in wanted]
@@ -194,5 +165,7 @@ class Register:
 
     def numbered(self, numbers: Iterable[str]) -> list[Allocation]:
         """The allocations with these numbers, in register order."""
+        import polars as pl  # noqa: PLC0415
+
         wanted = list(set(numbers))
         return self.at(self.table.filter(pl.col("number").is_in(wanted)).get_column("index").to_list())

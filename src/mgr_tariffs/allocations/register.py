@@ -23,16 +23,14 @@ from mgr_tariffs import bsn
 from mgr_tariffs.allocations import wmo301
 from mgr_tariffs.allocations.model import (
     FREQUENCY_NAMES,
-    REGISTER_SCHEMA,
     UNIT_NAMES,
     Allocation,
     Fields,
     Frequency,
     Register,
     Unit,
-    allocations_of,
-    register_table,
 )
+from mgr_tariffs.allocations.table import REGISTER_SCHEMA, allocations_of, register_table
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.catalogue.membership import excluded_of
 from mgr_tariffs.dates import parse_date

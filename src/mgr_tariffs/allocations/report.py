@@ -27,7 +27,7 @@ from mgr_tariffs.allocations.frame import (
     allowed_in_month_expr,
     allowed_total_expr,
     billable_expr,
-    month_use_frame,
+    month_use_by_index,
 )
 from mgr_tariffs.allocations.model import Allocation, Register, Unit
 from mgr_tariffs.bsn import Mask, mask
@@ -205,7 +205,7 @@ def evaluate(register: Register, rows: pl.DataFrame, earlier: pl.DataFrame | Non
     nothing, so what may be billed is the same either way."""
     settings = settings or Settings()
     frame = register.table
-    assigned, use = month_use_frame(frame, rows, earlier)
+    assigned, use = month_use_by_index(frame, rows, earlier)
     last_day = rows.get_column("date").max() if not rows.is_empty() else None
     reference = settings.on or (last_day if isinstance(last_day, dt.date) else dt.date.today())
     months = _periods(frame, use, reference, all_months).with_columns(billable=billable_expr("index"))
@@ -234,7 +234,7 @@ def _periods(frame: pl.DataFrame, use: pl.DataFrame, reference: dt.date, all_mon
     """The months with use and, with ``all_months``, every month of each allocation up to its end (an open one: up
     to the reference month), with the use and the allowed volumes, sorted on allocation and month."""
     if not all_months:
-        return _allowed(frame, use.drop("number").sort("index", "period_id"))
+        return _allowed(frame, use)
     until = pl.when(pl.col("end").is_null()).then(pl.lit(reference)).otherwise(pl.col("end"))
     spans = frame.select("index", first=pl.col("start").dt.month_start(),
                          last=pl.max_horizontal(until, pl.col("start")).dt.month_start())
@@ -242,7 +242,7 @@ def _periods(frame: pl.DataFrame, use: pl.DataFrame, reference: dt.date, all_mon
     months = months.select("index", period_id=pl.col("month").dt.year().cast(pl.Int64) * 100
                            + pl.col("month").dt.month().cast(pl.Int64))
     keys = pl.concat([months, use.select("index", "period_id")]).unique()
-    table = keys.join(use.drop("number"), on=["index", "period_id"], how="left").sort("index", "period_id")
+    table = keys.join(use, on=["index", "period_id"], how="left").sort("index", "period_id")
     return _allowed(frame, table.with_columns(pl.col(c).fill_null(0) for c in ("earlier", "current", "price_cents")))
 
 
