@@ -80,12 +80,23 @@ def with_allocation_numbers(lines: pl.DataFrame, rows: pl.DataFrame, register: p
     """The lines with ``allocation``: the number of the allocation of the line's rows (``A1, A2`` for a line whose
     rows two allocations cover, when one ends and the next begins within a month).
 
-    An allocation covers a span of days, so a line whose first and last day one allocation covers is covered by it
-    as a whole; only the other lines are looked up row by row."""
+    An allocation covers a span of days and the allocations of one key do not overlap, so a line is covered as a
+    whole by the allocation of its first day when that one does not end before the line's last day; only for the
+    other lines is the last day looked up, and the lines whose last day another allocation covers row by row."""
     keys = lines.select("provider", "municipality_id", "bsn_id", "product")
-    first = assign_frame(register, keys.with_columns(date=lines.get_column("first_day"))).get_column("number")
-    last = assign_frame(register, keys.with_columns(date=lines.get_column("last_day"))).get_column("number")
-    numbered = lines.with_columns(allocation=first, _last=last)
+    first = assign_frame(register, keys.with_columns(date=lines.get_column("first_day")))
+    ends = register.get_column("end")
+    index = first.get_column("_allocation")
+    ends_before = lines.select(_row=pl.int_range(pl.len(), dtype=pl.UInt32), _end=ends.gather(index) if
+                               index.null_count() < len(index) else pl.lit(None, pl.Date)).filter(
+        pl.col("_end") < lines.get_column("last_day"))
+    numbered = lines.with_columns(allocation=first.get_column("number"))
+    if ends_before.is_empty():
+        return numbered
+    rows_ending = ends_before.get_column("_row")
+    last = assign_frame(register, keys[rows_ending].with_columns(date=lines.get_column("last_day").gather(
+        rows_ending))).get_column("number")
+    numbered = numbered.with_columns(_last=first.get_column("number").clone().scatter(rows_ending, last))
     split = numbered.filter(pl.col("allocation") != pl.col("_last"))
     if split.is_empty():
         return numbered.drop("_last")

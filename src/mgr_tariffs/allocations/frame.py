@@ -143,16 +143,36 @@ def _months(first: pl.Expr, last: pl.Expr) -> pl.Expr:
     return index(last) - index(first) + 1
 
 
+WEEK_OFFSET = 7 * 10**6
+"""Days added before taking a weekday, so that the remainder is of a positive number (1970-01-01 was a Thursday)."""
+
+
+def _civil_days(year: pl.Expr, month: pl.Expr) -> pl.Expr:
+    """The first day of ``year``-``month`` as days since 1970-01-01, in integer arithmetic (the proleptic
+    Gregorian calendar: years of 400 years of 146,097 days, the year counted from March)."""
+    shifted = year - (month <= 2).cast(pl.Int64)
+    era = shifted // 400
+    of_era = shifted - era * 400
+    of_year = (153 * (month + pl.when(month > 2).then(-3).otherwise(9)) + 2) // 5
+    return era * 146_097 + of_era * 365 + of_era // 4 - of_era // 100 + of_year - 719_468
+
+
+def _monday_days(day: pl.Expr) -> pl.Expr:
+    """The Monday of a day's ISO week, both as days since 1970-01-01."""
+    return day - (day + 3 + WEEK_OFFSET) % 7
+
+
 def allowed_in_month_expr() -> pl.Expr:
-    """:func:`.rules.allowed_in_month` over columns ``start, end, amount, frequency, period_id``."""
+    """:func:`.rules.allowed_in_month` over columns ``start, end, amount, frequency, period_id``: the month and the
+    allocation's period as day numbers, the weeks as Mondays apart / 7 + 1."""
     year, month = pl.col("period_id") // 100, pl.col("period_id") % 100
-    first = pl.date(year, month, 1)
-    last = first.dt.month_end()
-    start = pl.max_horizontal(first, pl.col("start"))
-    end = pl.when(pl.col("end").is_null()).then(last).otherwise(pl.min_horizontal(last, pl.col("end")))
+    first = _civil_days(year, month)
+    last = _civil_days(year + month // 12, month % 12 + 1) - 1
+    start = pl.max_horizontal(first, pl.col("start").cast(pl.Int64))
+    end = pl.min_horizontal(last, pl.col("end").cast(pl.Int64).fill_null(last))
     frequency = pl.col("frequency")
-    count = (pl.when(frequency == Frequency.WEEK.value).then(_weeks(start, end))
-             .when(frequency == Frequency.DAY.value).then(_days(start, end)).otherwise(1))
+    count = (pl.when(frequency == Frequency.WEEK.value).then((_monday_days(end) - _monday_days(start)) // 7 + 1)
+             .when(frequency == Frequency.DAY.value).then(end - start + 1).otherwise(1))
     limited = frequency.is_in([Frequency.WEEK.value, Frequency.DAY.value, Frequency.MONTH.value])
     return (pl.when(~limited.fill_null(False)).then(None).when(start > end).then(0)
             .otherwise(count * pl.col("amount")).cast(pl.Int64))

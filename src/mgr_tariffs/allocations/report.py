@@ -247,10 +247,13 @@ def _periods(frame: pl.DataFrame, use: pl.DataFrame, reference: dt.date, all_mon
 
 
 def _allowed(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """The months with the allocation's fields, the allowed volume of each month and the allocation's total
+    (computed once per allocation)."""
     index = table.get_column("index")
-    table = table.with_columns(frame.get_column(c).gather(index) for c in (
-        "number", "start", "end", "amount", "frequency"))
-    return table.with_columns(allowed=allowed_in_month_expr(), total=allowed_total_expr())
+    totals = frame.select(allowed_total_expr()).to_series()
+    table = table.with_columns(*(frame.get_column(c).gather(index) for c in (
+        "number", "start", "end", "amount", "frequency")), total=totals.gather(index))
+    return table.with_columns(allowed=allowed_in_month_expr())
 
 
 def _uncovered(assigned: pl.DataFrame, frame: pl.DataFrame, settings: Settings) -> list[Problem]:
