@@ -99,6 +99,7 @@ def test_allowed_expressions_equal_the_rules(allocations: list[Allocation], offs
     found = table.select("number", "period_id", month=frame.allowed_in_month_expr(),
                          total=frame.allowed_total_expr()).rows()
     by_number = {a.number: a for a in allocations}
+    assert frame.allowed_in_month(table).to_list() == [month for _, _, month, _ in found]
     assert found == [(number, period, rules.allowed_in_month(by_number[number], period),
                       rules.allowed_total(by_number[number])) for number, period, _, _ in found]
 
@@ -194,9 +195,3 @@ def test_register_table_round_trips(allocations: list[Allocation]) -> None:
     assert register.at(wanted) == [a for i, a in enumerate(allocations) if i in wanted]
     assert register.numbered(["T1", "nope"]) == [a for a in allocations if a.number == "T1"]
 
-
-def test_month_starts_as_day_numbers_equal_the_calendar() -> None:
-    months = [(year, month) for year in range(1896, 2105) for month in range(1, 13)]
-    table = pl.DataFrame(months, schema={"year": pl.Int64, "month": pl.Int64}, orient="row")
-    found = table.select(frame._civil_days(pl.col("year"), pl.col("month"))).to_series().to_list()
-    assert found == [(dt.date(year, month, 1) - dt.date(1970, 1, 1)).days for year, month in months]

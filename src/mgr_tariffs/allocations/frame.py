@@ -9,10 +9,12 @@ key (client, provider key, municipality, product) and the start date, and sums t
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import polars as pl
 
+from mgr_tariffs.allocations import rules
 from mgr_tariffs.allocations.model import Allocation, Frequency
 from mgr_tariffs.allocations.table import register_table
 from mgr_tariffs.identity import provider_key_expr
@@ -143,39 +145,49 @@ def _months(first: pl.Expr, last: pl.Expr) -> pl.Expr:
     return index(last) - index(first) + 1
 
 
+def allowed_in_month_expr() -> pl.Expr:
+    """:func:`.rules.allowed_in_month` over columns ``start, end, amount, frequency, period_id``."""
+    year, month = pl.col("period_id") // 100, pl.col("period_id") % 100
+    first = pl.date(year, month, 1)
+    last = first.dt.month_end()
+    start = pl.max_horizontal(first, pl.col("start"))
+    end = pl.when(pl.col("end").is_null()).then(last).otherwise(pl.min_horizontal(last, pl.col("end")))
+    frequency = pl.col("frequency")
+    count = (pl.when(frequency == Frequency.WEEK.value).then(_weeks(start, end))
+             .when(frequency == Frequency.DAY.value).then(_days(start, end)).otherwise(1))
+    limited = frequency.is_in([Frequency.WEEK.value, Frequency.DAY.value, Frequency.MONTH.value])
+    return (pl.when(~limited.fill_null(False)).then(None).when(start > end).then(0)
+            .otherwise(count * pl.col("amount")).cast(pl.Int64))
+
+
 WEEK_OFFSET = 7 * 10**6
 """Days added before taking a weekday, so that the remainder is of a positive number (1970-01-01 was a Thursday)."""
 
 
-def _civil_days(year: pl.Expr, month: pl.Expr) -> pl.Expr:
-    """The first day of ``year``-``month`` as days since 1970-01-01, in integer arithmetic (the proleptic
-    Gregorian calendar: years of 400 years of 146,097 days, the year counted from March)."""
-    shifted = year - (month <= 2).cast(pl.Int64)
-    era = shifted // 400
-    of_era = shifted - era * 400
-    of_year = (153 * (month + pl.when(month > 2).then(-3).otherwise(9)) + 2) // 5
-    return era * 146_097 + of_era * 365 + of_era // 4 - of_era // 100 + of_year - 719_468
+def allowed_in_month(table: pl.DataFrame) -> pl.Series:
+    """:func:`allowed_in_month_expr` in steps (each intermediate once, as a column), for a large table: the month
+    and the allocation's period as day numbers (since 1970-01-01), the month's first and last day looked up once
+    per month, the weeks as Mondays apart / 7 + 1."""
+    periods = table.get_column("period_id").unique().drop_nulls().to_list()
+    epoch = dt.date(1970, 1, 1)
+    bounds = [tuple((day - epoch).days for day in rules.month_bounds(p)) for p in periods]
+    first = pl.col("period_id").replace_strict(periods, [b[0] for b in bounds], default=None, return_dtype=pl.Int64)
+    last = pl.col("period_id").replace_strict(periods, [b[1] for b in bounds], default=None, return_dtype=pl.Int64)
+    days = table.select("frequency", "amount", _first=first, _last=last, _start=pl.col("start").cast(pl.Int64),
+                        _end=pl.col("end").cast(pl.Int64))
+    days = days.select("frequency", "amount", _from=pl.max_horizontal("_first", "_start"),
+                       _to=pl.min_horizontal(pl.col("_last"), pl.col("_end").fill_null(pl.col("_last"))))
 
+    def monday(day: pl.Expr) -> pl.Expr:
+        return day - (day + 3 + WEEK_OFFSET) % 7
 
-def _monday_days(day: pl.Expr) -> pl.Expr:
-    """The Monday of a day's ISO week, both as days since 1970-01-01."""
-    return day - (day + 3 + WEEK_OFFSET) % 7
-
-
-def allowed_in_month_expr() -> pl.Expr:
-    """:func:`.rules.allowed_in_month` over columns ``start, end, amount, frequency, period_id``: the month and the
-    allocation's period as day numbers, the weeks as Mondays apart / 7 + 1."""
-    year, month = pl.col("period_id") // 100, pl.col("period_id") % 100
-    first = _civil_days(year, month)
-    last = _civil_days(year + month // 12, month % 12 + 1) - 1
-    start = pl.max_horizontal(first, pl.col("start").cast(pl.Int64))
-    end = pl.min_horizontal(last, pl.col("end").cast(pl.Int64).fill_null(last))
     frequency = pl.col("frequency")
-    count = (pl.when(frequency == Frequency.WEEK.value).then((_monday_days(end) - _monday_days(start)) // 7 + 1)
-             .when(frequency == Frequency.DAY.value).then(end - start + 1).otherwise(1))
-    limited = frequency.is_in([Frequency.WEEK.value, Frequency.DAY.value, Frequency.MONTH.value])
-    return (pl.when(~limited.fill_null(False)).then(None).when(start > end).then(0)
-            .otherwise(count * pl.col("amount")).cast(pl.Int64))
+    count = (pl.when(frequency == Frequency.WEEK.value).then((monday(pl.col("_to")) - monday(pl.col("_from"))) // 7
+                                                              + 1)
+             .when(frequency == Frequency.DAY.value).then(pl.col("_to") - pl.col("_from") + 1).otherwise(1))
+    limited = frequency.is_in([Frequency.WEEK.value, Frequency.DAY.value, Frequency.MONTH.value]).fill_null(False)
+    return days.select(pl.when(~limited).then(None).when(pl.col("_from") > pl.col("_to")).then(0)
+                       .otherwise(count * pl.col("amount")).cast(pl.Int64).alias("allowed")).to_series()
 
 
 def allowed_total_expr() -> pl.Expr:

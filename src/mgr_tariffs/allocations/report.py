@@ -24,7 +24,7 @@ import polars as pl
 
 from mgr_tariffs.allocations import rules
 from mgr_tariffs.allocations.frame import (
-    allowed_in_month_expr,
+    allowed_in_month,
     allowed_total_expr,
     billable_expr,
     month_use_by_index,
@@ -253,7 +253,7 @@ def _allowed(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
     totals = frame.select(allowed_total_expr()).to_series()
     table = table.with_columns(*(frame.get_column(c).gather(index) for c in (
         "number", "start", "end", "amount", "frequency")), total=totals.gather(index))
-    return table.with_columns(allowed=allowed_in_month_expr())
+    return table.with_columns(allowed=allowed_in_month(table))
 
 
 def _uncovered(assigned: pl.DataFrame, frame: pl.DataFrame, settings: Settings) -> list[Problem]:
