@@ -17,7 +17,7 @@ import polars as pl
 from mgr_tariffs.allocations import rules
 from mgr_tariffs.allocations.model import Allocation, Frequency
 from mgr_tariffs.allocations.table import register_table
-from mgr_tariffs.identity import provider_key_expr
+from mgr_tariffs.identity import provider_key
 from mgr_tariffs.money import gross_cents_expr, net_cents_expr
 
 KEY = ["bsn_id", "provider_key", "municipality_id", "product"]
@@ -35,16 +35,21 @@ def assign_frame(register: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     """``rows`` (``date, bsn_id, provider, municipality_id, product`` at least) in their order with ``number`` (the
     covering allocation, or null) and ``ended`` (the allocation of the key that ended before the date, or null).
 
-    The as-of join is by the BSN and one integer packing municipality, provider and product."""
+    The as-of join is by the BSN and one integer packing municipality, provider and product (the provider's rank
+    looked up once per spelling)."""
     providers = sorted(set(register.get_column("provider_key").unique().to_list()))
     products = sorted(set(register.get_column("product").unique().to_list()))
-    row_providers = provider_key_expr(pl.col("provider"))
-    left = rows.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), "date",
-                       _bsn=pl.col("bsn_id").cast(pl.Int64), _key=_packed(
-        pl.col("municipality_id"), row_providers, pl.col("product"), providers, products))
+    spellings = rows.get_column("provider").unique().drop_nulls().to_list()
+    rank = {key: i for i, key in enumerate(providers)}
+    left = rows.select(
+        "date", _bsn=pl.col("bsn_id").cast(pl.Int64), _key=_packed(
+            pl.col("municipality_id"), pl.col("provider"), pl.col("product"), spellings,
+            [rank.get(provider_key(s)) for s in spellings], products)).with_columns(
+        _row=pl.int_range(pl.len(), dtype=pl.UInt32))
     right = register.select(pl.col("index").alias("_index"), pl.col("start").alias("date"),
                             pl.col("end").alias("_end"), _bsn=pl.col("bsn_id"), _key=_packed(
-        pl.col("municipality_id"), pl.col("provider_key"), pl.col("product"), providers, products))
+        pl.col("municipality_id"), pl.col("provider_key"), pl.col("product"), providers, list(range(len(providers))),
+        products))
     joined = left.drop_nulls("_key").sort("date").join_asof(right.sort("date"), on="date", by=["_bsn", "_key"],
                                                             strategy="backward", check_sortedness=False)
     covered = pl.col("_end").is_null() | (pl.col("date") <= pl.col("_end"))
@@ -65,12 +70,11 @@ def _gather(values: pl.Series, index: pl.Series) -> pl.Series:
     return values.gather(index)
 
 
-def _packed(municipality: pl.Expr, provider: pl.Expr, product: pl.Expr, providers: list[str],
-            products: list[str]) -> pl.Expr:
-    """Municipality code | provider rank (24 bits) | product rank (16 bits) in one integer, or null when the provider
-    or product is not in the register (then no allocation covers the row)."""
-    provider_rank = provider.replace_strict(providers, list(range(len(providers))), default=None,
-                                            return_dtype=pl.Int64)
+def _packed(municipality: pl.Expr, provider: pl.Expr, product: pl.Expr, names: list[str],
+            ranks: list[int | None], products: list[str]) -> pl.Expr:
+    """Municipality code | provider rank (24 bits; ``ranks`` of ``names``) | product rank (16 bits) in one integer,
+    or null when the provider or product is not in the register (then no allocation covers the row)."""
+    provider_rank = provider.replace_strict(names, ranks, default=None, return_dtype=pl.Int64)
     product_rank = product.replace_strict(products, list(range(len(products))), default=None, return_dtype=pl.Int64)
     return (municipality.cast(pl.Int64) * 2**24 + provider_rank) * 2**16 + product_rank
 
