@@ -118,6 +118,7 @@ def test_billable_expression_equals_the_walk(allocations: list[tuple[list[tuple[
         schema={"number": pl.String, "period_id": pl.Int64, "allowed": pl.Int64, "earlier": pl.Int64,
                 "current": pl.Int64, "total": pl.Int64}, orient="row")
     found = table.select(frame.billable_expr()).to_series().to_list()
+    assert frame.billable(table).to_list() == found
     assert found == [b for months, total in allocations for b in rules.billable(months, total)]
 
 

@@ -53,7 +53,7 @@ def apply_allocations(result: BillingResult, register: Register, *, cap: bool = 
     evaluation = evaluate(register, rows, earlier, settings)
     assigned = evaluation.rows
     uncovered = assigned.get_column("number").is_null()
-    kept = assigned.filter(~uncovered)
+    kept = assigned.filter(~uncovered) if uncovered.any() else assigned
     errors = [*result.errors, *evaluation.uncovered]
     warnings = [*result.warnings, *evaluation.warnings]
     if cap:
@@ -70,7 +70,8 @@ def apply_allocations(result: BillingResult, register: Register, *, cap: bool = 
         lines = pl.DataFrame()
     if not lines.is_empty():
         lines = with_allocation_numbers(lines, kept, evaluation.table)
-    rejected = _rejected(result.rejected, assigned.filter(uncovered), evaluation)
+    outside = assigned.filter(uncovered) if uncovered.any() else assigned.clear()
+    rejected = _rejected(result.rejected, outside, evaluation)
     applied = dataclasses.replace(result, lines=lines, rows=rows, rejected=rejected, errors=errors,
                                   warnings=warnings)
     return Applied(applied, evaluation)

@@ -226,3 +226,25 @@ def billable_expr(by: str = "number") -> pl.Expr:
     spent = pl.min_horizontal(left, running(room))
     capped = spent - pl.when(first).then(0).otherwise(spent.shift(1))
     return pl.when(pl.col("total").is_null()).then(room).otherwise(capped).cast(pl.Int64)
+
+
+def billable(table: pl.DataFrame, by: str = "number") -> pl.Series:
+    """:func:`billable_expr` in steps (each intermediate once, as a column), for a large table."""
+    first = pl.col(by).ne_missing(pl.col(by).shift(1))
+    last = pl.col(by).ne_missing(pl.col(by).shift(-1))
+    steps = table.select("allowed", "earlier", "current", "total", _first=first, _last=last)
+
+    def running(name: str) -> pl.Expr:
+        return pl.col(f"_sum_{name}") - pl.when("_first").then(pl.col(f"_sum_{name}") - pl.col(name)).forward_fill()
+
+    steps = steps.with_columns(room=pl.when(pl.col("allowed").is_null()).then(pl.col("current")).otherwise(
+        pl.min_horizontal(pl.col("current"), (pl.col("allowed") - pl.col("earlier")).clip(0))),
+        _sum_earlier=pl.col("earlier").cum_sum())
+    steps = steps.with_columns(_sum_room=pl.col("room").cum_sum())
+    steps = steps.with_columns(_run_earlier=running("earlier"), _run_room=running("room"))
+    steps = steps.with_columns(_whole_earlier=pl.when("_last").then(pl.col("_run_earlier")).backward_fill())
+    steps = steps.with_columns(_spent=pl.min_horizontal((pl.col("total") - pl.col("_whole_earlier")).clip(0),
+                                                        pl.col("_run_room")))
+    capped = pl.col("_spent") - pl.when("_first").then(0).otherwise(pl.col("_spent").shift(1))
+    return steps.select(pl.when(pl.col("total").is_null()).then(pl.col("room")).otherwise(capped).cast(pl.Int64)
+                        .alias("billable")).to_series()

@@ -26,7 +26,7 @@ from mgr_tariffs.allocations import rules
 from mgr_tariffs.allocations.frame import (
     allowed_in_month,
     allowed_total_expr,
-    billable_expr,
+    billable,
     month_use_by_index,
 )
 from mgr_tariffs.allocations.model import Allocation, Register, Unit
@@ -208,7 +208,8 @@ def evaluate(register: Register, rows: pl.DataFrame, earlier: pl.DataFrame | Non
     assigned, use = month_use_by_index(frame, rows, earlier)
     last_day = rows.get_column("date").max() if not rows.is_empty() else None
     reference = settings.on or (last_day if isinstance(last_day, dt.date) else dt.date.today())
-    months = _periods(frame, use, reference, all_months).with_columns(billable=billable_expr("index"))
+    months = _periods(frame, use, reference, all_months)
+    months = months.with_columns(billable=billable(months, "index"))
     months = months.select("number", "period_id", "allowed", "earlier", "current", "billable", "price_cents",
                            "total", "index")
     over = months.filter(pl.col("current") > pl.col("billable")).get_column("index").unique().to_list()
