@@ -66,7 +66,7 @@ def assign_frame(register: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
 def _gather(values: pl.Series, index: pl.Series) -> pl.Series:
     """``values[index]`` with null where the index is null."""
     if index.null_count() == len(index):
-        return pl.Series(values.name, [None] * len(index), dtype=values.dtype)
+        return pl.Series(values.name, dtype=values.dtype).extend_constant(None, len(index))
     return values.gather(index)
 
 
