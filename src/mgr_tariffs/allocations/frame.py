@@ -107,24 +107,31 @@ def month_use_by_index(register: pl.DataFrame, rows: pl.DataFrame, earlier: pl.D
 
 def _use(register: pl.DataFrame, assigned: pl.DataFrame, slot: str) -> pl.DataFrame:
     """The use per allocation and month (``index, period_id``, ``slot`` and the highest price): ticks for time;
-    for euros each part of a line (its rows of one month, price and unit) priced and netted."""
-    period = pl.col("date").dt.year().cast(pl.Int64) * 100 + pl.col("date").dt.month().cast(pl.Int64)
-    index = assigned.get_column("_allocation")
-    money = _gather(register.get_column("in_money"), index)
-    covered = assigned.select(pl.col("_allocation").alias("index"), period.alias("period_id"), "ticks",
-                              pl.col("revenue_cents").fill_null(0), "price_cents", "unit", _money=money).filter(
-        pl.col("index").is_not_null())
-    in_money = covered.filter(pl.col("_money"))
-    segments = in_money.group_by("index", "period_id", "price_cents", "unit").agg(
-        ticks=pl.col("ticks").sum(), revenue=pl.col("revenue_cents").sum())
-    gross = gross_cents_expr(pl.col("ticks"), pl.col("price_cents"))
-    segments = segments.with_columns(gross=gross).select(
-        "index", "period_id", "price_cents",
-        measure=pl.col("gross") - net_cents_expr(pl.col("gross"), pl.col("revenue"), pl.lit(True)))
-    times = covered.filter(~pl.col("_money")).select("index", "period_id", "price_cents", measure="ticks")
+    for euros each part of a line (its rows of one month, price and unit) priced and netted. Grouped on one
+    integer, ``index × 2¹⁶ + month number``; an allocation counts either time or euros, so the two kinds of rows
+    are summed apart."""
+    month = pl.col("date").dt.year().cast(pl.Int64) * 12 + pl.col("date").dt.month().cast(pl.Int64) - 1
+    money = _gather(register.get_column("in_money"), assigned.get_column("_allocation"))
+    keyed = assigned.select(pl.col("_allocation").cast(pl.Int64) * 2**16 + month, "ticks", "price_cents",
+                            _money=money).rename({"_allocation": "_key"})
     price = pl.col("price_cents").max() if slot == "current" else pl.lit(0, pl.Int64)
-    both = pl.concat([segments, times]) if not segments.is_empty() else times
-    return both.group_by("index", "period_id").agg(pl.col("measure").sum().alias(slot), price.alias("price_cents"))
+    times = keyed.filter(~pl.col("_money")).group_by("_key").agg(pl.col("ticks").sum().alias(slot),
+                                                                 price.alias("price_cents"))
+    parts = [times]
+    if money.any():
+        rows = assigned.select("unit", pl.col("revenue_cents").fill_null(0)).with_columns(keyed).filter(
+            pl.col("_money"))
+        segments = rows.group_by("_key", "price_cents", "unit").agg(
+            ticks=pl.col("ticks").sum(), revenue=pl.col("revenue_cents").sum())
+        gross = gross_cents_expr(pl.col("ticks"), pl.col("price_cents"))
+        segments = segments.with_columns(gross=gross).select(
+            "_key", "price_cents", measure=pl.col("gross") - net_cents_expr(pl.col("gross"), pl.col("revenue"),
+                                                                            pl.lit(True)))
+        parts.append(segments.group_by("_key").agg(pl.col("measure").sum().alias(slot), price.alias("price_cents")))
+    use = pl.concat(parts)
+    months = pl.col("_key") % 2**16
+    return use.select((pl.col("_key") // 2**16).cast(pl.UInt32).alias("index"),
+                      (months // 12 * 100 + months % 12 + 1).alias("period_id"), slot, "price_cents")
 
 
 # --- allowed volumes as expressions --------------------------------------------------------------
