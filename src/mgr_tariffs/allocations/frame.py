@@ -55,12 +55,17 @@ def assign_frame(register: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     covered = pl.col("_end").is_null() | (pl.col("date") <= pl.col("_end"))
     found = joined.select("_row", _allocation=pl.when(covered).then(pl.col("_index")),
                           _ended=pl.when(~covered).then(pl.col("_index")))
-    placed = found.sort("_row") if found.height == left.height else left.select("_row").join(
-        found, on="_row", how="left").sort("_row")
+    allocation, ended = (_placed(found.get_column("_row"), found.get_column(c), rows.height)
+                         for c in ("_allocation", "_ended"))
     numbers = register.get_column("number")
-    allocation, ended = placed.get_column("_allocation"), placed.get_column("_ended")
     return rows.with_columns(number=_gather(numbers, allocation), ended=_gather(numbers, ended),
                              _allocation=allocation)
+
+
+def _placed(at: pl.Series, values: pl.Series, height: int) -> pl.Series:
+    """``values`` put back at the rows ``at`` (the others null): a scatter rather than a sort back."""
+    placed = pl.Series(values.name, dtype=values.dtype).extend_constant(None, height)
+    return placed.scatter(at, values) if values.null_count() < len(values) else placed
 
 
 def _gather(values: pl.Series, index: pl.Series) -> pl.Series:
