@@ -100,18 +100,21 @@ def month_use_by_index(register: pl.DataFrame, rows: pl.DataFrame, earlier: pl.D
     earlier, current, price_cents``, sorted on index and month (what the bulk path works on)."""
     assigned = assign_frame(register, rows)
     use = _use(register, assigned, "current").with_columns(earlier=pl.lit(0, pl.Int64))
-    if earlier is not None and not earlier.is_empty():
+    merged = earlier is not None and not earlier.is_empty()
+    if earlier is not None and merged:
         before = _use(register, assign_frame(register, earlier), "earlier").with_columns(
             current=pl.lit(0, pl.Int64), price_cents=pl.lit(None, pl.Int64))
         use = pl.concat([use, before.select(use.columns)]).group_by("index", "period_id").agg(
             earlier=pl.col("earlier").sum(), current=pl.col("current").sum(),
             price_cents=pl.col("price_cents").max())
-    use = use.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in ("earlier", "current", "price_cents"))
-    return assigned, use.select("index", "period_id", "earlier", "current", "price_cents").sort("index", "period_id")
+    use = use.select("index", "period_id", *(pl.col(c).fill_null(0).cast(pl.Int64) for c in (
+        "earlier", "current", "price_cents")))
+    return assigned, use.sort("index", "period_id") if merged else use  # _use's are sorted already
 
 
 def _use(register: pl.DataFrame, assigned: pl.DataFrame, slot: str) -> pl.DataFrame:
-    """The use per allocation and month (``index, period_id``, ``slot`` and the highest price): ticks for time;
+    """The use per allocation and month (``index, period_id``, ``slot`` and the highest price; sorted on index and
+    month): ticks for time;
     for euros each part of a line (its rows of one month, price and unit) priced and netted. Grouped on one
     integer, ``index × 2¹⁶ + month number``; an allocation counts either time or euros, so the two kinds of rows
     are summed apart."""
@@ -133,7 +136,7 @@ def _use(register: pl.DataFrame, assigned: pl.DataFrame, slot: str) -> pl.DataFr
             "_key", "price_cents", measure=pl.col("gross") - net_cents_expr(pl.col("gross"), pl.col("revenue"),
                                                                             pl.lit(True)))
         parts.append(segments.group_by("_key").agg(pl.col("measure").sum().alias(slot), price.alias("price_cents")))
-    use = pl.concat(parts)
+    use = pl.concat(parts).sort("_key")
     months = pl.col("_key") % 2**16
     return use.select((pl.col("_key") // 2**16).cast(pl.UInt32).alias("index"),
                       (months // 12 * 100 + months % 12 + 1).alias("period_id"), slot, "price_cents")
