@@ -26,7 +26,7 @@ USE_SCHEMA: dict[str, pl.DataType] = {"number": pl.String(), "period_id": pl.Int
 
 
 def register_frame(allocations: Sequence[Allocation]) -> pl.DataFrame:
-    """The allocations as columns (:data:`~mgr_tariffs.allocations.model.REGISTER_SCHEMA`); a budget has frequency
+    """The allocations as columns (:data:`~mgr_tariffs.allocations.table.REGISTER_SCHEMA`); a budget has frequency
     ``null``; ``index`` is the position in the register."""
     return register_table(allocations)
 

@@ -156,7 +156,7 @@ class Evaluation:
 
     register: Register
     table: pl.DataFrame
-    """The register as columns (:func:`~mgr_tariffs.allocations.frame.register_frame`)."""
+    """The register as columns (:attr:`~mgr_tariffs.allocations.model.Register.table`)."""
     months: pl.DataFrame
     """Per allocation and month (sorted): ``number, period_id, allowed, earlier, current, billable, price_cents,
     total`` in the allocation's measure."""
