@@ -372,3 +372,16 @@ def test_very_many_problems_are_bounded(tmp_path: Path, lookup: Lookup) -> None:
     assert result.problems[-1].message == ("200 more allocations with problems from this line on are not listed "
                                            "(only the first 1,000)")
     assert result.problems[-1].line == 1_002
+
+
+def test_very_many_overlaps_are_bounded_in_register_order(tmp_path: Path, lookup: Lookup) -> None:
+    # 1,005 open-ended allocations of one client, provider and product, a day apart: each overlaps the first
+    rows = "".join(f"A{i};111222333;W;Venlo;LN035;{dt.date(2020, 1, 1) + dt.timedelta(days=i)};;1;uur;maand;\n"
+                   for i in range(1_005))
+    result = read_register([write(tmp_path, "reg.csv", HEADER + rows)], lookup)
+    assert len(result.problems) == 1_001
+    assert result.problems[0].line == 3 and result.problems[0].message.startswith(
+        "allocation A1 (2020-01-02 – open end) overlaps allocation A0 (2020-01-01 – open end, line 2)")
+    assert result.problems[-1].message == ("4 more problems of this kind from this line on are not listed "
+                                           "(only the first 1,000)")
+    assert result.problems[-1].line == 1_003

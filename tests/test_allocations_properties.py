@@ -12,8 +12,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mgr_tariffs.allocations import frame, rules
-from mgr_tariffs.allocations.model import Allocation, Fields, Frequency, Unit
-from mgr_tariffs.allocations.register import entries_frame, parse_allocation, parse_frame
+from mgr_tariffs.allocations.model import Allocation, Fields, Frequency, Register, Unit
+from mgr_tariffs.allocations.register import (
+    duplicate_numbers,
+    duplicates_of,
+    entries_frame,
+    overlaps,
+    overlaps_of,
+    parse_allocation,
+    parse_frame,
+)
+from mgr_tariffs.allocations.table import allocations_of
 from mgr_tariffs.catalogue.loader import Lookup, load_catalogue
 from mgr_tariffs.identity import provider_key
 
@@ -90,6 +99,7 @@ def test_allowed_expressions_equal_the_rules(allocations: list[Allocation], offs
     found = table.select("number", "period_id", month=frame.allowed_in_month_expr(),
                          total=frame.allowed_total_expr()).rows()
     by_number = {a.number: a for a in allocations}
+    assert frame.allowed_in_month(table).to_list() == [month for _, _, month, _ in found]
     assert found == [(number, period, rules.allowed_in_month(by_number[number], period),
                       rules.allowed_total(by_number[number])) for number, period, _, _ in found]
 
@@ -108,6 +118,7 @@ def test_billable_expression_equals_the_walk(allocations: list[tuple[list[tuple[
         schema={"number": pl.String, "period_id": pl.Int64, "allowed": pl.Int64, "earlier": pl.Int64,
                 "current": pl.Int64, "total": pl.Int64}, orient="row")
     found = table.select(frame.billable_expr()).to_series().to_list()
+    assert frame.billable(table).to_list() == found
     assert found == [b for months, total in allocations for b in rules.billable(months, total)]
 
 
@@ -141,8 +152,8 @@ def test_parse_frame_equals_parse_allocation(cells: list[dict[str, str | None]])
         expected_problems += problems
         if allocation is not None:
             expected_allocations.append(allocation)
-    allocations, problems = parse_frame(entries_frame(entries), lookup)
-    assert allocations == expected_allocations
+    table, problems = parse_frame(entries_frame(entries), lookup)
+    assert allocations_of(table) == expected_allocations
     assert problems == expected_problems
 
 
@@ -150,3 +161,38 @@ def _lookup() -> Lookup:
     loaded = load_catalogue(TARIFFS)
     assert loaded.catalogue is not None
     return Lookup(loaded.catalogue)
+
+
+@st.composite
+def clashing(draw: st.DrawFn) -> list[Allocation]:
+    """Allocations of few keys, periods and numbers in two files: overlaps (open ends too) and numbers used twice."""
+    allocations = []
+    for i in range(draw(st.integers(0, 25))):
+        start = FIRST + dt.timedelta(days=draw(st.integers(0, 90)))
+        end = None if draw(st.integers(0, 5)) == 0 else start + dt.timedelta(days=draw(st.integers(0, 60)))
+        allocations.append(Allocation(
+            number=f"T{draw(st.integers(0, 12))}", bsn_id=draw(st.sampled_from(BSNS)),
+            provider=(spelling := draw(st.sampled_from(SPELLINGS))), provider_key=provider_key(spelling),
+            municipality_id=draw(st.sampled_from(MUNICIPALITIES)), product=draw(st.sampled_from(PRODUCTS)),
+            start=start, end=end, amount=1, unit=Unit.HOUR, frequency=Frequency.WEEK,
+            file=draw(st.sampled_from(["a.csv", "b.csv"])), line=draw(st.integers(2, 5)) + i))
+    return allocations
+
+
+@settings(max_examples=200, deadline=None)
+@given(clashing())
+def test_overlaps_and_duplicates_of_the_table_equal_the_walks(allocations: list[Allocation]) -> None:
+    table = Register.of(allocations).table
+    assert overlaps_of(table) == list(overlaps(allocations))
+    assert duplicates_of(table) == list(duplicate_numbers(allocations))
+
+
+@settings(max_examples=100, deadline=None)
+@given(registers())
+def test_register_table_round_trips(allocations: list[Allocation]) -> None:
+    register = Register.of(allocations)
+    assert list(register.allocations) == allocations
+    wanted = [i for i in (2, 0, 2) if i < len(allocations)]
+    assert register.at(wanted) == [a for i, a in enumerate(allocations) if i in wanted]
+    assert register.numbered(["T1", "nope"]) == [a for a in allocations if a.number == "T1"]
+

@@ -53,7 +53,7 @@ def apply_allocations(result: BillingResult, register: Register, *, cap: bool = 
     evaluation = evaluate(register, rows, earlier, settings)
     assigned = evaluation.rows
     uncovered = assigned.get_column("number").is_null()
-    kept = assigned.filter(~uncovered)
+    kept = assigned.filter(~uncovered) if uncovered.any() else assigned
     errors = [*result.errors, *evaluation.uncovered]
     warnings = [*result.warnings, *evaluation.warnings]
     if cap:
@@ -70,7 +70,8 @@ def apply_allocations(result: BillingResult, register: Register, *, cap: bool = 
         lines = pl.DataFrame()
     if not lines.is_empty():
         lines = with_allocation_numbers(lines, kept, evaluation.table)
-    rejected = _rejected(result.rejected, assigned.filter(uncovered), evaluation)
+    outside = assigned.filter(uncovered) if uncovered.any() else assigned.clear()
+    rejected = _rejected(result.rejected, outside, evaluation)
     applied = dataclasses.replace(result, lines=lines, rows=rows, rejected=rejected, errors=errors,
                                   warnings=warnings)
     return Applied(applied, evaluation)
@@ -80,12 +81,23 @@ def with_allocation_numbers(lines: pl.DataFrame, rows: pl.DataFrame, register: p
     """The lines with ``allocation``: the number of the allocation of the line's rows (``A1, A2`` for a line whose
     rows two allocations cover, when one ends and the next begins within a month).
 
-    An allocation covers a span of days, so a line whose first and last day one allocation covers is covered by it
-    as a whole; only the other lines are looked up row by row."""
+    An allocation covers a span of days and the allocations of one key do not overlap, so a line is covered as a
+    whole by the allocation of its first day when that one does not end before the line's last day; only for the
+    other lines is the last day looked up, and the lines whose last day another allocation covers row by row."""
     keys = lines.select("provider", "municipality_id", "bsn_id", "product")
-    first = assign_frame(register, keys.with_columns(date=lines.get_column("first_day"))).get_column("number")
-    last = assign_frame(register, keys.with_columns(date=lines.get_column("last_day"))).get_column("number")
-    numbered = lines.with_columns(allocation=first, _last=last)
+    first = assign_frame(register, keys.with_columns(date=lines.get_column("first_day")))
+    ends = register.get_column("end")
+    index = first.get_column("_allocation")
+    ends_before = lines.select(_row=pl.int_range(pl.len(), dtype=pl.UInt32), _end=ends.gather(index) if
+                               index.null_count() < len(index) else pl.lit(None, pl.Date)).filter(
+        pl.col("_end") < lines.get_column("last_day"))
+    numbered = lines.with_columns(allocation=first.get_column("number"))
+    if ends_before.is_empty():
+        return numbered
+    rows_ending = ends_before.get_column("_row")
+    last = assign_frame(register, keys[rows_ending].with_columns(date=lines.get_column("last_day").gather(
+        rows_ending))).get_column("number")
+    numbered = numbered.with_columns(_last=first.get_column("number").clone().scatter(rows_ending, last))
     split = numbered.filter(pl.col("allocation") != pl.col("_last"))
     if split.is_empty():
         return numbered.drop("_last")
@@ -119,7 +131,7 @@ def _capped(rows: pl.DataFrame, evaluation: Evaluation) -> tuple[pl.DataFrame, l
     over = {(n, p): b for n, p, b in months.select("number", "period_id", "billable").iter_rows()}
     numbers = set(months.get_column("number").to_list())
     uses = {u.allocation.number: u for u in uses_of(
-        [a for a in evaluation.register.allocations if a.number in numbers],
+        evaluation.register.numbered(numbers),
         evaluation.months.filter(pl.col("number").is_in(list(numbers))))}
     period = pl.col("date").dt.year().cast(pl.Int64) * 100 + pl.col("date").dt.month().cast(pl.Int64)
     indexed = rows.with_columns(_period=period, _row=pl.int_range(pl.len(), dtype=pl.UInt32))

@@ -79,7 +79,7 @@ def _over(evaluation: Evaluation, assigned: pl.DataFrame, shown: Mask) -> list[F
         return []
     numbers = set(months.get_column("number").to_list())
     uses = {u.allocation.number: u for u in uses_of(
-        [a for a in evaluation.register.allocations if a.number in numbers],
+        evaluation.register.numbered(numbers),
         evaluation.months.filter(pl.col("number").is_in(list(numbers))))}
     period = pl.col("date").dt.year().cast(pl.Int64) * 100 + pl.col("date").dt.month().cast(pl.Int64)
     last_lines = assigned.filter(pl.col("number").is_in(list(numbers))).with_columns(period_id=period).sort(

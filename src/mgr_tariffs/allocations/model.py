@@ -7,13 +7,18 @@ units, eurocents for ``euro`` and for a budget. ``dagdeel`` is 4 hours (WJ756 co
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from mgr_tariffs.money import format_euro, format_quantity, from_cents
 from mgr_tariffs.quantity import TICKS_PER_HOUR, TICKS_PER_MINUTE
+
+if TYPE_CHECKING:
+    import polars as pl
 
 TICKS_PER_DAGDEEL = 4 * TICKS_PER_HOUR
 
@@ -125,9 +130,42 @@ class Fields:
         return self.values.get(name) or None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Register:
-    """The allocations read from one or more files, in file order."""
+    """The allocations read from one or more files, in file order: held as columns
+    (:data:`~mgr_tariffs.allocations.table.REGISTER_SCHEMA`,
+    ``index`` 0, 1, 2, ...); the :class:`Allocation` objects are made when asked for (billing needs only the few
+    it reports on)."""
 
-    allocations: tuple[Allocation, ...]
-    files: tuple[str, ...]
+    table: pl.DataFrame
+    files: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, allocations: Sequence[Allocation], files: Iterable[str] = ()) -> Register:
+        """A register of these allocations."""
+        from mgr_tariffs.allocations.table import register_table  # noqa: PLC0415 (Polars: when used)
+
+        return cls(register_table(allocations), tuple(files))
+
+    @cached_property
+    def allocations(self) -> tuple[Allocation, ...]:
+        """Every allocation, in register order."""
+        from mgr_tariffs.allocations.table import allocations_of  # noqa: PLC0415
+
+        return tuple(allocations_of(self.table))
+
+    def at(self, indices: Iterable[int]) -> list[Allocation]:
+        """The allocations at these positions, in register order (each once)."""
+        from mgr_tariffs.allocations.table import allocations_of  # noqa: PLC0415
+
+        wanted = sorted(set(indices))
+        if "allocations" in self.__dict__:
+            return [self.allocations[i] for i in wanted]
+        return allocations_of(self.table[wanted]) if wanted else []
+
+    def numbered(self, numbers: Iterable[str]) -> list[Allocation]:
+        """The allocations with these numbers, in register order."""
+        import polars as pl  # noqa: PLC0415
+
+        wanted = list(set(numbers))
+        return self.at(self.table.filter(pl.col("number").is_in(wanted)).get_column("index").to_list())

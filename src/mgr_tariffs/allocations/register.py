@@ -30,9 +30,11 @@ from mgr_tariffs.allocations.model import (
     Register,
     Unit,
 )
+from mgr_tariffs.allocations.table import REGISTER_SCHEMA, allocations_of, register_table
 from mgr_tariffs.catalogue.loader import Lookup
+from mgr_tariffs.catalogue.membership import excluded_of
 from mgr_tariffs.dates import parse_date
-from mgr_tariffs.identity import provider_key
+from mgr_tariffs.identity import provider_key, provider_key_expr
 from mgr_tariffs.io.tables import MAX_PROBLEMS, Column, Table, read_table, resolve_columns
 from mgr_tariffs.money import decimals, parse_decimal
 from mgr_tariffs.problems import Problem, error, has_errors, sort_problems
@@ -86,9 +88,9 @@ def read_register(paths: Sequence[Path], lookup: Lookup, *, xsd_dir: Path | None
             frames.append(frame)
         problems += found_problems
     allocations, row_problems = parse_frame(pl.concat(frames, how="vertical_relaxed"), lookup)
-    problems += row_problems + bounded(duplicate_numbers(allocations)) + bounded(overlaps(allocations))
+    problems += row_problems + bounded(duplicates_of(allocations)) + bounded(overlaps_of(allocations))
     problems = sort_problems(problems)
-    register = Register(tuple(allocations), tuple(str(p) for p in paths))
+    register = Register(allocations, tuple(str(p) for p in paths))
     return RegisterResult(None if has_errors(problems) else register, problems)
 
 
@@ -115,40 +117,66 @@ def entries_frame(entries: Sequence[Fields]) -> pl.DataFrame:
                         orient="row")
 
 
-def parse_frame(frame: pl.DataFrame, lookup: Lookup) -> tuple[list[Allocation], list[Problem]]:
-    """:func:`parse_allocation` over every row of a frame: each rule runs once per distinct text (or combination
-    of texts), the results are mapped back onto the rows, and only rows with problems are visited one by one.
-    A property test holds the two equal."""
+def parse_frame(frame: pl.DataFrame, lookup: Lookup) -> tuple[pl.DataFrame, list[Problem]]:
+    """:func:`parse_allocation` over every row of a frame, as columns: the register table
+    (:data:`~mgr_tariffs.allocations.model.REGISTER_SCHEMA`) of the rows without problems and the problems of the
+    others, in row order. The checks are column expressions (a missing cell, the elfproef by
+    :func:`mgr_tariffs.bsn.valid_expr`, end before start, ``not_for`` by
+    :func:`mgr_tariffs.catalogue.membership.excluded_of`, the provider key by
+    :func:`mgr_tariffs.identity.provider_key_expr`); the rules that read a text run once per distinct text (or
+    combination of texts) and are joined back; only rows with problems are visited one by one. A property test
+    holds the two equal."""
     if frame.is_empty():
-        return [], []
+        return register_table([]), []
+    frame = frame.with_columns(pl.when(pl.col(n) != "").then(pl.col(n)).alias(n) for n in NAMES)
     columns: dict[str, pl.Series] = {}
-    reasons: list[pl.Series] = []
+    reasons: dict[str, pl.Series] = {}
     objects: dict[str, dict[str, Any]] = {"gemeente": {}, "productcode": {}}
-    for name, rule in _FIELD_RULES.items():
-        texts = frame.get_column(name)
-        if name == "bsn":
-            columns[name], reason = _bsn_column(texts)
-            reasons.append(reason)
-            continue
+    for name in ("toewijzingnummer", "aanbieder"):
+        columns[name] = frame.get_column(name)
+        reasons[name] = frame.select(pl.when(pl.col(name).is_null()).then(pl.lit(f"{name} is missing"))).to_series()
+    columns["bsn"], reasons["bsn"] = _bsn_column(frame.get_column("bsn"))
+    for name in ("gemeente", "productcode", "ingangsdatum", "einddatum", "wet"):
+        rule, texts = _FIELD_RULES[name], frame.get_column(name)
         distinct = texts.unique().to_list()
-        found = [rule(text or None, lookup) for text in distinct]
+        found = [rule(text, lookup) for text in distinct]
         values = [_plain(name, value, objects) for value, _ in found]
         columns[name] = _mapped(texts, distinct, values, _DTYPES[name])
-        reasons.append(_mapped(texts, distinct, [r for _, r in found], pl.String()))
+        reasons[name] = _mapped(texts, distinct, [r for _, r in found], pl.String())
     start, end = columns["ingangsdatum"], columns["einddatum"]
     period = pl.select(pl.when(end < start).then(pl.format("einddatum {} is before ingangsdatum {}", end.cast(
         pl.String), start.cast(pl.String)))).to_series()
-    pairs = pl.DataFrame({"p": columns["productcode"], "m": columns["gemeente"]})
-    excluded_text = {(p, m): (f"{objects['gemeente'][m].name} does not buy {p} ({objects['productcode'][p].name}): "
-                              "not_for in the catalogue") if lookup.excluded(objects["productcode"][p],
-                                                                             objects["gemeente"][m]) else None
-                     for p, m in pairs.unique().drop_nulls().iter_rows()}
-    excluded = pl.Series([excluded_text.get(pair) for pair in pairs.iter_rows()], dtype=pl.String)
-    size_keys = frame.select("volume", "budget", "eenheid", "frequentie", _open=end.is_null())
-    sizes = {key: _size(key[0] or None, key[1] or None, key[2] or None, key[3] or None, key[4])
-             for key in size_keys.unique().iter_rows()}
-    found_sizes = [sizes[key] for key in size_keys.iter_rows()]
-    return _assemble(frame, columns, [*reasons, period, excluded], found_sizes, objects)
+    pairs = pl.DataFrame({"product": columns["productcode"],
+                          "municipality_id": columns["gemeente"].cast(pl.Int64, strict=False)})
+    flagged = pairs.filter(excluded_of(pairs, lookup.catalogue)).unique()
+    by_code = {int(code): municipality for code, municipality in objects["gemeente"].items()}
+    excluded_text = [(p, m, f"{by_code[m].name} does not buy {p} ({objects['productcode'][p].name}): not_for in "
+                            "the catalogue") for p, m in flagged.iter_rows()]
+    excluded = pairs.join(pl.DataFrame(excluded_text, schema={"product": pl.String, "municipality_id": pl.Int64,
+                                                              "_text": pl.String}, orient="row"),
+                          on=["product", "municipality_id"], how="left", maintain_order="left").get_column("_text")
+    sizes = _sizes(frame.select("volume", "budget", "eenheid", "frequentie", _open=end.is_null()))
+    ordered = [reasons[n] for n in ("toewijzingnummer", "bsn", "aanbieder", "gemeente", "productcode",
+                                    "ingangsdatum", "einddatum", "wet")]
+    return _assemble(frame, columns, [*ordered, period.alias("period"), excluded], sizes)
+
+
+SIZE_KEY = ["volume", "budget", "eenheid", "frequentie", "_open"]
+SIZE_SCHEMA: dict[str, pl.DataType] = {"_amount": pl.Int64(), "_unit": pl.String(), "_frequency": pl.String(),
+                                       "_size_reasons": pl.List(pl.String())}
+
+
+def _sizes(keys: pl.DataFrame) -> pl.DataFrame:
+    """:func:`_size` of every row (``volume, budget, eenheid, frequentie, _open``), once per distinct combination:
+    the measure (a volume's, or a budget's cents), unit and frequency, and the reasons."""
+    distinct = keys.unique()
+    found = []
+    for key in distinct.iter_rows():
+        volume, budget, reasons = _size(*key)
+        amount, unit, frequency = volume if volume else (budget, None, None)
+        found.append((amount, unit.value if unit else None, frequency.value if frequency else None, reasons))
+    table = pl.concat([distinct, pl.DataFrame(found, schema=SIZE_SCHEMA, orient="row")], how="horizontal")
+    return keys.join(table, on=SIZE_KEY, how="left", nulls_equal=True, maintain_order="left").drop(SIZE_KEY)
 
 
 def _bsn_column(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
@@ -185,40 +213,33 @@ def _mapped(texts: pl.Series, distinct: list[Any], values: list[Any], dtype: pl.
 
 
 def _assemble(frame: pl.DataFrame, columns: dict[str, pl.Series], reasons: list[pl.Series],
-              sizes: list[tuple[tuple[int, Unit, Frequency] | None, int | None, list[str]]],
-              objects: dict[str, dict[str, Any]]) -> tuple[list[Allocation], list[Problem]]:
-    any_reason = pl.DataFrame(reasons, schema=[f"r{i}" for i in range(len(reasons))]).select(
-        pl.any_horizontal(pl.all().is_not_null())).to_series()
-    files, lines = frame.get_column("_file").to_list(), frame.get_column("_line").to_list()
-    bad = set(any_reason.arg_true().to_list()) | {i for i, size in enumerate(sizes) if size[2]}
+              sizes: pl.DataFrame) -> tuple[pl.DataFrame, list[Problem]]:
+    """The table of the rows without problems, and the problems of the others (the first
+    :data:`~mgr_tariffs.io.tables.MAX_PROBLEMS` rows with problems, the rest counted)."""
+    names = [f"_r{i}" for i in range(len(reasons))]
+    work = pl.concat([frame.select("_file", "_line", "reden_wijziging", "commentaar"),
+                      pl.DataFrame([s.alias(n) for n, s in columns.items()]),
+                      pl.DataFrame([s.alias(n) for n, s in zip(names, reasons, strict=True)]), sizes],
+                     how="horizontal")
+    bad = pl.any_horizontal(*(pl.col(n).is_not_null() for n in names)) | (pl.col("_size_reasons").list.len() > 0)
+    work = work.with_columns(_bad=bad)
+    wrong = work.filter(pl.col("_bad"))
     problems = []
-    ordered = sorted(bad)
-    for i in ordered[:MAX_PROBLEMS]:
-        found = [r[i] for r in reasons[:-2] if r[i] is not None]
-        found += [r[i] for r in reasons[-2:] if r[i] is not None] + sizes[i][2]
-        problems += [error(files[i], lines[i], reason) for reason in found]
-    if len(ordered) > MAX_PROBLEMS:
-        first = ordered[MAX_PROBLEMS]
-        problems.append(error(files[first], lines[first], f"{len(ordered) - MAX_PROBLEMS:,} more allocations with "
-                              f"problems from this line on are not listed (only the first {MAX_PROBLEMS:,})"))
-    keys = {name: key for name in set(columns["aanbieder"].drop_nulls().to_list())
-            for key in [provider_key(name)]}
-    cells = zip(*(columns[n].to_list() for n in ("toewijzingnummer", "bsn", "aanbieder", "gemeente", "productcode",
-                                                 "ingangsdatum", "einddatum", "wet")),
-                frame.get_column("reden_wijziging").to_list(), frame.get_column("commentaar").to_list(),
-                strict=True)
-    allocations = []
-    for i, (number, client, provider, municipality, product, start, end, law, reason, comment) in enumerate(cells):
-        if i in bad:
-            continue
-        volume, budget, _ = sizes[i]
-        amount, unit, frequency = volume if volume else (budget or 0, None, None)
-        allocations.append(Allocation(
-            number=number, bsn_id=client, provider=provider, provider_key=keys[provider],
-            municipality_id=int(municipality), product=product, start=start, end=end, amount=amount, unit=unit,
-            frequency=frequency, law=law, reason=reason or None, comment=comment or None, file=files[i],
-            line=lines[i]))
-    return allocations, problems
+    for row in wrong.head(MAX_PROBLEMS).select("_file", "_line", *names, "_size_reasons").iter_rows():
+        file, line, *found, size_reasons = row
+        problems += [error(file, line, reason) for reason in [*found, *size_reasons] if reason is not None]
+    if wrong.height > MAX_PROBLEMS:
+        file, line = wrong.row(MAX_PROBLEMS)[:2]
+        problems.append(error(file, line, f"{wrong.height - MAX_PROBLEMS:,} more allocations with problems from "
+                              f"this line on are not listed (only the first {MAX_PROBLEMS:,})"))
+    table = work.filter(~pl.col("_bad")).select(
+        number="toewijzingnummer", bsn_id="bsn", provider="aanbieder", provider_key=provider_key_expr(
+            pl.col("aanbieder")), municipality_id=pl.col("gemeente").cast(pl.Int64), product="productcode",
+        start="ingangsdatum", end="einddatum", amount="_amount", unit="_unit", frequency="_frequency",
+        in_money=pl.col("_unit").is_null() | (pl.col("_unit") == Unit.EURO.value), law="wet",
+        reason="reden_wijziging", comment="commentaar", file="_file", line="_line",
+        index=pl.int_range(pl.len(), dtype=pl.UInt32))
+    return table.cast(REGISTER_SCHEMA), problems  # type: ignore[arg-type]
 
 
 Cache = dict[tuple[Any, ...], Any]
@@ -435,17 +456,33 @@ def bounded(found: Iterable[Found]) -> list[Problem]:
 
 
 def duplicate_numbers(allocations: Sequence[Allocation]) -> Iterator[Found]:
-    """A toewijzingnummer used twice: the second and further uses."""
+    """A toewijzingnummer used twice: the second and further uses (the plain-Python reference of
+    :func:`duplicates_of`)."""
     first: dict[str, Allocation] = {}
     for allocation in allocations:
         seen = first.setdefault(allocation.number, allocation)
         if seen is not allocation:
-            yield (allocation.file, allocation.line,
-                   f"toewijzingnummer {allocation.number!r} is used before, {_where(seen, allocation)}")
+            yield _duplicate(allocation, seen)
+
+
+def duplicates_of(table: pl.DataFrame) -> list[Found]:
+    """:func:`duplicate_numbers` over a register table: the rows whose number an earlier row has."""
+    found = table.select("index", _first=pl.col("index").min().over("number")).filter(
+        pl.col("index") != pl.col("_first"))
+    if found.is_empty():
+        return []
+    at = _objects(table, [*found.get_column("index").to_list(), *found.get_column("_first").to_list()])
+    return [_duplicate(at[i], at[first]) for i, first in found.iter_rows()]
+
+
+def _duplicate(allocation: Allocation, seen: Allocation) -> Found:
+    return (allocation.file, allocation.line,
+            f"toewijzingnummer {allocation.number!r} is used before, {_where(seen, allocation)}")
 
 
 def overlaps(allocations: Sequence[Allocation]) -> Iterator[Found]:
-    """Allocations of one client, provider and product whose periods overlap: one problem at the later one."""
+    """Allocations of one client, provider and product whose periods overlap: one problem at the later one (the
+    plain-Python reference of :func:`overlaps_of`)."""
     groups: dict[tuple[int, str, str], list[Allocation]] = defaultdict(list)
     for allocation in allocations:
         groups[(allocation.bsn_id, allocation.provider_key, allocation.product)].append(allocation)
@@ -454,14 +491,54 @@ def overlaps(allocations: Sequence[Allocation]) -> Iterator[Found]:
         reach: Allocation | None = None
         for allocation in ordered:
             if reach is not None and (reach.end is None or allocation.start <= reach.end):
-                until = reach.end.isoformat() if reach.end else "open end"
-                yield (allocation.file, allocation.line, (
-                    f"allocation {allocation.number} ({allocation.start.isoformat()} – "
-                    f"{allocation.end.isoformat() if allocation.end else 'open end'}) overlaps allocation "
-                    f"{reach.number} ({reach.start.isoformat()} – {until}, {_where(reach, allocation)}) of the "
-                    f"same client, provider and product"))
+                yield _overlap(allocation, reach)
             if reach is None or (reach.end is not None and (allocation.end is None or allocation.end > reach.end)):
                 reach = allocation
+
+
+OPEN_END = 2**40
+"""An open end as a number of days: after every date."""
+
+
+def overlaps_of(table: pl.DataFrame) -> list[Found]:
+    """:func:`overlaps` over a register table, in the same order. Sorted on client, provider, product, start, file
+    and line, the *reach* before a row is the earliest row of its group with the latest end so far (an open end
+    the latest): a running maximum of ``group × 2⁴¹ + end`` (the group number lifts each group above the ones
+    before it). A row that starts on or before that end overlaps it."""
+    group = ["bsn_id", "provider_key", "product"]
+    ends = pl.col("end").cast(pl.Int64).fill_null(OPEN_END)
+    ordered = table.select("index", "start", "file", pl.col("line").fill_null(0), *group, _end=ends).sort(
+        *group, "start", "file", "line", "index")
+    first = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in group)
+    ordered = ordered.with_columns(_g=first.cast(pl.Int64).cum_sum() * 2**41)
+    ordered = ordered.with_columns(_cum=(pl.col("_g") + pl.col("_end")).cum_max())
+    changed = pl.col("_cum").ne_missing(pl.col("_cum").shift(1))
+    ordered = ordered.with_columns(_reach=pl.when(changed).then(pl.col("index")).forward_fill())
+    same = pl.col("_g") == pl.col("_g").shift(1)
+    reach_end = pl.col("_cum").shift(1) - pl.col("_g")
+    found = ordered.with_columns(_before=pl.col("_reach").shift(1)).filter(same & (
+        (reach_end == OPEN_END) | (pl.col("start").cast(pl.Int64) <= reach_end)))
+    if found.is_empty():
+        return []
+    firsts = ordered.group_by("_g").agg(_first=pl.col("index").min())
+    found = found.join(firsts, on="_g").sort("_first", "start", "file", "line", "index").select("index", "_before")
+    at = _objects(table, [*found.get_column("index").to_list(), *found.get_column("_before").to_list()])
+    return [_overlap(at[i], at[reach]) for i, reach in found.iter_rows()]
+
+
+def _overlap(allocation: Allocation, reach: Allocation) -> Found:
+    until = reach.end.isoformat() if reach.end else "open end"
+    return (allocation.file, allocation.line, (
+        f"allocation {allocation.number} ({allocation.start.isoformat()} – "
+        f"{allocation.end.isoformat() if allocation.end else 'open end'}) overlaps allocation "
+        f"{reach.number} ({reach.start.isoformat()} – {until}, {_where(reach, allocation)}) of the "
+        f"same client, provider and product"))
+
+
+def _objects(table: pl.DataFrame, indices: Iterable[int]) -> dict[int, Allocation]:
+    """The allocations at these rows of a register table, by index."""
+    wanted = sorted(set(indices))
+    return dict(zip(wanted, allocations_of(table[wanted]), strict=True))
 
 
 def _where(seen: Allocation, here: Allocation) -> str:

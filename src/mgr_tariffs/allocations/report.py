@@ -24,11 +24,10 @@ import polars as pl
 
 from mgr_tariffs.allocations import rules
 from mgr_tariffs.allocations.frame import (
-    allowed_in_month_expr,
+    allowed_in_month,
     allowed_total_expr,
-    billable_expr,
-    month_use_frame,
-    register_frame,
+    billable,
+    month_use_by_index,
 )
 from mgr_tariffs.allocations.model import Allocation, Register, Unit
 from mgr_tariffs.bsn import Mask, mask
@@ -157,7 +156,7 @@ class Evaluation:
 
     register: Register
     table: pl.DataFrame
-    """The register as columns (:func:`~mgr_tariffs.allocations.frame.register_frame`)."""
+    """The register as columns (:attr:`~mgr_tariffs.allocations.model.Register.table`)."""
     months: pl.DataFrame
     """Per allocation and month (sorted): ``number, period_id, allowed, earlier, current, billable, price_cents,
     total`` in the allocation's measure."""
@@ -205,33 +204,30 @@ def evaluate(register: Register, rows: pl.DataFrame, earlier: pl.DataFrame | Non
     end, an open one up to the reference month), as ``mgr allocations`` shows them. A month without use spends
     nothing, so what may be billed is the same either way."""
     settings = settings or Settings()
-    frame = register_frame(register.allocations)
-    assigned, use = month_use_frame(frame, rows, earlier)
+    frame = register.table
+    assigned, use = month_use_by_index(frame, rows, earlier)
     last_day = rows.get_column("date").max() if not rows.is_empty() else None
     reference = settings.on or (last_day if isinstance(last_day, dt.date) else dt.date.today())
-    months = _periods(frame, use, reference, all_months).with_columns(billable=billable_expr("index"))
+    months = _periods(frame, use, reference, all_months)
+    months = months.with_columns(billable=billable(months, "index"))
     months = months.select("number", "period_id", "allowed", "earlier", "current", "billable", "price_cents",
                            "total", "index")
-    by_number = {a.number: a for a in register.allocations}
-    over = months.filter(pl.col("current") > pl.col("billable")).get_column("number").unique().to_list()
+    over = months.filter(pl.col("current") > pl.col("billable")).get_column("index").unique().to_list()
     totals = months.group_by("index").agg(
-        number=pl.col("number").first(), used=(pl.col("earlier") + pl.col("current")).sum(),
-        over=(pl.col("current") - pl.col("billable")).sum(), total=pl.col("total").first())
+        used=(pl.col("earlier") + pl.col("current")).sum(), over=(pl.col("current") - pl.col("billable")).sum(),
+        total=pl.col("total").first())
     near = totals.filter((pl.col("over") == 0) & (pl.col("total") > 0)
-                         & (pl.col("used") * 100 >= settings.threshold * pl.col("total")))
+                         & (pl.col("used") * 100 >= settings.threshold * pl.col("total"))).get_column("index")
     ending = frame.filter(pl.col("end").is_not_null() & (pl.col("end") >= reference)
                           & (pl.col("end") <= reference + dt.timedelta(days=settings.ending_days)))
-    over_numbers = set(over)
-    near_numbers = set(near.get_column("number").to_list())
-    named = over_numbers | near_numbers
-    noted = {u.allocation.number: u for u in uses_of(
-        [a for a in register.allocations if a.number in named], months.filter(pl.col("number").is_in(list(named))))}
-    warnings = _warnings([noted[a.number] for a in register.allocations if a.number in near_numbers],
-                         [by_number[n] for n in ending.get_column("number").to_list()], assigned, register,
+    named = set(over) | set(near.to_list())
+    noted = uses_of(register.at(named), months.filter(pl.col("index").is_in(list(named))))
+    near_numbers = set(frame.get_column("number").gather(near).to_list())
+    warnings = _warnings([u for u in noted if u.allocation.number in near_numbers], ending, assigned, register,
                          reference)
-    over_uses = [noted[a.number] for a in register.allocations if a.number in over_numbers]
+    over_uses = [u for u in noted if u.allocation.number not in near_numbers]
     stake = sum(use.at_stake(m) for use in over_uses for m in use.months if m.over)
-    return Evaluation(register, frame, months, _uncovered(assigned, register, settings), _over(over_uses, settings),
+    return Evaluation(register, frame, months, _uncovered(assigned, frame, settings), _over(over_uses, settings),
                       warnings, assigned, reference, stake)
 
 
@@ -239,7 +235,7 @@ def _periods(frame: pl.DataFrame, use: pl.DataFrame, reference: dt.date, all_mon
     """The months with use and, with ``all_months``, every month of each allocation up to its end (an open one: up
     to the reference month), with the use and the allowed volumes, sorted on allocation and month."""
     if not all_months:
-        return _allowed(frame, use.drop("number").sort("index", "period_id"))
+        return _allowed(frame, use)
     until = pl.when(pl.col("end").is_null()).then(pl.lit(reference)).otherwise(pl.col("end"))
     spans = frame.select("index", first=pl.col("start").dt.month_start(),
                          last=pl.max_horizontal(until, pl.col("start")).dt.month_start())
@@ -247,20 +243,26 @@ def _periods(frame: pl.DataFrame, use: pl.DataFrame, reference: dt.date, all_mon
     months = months.select("index", period_id=pl.col("month").dt.year().cast(pl.Int64) * 100
                            + pl.col("month").dt.month().cast(pl.Int64))
     keys = pl.concat([months, use.select("index", "period_id")]).unique()
-    table = keys.join(use.drop("number"), on=["index", "period_id"], how="left").sort("index", "period_id")
+    table = keys.join(use, on=["index", "period_id"], how="left").sort("index", "period_id")
     return _allowed(frame, table.with_columns(pl.col(c).fill_null(0) for c in ("earlier", "current", "price_cents")))
 
 
 def _allowed(frame: pl.DataFrame, table: pl.DataFrame) -> pl.DataFrame:
+    """The months with the allocation's fields, the allowed volume of each month and the allocation's total
+    (computed once per allocation)."""
     index = table.get_column("index")
-    table = table.with_columns(frame.get_column(c).gather(index) for c in (
-        "number", "start", "end", "amount", "frequency"))
-    return table.with_columns(allowed=allowed_in_month_expr(), total=allowed_total_expr())
+    totals = frame.select(allowed_total_expr()).to_series()
+    table = table.with_columns(*(frame.get_column(c).gather(index) for c in (
+        "number", "start", "end", "amount", "frequency")), total=totals.gather(index))
+    return table.with_columns(allowed=allowed_in_month(table))
 
 
-def _uncovered(assigned: pl.DataFrame, register: Register, settings: Settings) -> list[Problem]:
+def _uncovered(assigned: pl.DataFrame, frame: pl.DataFrame, settings: Settings) -> list[Problem]:
     outside = assigned.filter(pl.col("number").is_null())
-    ends = {a.number: a.end for a in register.allocations}
+    if outside.is_empty():
+        return []
+    ended = outside.get_column("ended").drop_nulls().unique().to_list()
+    ends = dict(frame.filter(pl.col("number").is_in(ended)).select("number", "end").iter_rows())
     problems = []
     for row in outside.select("_file", "_line", "date", "bsn_id", "product", "ended").iter_rows(named=True):
         client = settings.shown(f"{row['bsn_id']:09d}")
@@ -290,22 +292,25 @@ def _over(uses: list[AllocationUse], settings: Settings) -> list[Problem]:
     return problems
 
 
-def _warnings(near: list[AllocationUse], ending: list[Allocation], assigned: pl.DataFrame, register: Register,
+def _warnings(near: list[AllocationUse], ending: pl.DataFrame, assigned: pl.DataFrame, register: Register,
               reference: dt.date) -> list[Problem]:
+    """The warnings: ``near`` at the threshold, the register rows ``ending`` soon, and hours after an end."""
     problems = []
     for use in near:
         a = use.allocation
         problems.append(warning(a.file, a.line, (
             f"allocation {a.number} ({a.size_text}) is {use.percent} % used: {use.text(use.used)} of "
             f"{use.text(use.allowed)}, {use.text(use.remaining)} left")))
-    for a in ending:
-        if a.end is not None:
-            problems.append(warning(a.file, a.line, (
-                f"allocation {a.number} ends on {a.end.isoformat()}, {(a.end - reference).days} days after "
-                f"{reference.isoformat()}")))
+    days = (pl.col("end") - pl.lit(reference)).dt.total_days()
+    texts = ending.select("file", "line", message=pl.format("allocation {} ends on {}, {} days after {}", "number",
+                                                            pl.col("end").cast(pl.String), days,
+                                                            pl.lit(reference.isoformat())))
+    problems += [warning(file, line, message) for file, line, message in texts.iter_rows()]
     after = assigned.filter(pl.col("ended").is_not_null()).group_by("ended").agg(
         rows=pl.len(), first=pl.col("date").min(), last=pl.col("date").max()).sort("ended")
-    by_number = {a.number: a for a in register.allocations} if not after.is_empty() else {}
+    if after.is_empty():
+        return problems
+    by_number = {a.number: a for a in register.numbered(after.get_column("ended").to_list())}
     for row in after.iter_rows(named=True):
         a = by_number[row["ended"]]
         problems.append(warning(a.file, a.line, (
