@@ -16,7 +16,7 @@ from lxml import etree
 from support.sample import example_invoice, make_invoice, make_line, negated
 
 from mgr_tariffs.catalogue.loader import Lookup
-from mgr_tariffs.documents import DocumentError, render, ubl
+from mgr_tariffs.documents import DocumentError, pdf, render, ubl
 from mgr_tariffs.documents.pdf import build_pdf
 from mgr_tariffs.documents.prepare import Prepared, prepare
 from mgr_tariffs.documents.render import POOL_FROM
@@ -56,6 +56,21 @@ def test_a_pool_gives_the_bytes_of_one_process_in_invoice_order(many: list[Prepa
     assert [done for done, _ in told] == sorted(done for done, _ in told)
 
 
+def test_only_pdf_goes_to_the_pool(many: list[Prepared], monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[list[str]] = []
+    pooled = render._pooled
+
+    def spy(batches: list[list[Prepared]], formats: list[str], *args: object) -> object:
+        started.append(list(formats))
+        return pooled(batches, formats, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(render, "_pooled", spy)
+    assert render.render(many, ["ubl"], workers=2)["ubl"][0] == build_ubl(many[0])
+    assert started == []  # a UBL run stays here: sending its bytes back costs more than a core gains
+    both = render.render(many, ["pdf", "ubl"], workers=2)
+    assert started == [["pdf"]] and both["ubl"] == [build_ubl(doc) for doc in many]
+
+
 def test_a_small_run_stays_in_this_process(many: list[Prepared], monkeypatch: pytest.MonkeyPatch) -> None:
     def no_pool(*args: object, **kwargs: object) -> None:
         raise AssertionError("a pool was started")
@@ -81,9 +96,12 @@ def test_a_writer_bug_in_a_worker_is_a_document_error_not_a_traceback(many: list
     def failing(doc: Prepared) -> bytes:
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(ubl, "build_ubl", failing)  # the forked workers inherit the patch
+    monkeypatch.setattr(pdf, "build_pdf", failing)  # the forked workers inherit the patch
+    with pytest.raises(DocumentError, match=r"the pdf writer failed \(ZeroDivisionError: boom\)"):
+        render.render(many, ["pdf"], workers=2)
+    monkeypatch.setattr(ubl, "build_ubl", failing)  # UBL is rendered in this process: the same message
     with pytest.raises(DocumentError, match=r"the ubl writer failed \(ZeroDivisionError: boom\)"):
-        render.render(many, ["ubl"], workers=2)
+        render.render(many, ["ubl", "pdf"], workers=2)
 
 
 XML_TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\ufffe\uffff").filter(

@@ -453,19 +453,55 @@ def invoice_totals(lines: pl.DataFrame) -> pl.DataFrame:
 
 
 def build_invoices(lines: pl.DataFrame, invoices: pl.DataFrame) -> list[Invoice]:
-    """The invoice objects (pydantic) for JSON and documents; one pass over the sorted lines."""
+    """The invoice objects (pydantic) for JSON and documents, made column by column from the sorted lines.
+
+    Every column becomes Python values at once, each distinct value converted once (a line's amounts, dates and
+    texts repeat: 322,843 lines of a million rows have ~15,000 distinct amounts), and the lines are made from
+    values the engine has checked (:meth:`Frozen.trusted_many`): ~9 s became ~1 s for those lines."""
     if lines.is_empty():
         return []
     vat = _vat_breakdowns(lines)
+    made = InvoiceLine.trusted_many({name: _python_values(lines.get_column(column), convert)
+                                     for name, (column, convert) in _LINE_FIELDS.items()})
     result: list[Invoice] = []
-    records = lines.iter_rows(named=True)
+    start = 0
     for head in invoices.iter_rows(named=True):
-        chunk = [_line(next(records)) for _ in range(head["lines"])]
+        end = start + head["lines"]
         key = (head["provider"], head["gemeentecode"], head["period"])
         result.append(Invoice(
             provider=head["provider"], municipality=head["municipality"], municipality_code=head["gemeentecode"],
-            period=head["period"], lines=tuple(chunk), total=from_cents(head["total_cents"]), vat=tuple(vat[key])))
+            period=head["period"], lines=tuple(made[start:end]), total=from_cents(head["total_cents"]),
+            vat=tuple(vat[key])))
+        start = end
     return result
+
+
+def _decimal(value: Any) -> Decimal:
+    return Decimal(value)
+
+
+_LINE_FIELDS: dict[str, tuple[str, Callable[[Any], Any] | None]] = {
+    # InvoiceLine's fields, in its order: the column of the lines each is made of, and how (None: as it is)
+    "bsn": ("bsn", None), "product": ("product", None), "product_name": ("product_name", None),
+    "unit": ("unit", QuantityUnit), "unit_price": ("price_cents", from_cents), "quantity": ("quantity", _decimal),
+    "gross_amount": ("gross_cents", from_cents), "revenue": ("revenue_cents", from_cents),
+    "revenue_netted": ("netted_cents", from_cents), "revenue_unnetted": ("unnetted_cents", from_cents),
+    "amount": ("amount_cents", from_cents), "vat_treatment": ("vat_treatment", None),
+    "vat_rate": ("vat_rate", _decimal), "first_day": ("first_day", None), "last_day": ("last_day", None),
+    "rows": ("rows", None),
+}
+
+
+def _python_values(series: pl.Series, convert: Callable[[Any], Any] | None) -> list[Any]:
+    """The series as Python values, ``convert`` applied once per distinct value (equal values share one object).
+    Dates are made once per distinct day too (Polars makes a ``date`` per row otherwise)."""
+    if convert is None and not series.dtype.is_temporal():
+        return series.to_list()
+    distinct = series.unique()
+    keys = distinct.to_physical().to_list()
+    values = distinct.to_list()
+    table = dict(zip(keys, values if convert is None else map(convert, values), strict=True))
+    return [table[key] for key in series.to_physical().to_list()]
 
 
 def _vat_breakdowns(lines: pl.DataFrame) -> dict[tuple[str, str, str], list[VatBreakdown]]:
@@ -478,17 +514,6 @@ def _vat_breakdowns(lines: pl.DataFrame) -> dict[tuple[str, str, str], list[VatB
             treatment=g["vat_treatment"], rate=Decimal(g["vat_rate"]), base=from_cents(g["base"]),
             amount=from_cents(amount)))
     return result
-
-
-def _line(row: dict[str, Any]) -> InvoiceLine:
-    return InvoiceLine.model_construct(
-        bsn=row["bsn"], product=row["product"], product_name=row["product_name"], unit=QuantityUnit(row["unit"]),
-        unit_price=from_cents(row["price_cents"]), quantity=Decimal(row["quantity"]),
-        gross_amount=from_cents(row["gross_cents"]), revenue=from_cents(row["revenue_cents"]),
-        revenue_netted=from_cents(row["netted_cents"]), revenue_unnetted=from_cents(row["unnetted_cents"]),
-        amount=from_cents(row["amount_cents"]), vat_treatment=row["vat_treatment"], vat_rate=Decimal(row["vat_rate"]),
-        first_day=row["first_day"], last_day=row["last_day"], rows=row["rows"],
-    )
 
 
 def summarise(result: BillingResult) -> Summary:

@@ -51,8 +51,11 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def xml_text(text: str) -> str:
-    """``text`` escaped for element content."""
-    return text.translate(_TEXT_ESCAPES)
+    """``text`` escaped for element content (most texts have nothing to escape: four scans of a short text are
+    several times faster than ``str.translate``, which looks up every character)."""
+    if "&" in text or "<" in text or ">" in text or "\r" in text:
+        return text.translate(_TEXT_ESCAPES)
+    return text
 
 
 def xml_attribute(text: str) -> str:
