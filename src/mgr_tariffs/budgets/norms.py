@@ -25,7 +25,7 @@ from mgr_tariffs.billing import BillingResult
 from mgr_tariffs.bsn import mask
 from mgr_tariffs.catalogue.loader import Lookup
 from mgr_tariffs.catalogue.models import Norm, NormWindow
-from mgr_tariffs.identity import provider_key_expr
+from mgr_tariffs.identity import provider_key
 from mgr_tariffs.io.tables import Column, Table, read_table, resolve_columns
 from mgr_tariffs.money import format_quantity
 from mgr_tariffs.problems import Problem, Severity
@@ -143,24 +143,26 @@ def _beyond_all(rows: pl.DataFrame, lookup: Lookup, requests: pl.DataFrame | Non
     normed = [(p.code, n) for p in lookup.catalogue.products for n in p.norms]
     if rows.is_empty() or not normed:
         return []
-    base = rows.select("_file", pl.col("_line").cast(pl.Int64), "date", "bsn_id", "provider", "product",
-                       "ticks").filter(pl.col("product").is_in([code for code, _ in normed]))
-    if requests is not None:
-        base = base.join(requests, on=["_file", "_line"], how="left", maintain_order="left")
-    else:
-        base = base.with_columns(traject=pl.lit(None, pl.String))
-    found = [(norm, _beyond(base.filter(pl.col("product") == code), norm, window)) for code, norm in normed]
+
+    def of(code: str) -> pl.DataFrame:  # one product's rows at a time: never a copy of all the rows with norms
+        part = rows.filter(pl.col("product") == code).select(
+            "_file", pl.col("_line").cast(pl.Int64), "date", "bsn_id", "provider", "product", "ticks")
+        if requests is None:  # no traject column then: a text of millions of empty values
+            return part
+        return part.join(requests, on=["_file", "_line"], how="left", maintain_order="left")
+
+    found = [(norm, _beyond(of(code), norm, window)) for code, norm in normed]
     return [(norm, over) for norm, over in found if not over.is_empty()]
 
 
-def _period_expr(norm: Norm, fallback: NormWindow) -> pl.Expr:
+def _period_expr(norm: Norm, fallback: NormWindow, requested: bool) -> pl.Expr:
     """The calendar window of a row as one integer (2019 * 10 + quarter, 2019 * 100 + month, or the year);
-    -1 for a row counted by its request."""
+    -1 for a row counted by its request (``requested``: the rows have a ``traject`` column)."""
     calendar = norm.per if norm.per in CALENDAR_WINDOWS else fallback
     year = pl.col("date").dt.year().cast(pl.Int64)
     numbers = {NormWindow.YEAR: year, NormWindow.MONTH: year * 100 + pl.col("date").dt.month().cast(pl.Int64),
                NormWindow.QUARTER: year * 10 + pl.col("date").dt.quarter().cast(pl.Int64)}
-    if norm.per is NormWindow.REQUEST:
+    if norm.per is NormWindow.REQUEST and requested:
         return pl.when(pl.col("traject") != "").then(pl.lit(-1, pl.Int64)).otherwise(numbers[calendar])
     return numbers[calendar]
 
@@ -193,15 +195,23 @@ def _beyond(rows: pl.DataFrame, norm: Norm, fallback: NormWindow) -> pl.DataFram
     """The windows beyond the norm, each at the row where the running sum first goes beyond it, with the window's
     total and first and last day. Totals per provider, client and window first (one pass); the running sum only for
     the windows beyond."""
-    keys = ["who", "bsn_id", "traject", "period"]
+    requested = "traject" in rows.columns
+    keys = ["who", "bsn_id", "traject", "period"] if requested else ["who", "bsn_id", "period"]
     limit = int(norm.hours * TICKS_PER_HOUR)
-    keyed = rows.with_columns(who=provider_key_expr(pl.col("provider")), traject=pl.col("traject").fill_null(""))
-    keyed = keyed.with_columns(period=_period_expr(norm, fallback))
+    spellings = rows.get_column("provider").unique().to_list()
+    number = {key: i for i, key in enumerate(sorted({provider_key(s) for s in spellings}))}
+    who = pl.col("provider").replace_strict(  # a number per provider (its key's), not a text per row
+        spellings, [number[provider_key(s)] for s in spellings], return_dtype=pl.Int32)
+    keyed = rows.with_columns(who=who, period=_period_expr(norm, fallback, requested))
+    if requested:
+        keyed = keyed.with_columns(traject=pl.col("traject").fill_null(""))
     beyond = keyed.group_by(keys).agg(total=pl.col("ticks").sum()).filter(pl.col("total") > limit)
     ordered = keyed.join(beyond, on=keys, how="inner").sort([*keys, "date", "_file", "_line"]).with_columns(
         running=pl.col("ticks").cum_sum().over(keys), first_day=pl.col("date").min().over(keys),
         last_day=pl.col("date").max().over(keys))
     over = ordered.filter(pl.col("running") > limit).unique(keys, keep="first", maintain_order=True)
+    if not requested:
+        over = over.with_columns(traject=pl.lit("", pl.String))
     return over.select("_file", "_line", "provider", "bsn_id", "product", "traject", "period", "first_day",
                        "last_day", "total")
 
