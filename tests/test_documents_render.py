@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import shutil
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,10 @@ from mgr_tariffs.documents import DocumentError, pdf, render, ubl
 from mgr_tariffs.documents.pdf import build_pdf
 from mgr_tariffs.documents.prepare import Prepared, prepare
 from mgr_tariffs.documents.render import POOL_FROM
-from mgr_tariffs.documents.ubl import build_ubl, xml_attribute, xml_text
+from mgr_tariffs.documents.ubl import build_ubl, price_text, xml_attribute, xml_text
+from mgr_tariffs.money import round_cents
 from mgr_tariffs.parties import Parties, load_parties
+from mgr_tariffs.quantity import QuantityUnit
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "examples" / "parties.yaml"
 PROVIDERS = ("Werkbedrijf De Peel B.V.", "Stichting Perspectief Noord-Limburg", "Cliëntondersteuning Maasland B.V.")
@@ -141,3 +144,44 @@ def test_the_pdf_text_can_be_extracted(parties: Parties, lookup: Lookup, tmp_pat
     for expected in ("FACTUUR", "2019-000123", "€ 2.634,75", "€ 2.682,38", "LN034 Arbeidsmatige dagbesteding",
                      "Specificatie per cliënt en product", "Werkbedrijf De Peel B.V.", "pagina 1 van 1"):
         assert expected in text, expected
+
+
+LINE_VALUES = st.tuples(st.sampled_from(["LN031", "LN034", "LN032"]), st.decimals(0, 40, places=2),
+                        st.sampled_from(["0.00", "5.00", "12.34"]), st.sampled_from([None, "0.00", "-10.00", "47.04"]),
+                        st.sampled_from(list(QuantityUnit)))
+
+
+@given(st.lists(LINE_VALUES, min_size=1, max_size=6), st.booleans())
+def test_every_line_of_a_ubl_document_says_its_own_values(parties: Parties, lookup: Lookup,
+                                                          values: list[tuple[str, Decimal, str, str | None,
+                                                                             QuantityUnit]],
+                                                          credit: bool) -> None:
+    """The line text is put together from parts shared between lines (per product and price, per amount):
+    read back, each line still has its own quantity, amount, price, dates and BSN, a credit's negated exactly
+    (-0.00 included) as ``-1 x`` the Decimal of its invoice line."""
+    lines = [make_line(f"{i:09d}", product, str(quantity), revenue=revenue, price=price, unit=unit)
+             for i, (product, quantity, revenue, price, unit) in enumerate(values)]
+    invoice = make_invoice(lines, number="2019-000001")
+    if credit:
+        invoice = negated(invoice, "2019-000002")
+    (doc,) = prepare([invoice], parties, lookup, dt.date(2019, 5, 3))
+    tree = etree.fromstring(build_ubl(doc))
+    tag = "CreditNoteLine" if credit else "InvoiceLine"
+    found = tree.findall(f"{{{ubl.CAC}}}{tag}")
+    sign = Decimal(-1) if credit else Decimal(1)
+    assert len(found) == len(lines)
+    for element, line in zip(found, invoice.lines, strict=True):
+        def text(path: str, at: etree._Element = element) -> str:
+            value = at.findtext(path, namespaces={"cac": ubl.CAC, "cbc": ubl.CBC})
+            assert isinstance(value, str), path
+            return value
+        price_sign = Decimal(-1) if line.unit_price < 0 else Decimal(1)
+        assert text("cbc:LineExtensionAmount") == f"{round_cents(sign * line.amount):.2f}"
+        assert Decimal(text(f"cbc:{'CreditedQuantity' if credit else 'InvoicedQuantity'}")) == \
+            sign * price_sign * line.quantity
+        assert text("cac:Price/cbc:PriceAmount") == price_text(abs(line.unit_price))
+        assert text("cac:InvoicePeriod/cbc:StartDate") == line.first_day.isoformat()
+        assert text("cac:Item/cac:AdditionalItemProperty/cbc:Value") == line.bsn
+        assert text("cac:Item/cbc:Description").endswith(f"t/m {line.last_day.isoformat()}, BSN {line.bsn}")
+        netted = element.findtext("cac:AllowanceCharge/cbc:Amount", namespaces={"cac": ubl.CAC, "cbc": ubl.CBC})
+        assert netted == (None if line.revenue_netted == 0 else f"{round_cents(sign * line.revenue_netted):.2f}")

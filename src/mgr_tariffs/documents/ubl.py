@@ -18,6 +18,7 @@ same tree (the tests hold the two equal). The parties of an invoice are written 
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from decimal import Decimal
 
 from mgr_tariffs.billing.invoices import InvoiceLine
 from mgr_tariffs.documents.errors import DocumentError
-from mgr_tariffs.documents.prepare import Prepared, VatGroup
+from mgr_tariffs.documents.prepare import Prepared, VatGroup, vat_category
 from mgr_tariffs.money import json_decimal, json_money
 from mgr_tariffs.parties import MunicipalityParty, Provider
 from mgr_tariffs.quantity import QuantityUnit
@@ -42,6 +43,7 @@ SCHEME_OIN = "0190"
 PAYMENT_SEPA_CREDIT_TRANSFER = "58"
 NETTING_REASON = "Verrekende opbrengst"
 CURRENCY = "EUR"
+MINUS_ONE = Decimal(-1)
 DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
 _TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 _ATTRIBUTE_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;",
@@ -262,39 +264,81 @@ def _monetary_total(out: _Writer, doc: Prepared, sign: Decimal) -> None:
 
 
 def _line(out: _Writer, doc: Prepared, number: int, line: InvoiceLine, sign: Decimal) -> None:
-    """One ``InvoiceLine`` (``CreditNoteLine``), filled into a fixed text: the hot loop of a document."""
-    tag, quantity_tag = ("CreditNoteLine", "CreditedQuantity") if doc.is_credit else ("InvoiceLine", "InvoicedQuantity")
-    price_sign = Decimal(-1) if line.unit_price < 0 else Decimal(1)
+    """One ``InvoiceLine`` (``CreditNoteLine``), filled into a fixed text: the hot loop of a document.
+
+    What a line shares with the other lines of its product and price (item name, tax category, price) is made
+    once (:func:`_item_parts`); amounts, quantities and dates are worded once per distinct value
+    (:func:`_money_text`, :func:`_quantity_text`, :func:`_day`)."""
+    credit = doc.is_credit
+    tag, quantity_tag, opening, name, item, price = _item_parts(
+        credit, line.product, line.product_name, line.unit, line.unit_price, line.unit_price.is_signed(),
+        line.vat_treatment, line.vat_rate)
     unit = line.unit.un_ece_code
-    bsn, product = xml_text(line.bsn), xml_text(line.product)
-    name = f"{line.product} {line.product_name}"
-    first, last = line.first_day.isoformat(), line.last_day.isoformat()
+    bsn = xml_text(line.bsn)
+    first, last = _day(line.first_day), _day(line.last_day)
     netting = "" if line.revenue_netted == 0 else (
         "\n    <cac:AllowanceCharge>\n      <cbc:ChargeIndicator>false</cbc:ChargeIndicator>\n"
         f"      <cbc:AllowanceChargeReason>{NETTING_REASON}</cbc:AllowanceChargeReason>\n"
-        f'      <cbc:Amount currencyID="{CURRENCY}">{json_money(sign * line.revenue_netted)}</cbc:Amount>\n'
+        f'      <cbc:Amount currencyID="{CURRENCY}">{_money_text(line.revenue_netted, credit)}</cbc:Amount>\n'
         "    </cac:AllowanceCharge>")
-    described = xml_text(f"{name}, {'minuten' if line.unit is QuantityUnit.MINUTE else 'uren'}, {first} t/m {last}, "
-                         f"BSN {line.bsn}")
-    group = next(g for g in doc.vat if (g.treatment, g.rate) == (line.vat_treatment, line.vat_rate))
-    quantity = json_decimal(sign * price_sign * line.quantity)
-    amount, price = json_money(sign * line.amount), price_text(abs(line.unit_price))
+    negated = credit != (line.unit_price < 0)
     money = f'currencyID="{CURRENCY}"'
     out.lines.append(
-        f"  <cac:{tag}>\n    <cbc:ID>{number}</cbc:ID>\n    <cbc:Note>BSN {bsn}</cbc:Note>\n"
-        f'    <cbc:{quantity_tag} unitCode="{unit}">{quantity}</cbc:{quantity_tag}>\n'
-        f"    <cbc:LineExtensionAmount {money}>{amount}</cbc:LineExtensionAmount>\n"
+        f"{opening}{number}</cbc:ID>\n    <cbc:Note>BSN {bsn}</cbc:Note>\n"
+        f'    <cbc:{quantity_tag} unitCode="{unit}">{_quantity_text(line.quantity, negated)}</cbc:{quantity_tag}>\n'
+        f"    <cbc:LineExtensionAmount {money}>{_money_text(line.amount, credit)}</cbc:LineExtensionAmount>\n"
         f"    <cac:InvoicePeriod>\n      <cbc:StartDate>{first}</cbc:StartDate>\n"
         f"      <cbc:EndDate>{last}</cbc:EndDate>\n    </cac:InvoicePeriod>{netting}\n"
-        f"    <cac:Item>\n      <cbc:Description>{described}</cbc:Description>\n"
-        f"      <cbc:Name>{xml_text(name[:200])}</cbc:Name>\n"
-        f"      <cac:SellersItemIdentification>\n        <cbc:ID>{product}</cbc:ID>\n"
-        f"      </cac:SellersItemIdentification>\n{_item_tax_category(group.category, group.rate)}\n"
-        f"      <cac:AdditionalItemProperty>\n        <cbc:Name>BSN</cbc:Name>\n"
-        f"        <cbc:Value>{bsn}</cbc:Value>\n      </cac:AdditionalItemProperty>\n    </cac:Item>\n"
-        f"    <cac:Price>\n      <cbc:PriceAmount {money}>{price}</cbc:PriceAmount>\n"
-        f'      <cbc:BaseQuantity unitCode="{unit}">{line.unit.per_hour}</cbc:BaseQuantity>\n    </cac:Price>\n'
-        f"  </cac:{tag}>")
+        f"    <cac:Item>\n      <cbc:Description>{name}, {first} t/m {last}, BSN {bsn}</cbc:Description>\n"
+        f"{item}        <cbc:Value>{bsn}</cbc:Value>\n      </cac:AdditionalItemProperty>\n    </cac:Item>\n"
+        f"{price}  </cac:{tag}>")
+
+
+@functools.lru_cache(maxsize=4096)
+def _item_parts(credit: bool, product: str, product_name: str, unit: QuantityUnit, unit_price: Decimal,
+                price_signed: bool, vat_treatment: str, vat_rate: Decimal) -> tuple[str, str, str, str, str, str]:
+    """The parts of a line that depend on its product and price only: the line's tags, the opening up to its
+    number, the description's start, the item (name, seller's id, tax category, up to the BSN's value) and the
+    price block. ``price_signed`` keeps -0 apart from 0 (equal as Decimals, worded apart)."""
+    del price_signed  # part of the cache's key only
+    tag, quantity_tag = ("CreditNoteLine", "CreditedQuantity") if credit else ("InvoiceLine", "InvoicedQuantity")
+    name = f"{product} {product_name}"
+    described = xml_text(f"{name}, {'minuten' if unit is QuantityUnit.MINUTE else 'uren'}")
+    item = (f"      <cbc:Name>{xml_text(name[:200])}</cbc:Name>\n"
+            f"      <cac:SellersItemIdentification>\n        <cbc:ID>{xml_text(product)}</cbc:ID>\n"
+            f"      </cac:SellersItemIdentification>\n{_item_tax_category(vat_category(vat_treatment), vat_rate)}\n"
+            f"      <cac:AdditionalItemProperty>\n        <cbc:Name>BSN</cbc:Name>\n")
+    price = (f'    <cac:Price>\n      <cbc:PriceAmount currencyID="{CURRENCY}">{price_text(abs(unit_price))}'
+             f'</cbc:PriceAmount>\n      <cbc:BaseQuantity unitCode="{unit.un_ece_code}">{unit.per_hour}'
+             "</cbc:BaseQuantity>\n    </cac:Price>\n")
+    return tag, quantity_tag, f"  <cac:{tag}>\n    <cbc:ID>", described, item, price
+
+
+def _money_text(amount: Decimal, negate: bool) -> str:
+    """``json_money(-1 * amount if negate else amount)``, worded once per distinct amount."""
+    return _money_cached(amount, amount.is_signed(), negate)
+
+
+@functools.lru_cache(maxsize=65536)
+def _money_cached(amount: Decimal, signed: bool, negate: bool) -> str:
+    del signed  # part of the cache's key only: -0.00 and 0.00 are equal Decimals, worded apart
+    return json_money(MINUS_ONE * amount if negate else amount)  # not -amount: that turns -0.00 into 0.00
+
+
+def _quantity_text(quantity: Decimal, negate: bool) -> str:
+    """``json_decimal(-1 * quantity if negate else quantity)``, worded once per distinct quantity."""
+    return _quantity_cached(quantity, quantity.is_signed(), negate)
+
+
+@functools.lru_cache(maxsize=65536)
+def _quantity_cached(quantity: Decimal, signed: bool, negate: bool) -> str:
+    del signed  # part of the cache's key only
+    return json_decimal(MINUS_ONE * quantity if negate else quantity)
+
+
+@functools.lru_cache(maxsize=65536)
+def _day(day: dt.date) -> str:
+    return day.isoformat()
 
 
 @functools.lru_cache(maxsize=256)
