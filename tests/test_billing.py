@@ -7,9 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+import polars as pl
 import pytest
 
-from mgr_tariffs.billing.engine import BillingResult, BillOptions, bill
+from mgr_tariffs.billing.engine import BillingResult, BillOptions, bill, invoice_totals
 from mgr_tariffs.catalogue.loader import Lookup, parse_catalogue
 
 TODAY = dt.date(2026, 11, 23)
@@ -221,3 +222,28 @@ def test_lines_sort_by_provider_municipality_month_client_product_and_price(tmp_
                       ("b", "Venlo", "2021-07", A, "LN035"), ("b", "Venlo", "2021-07", B, "LN035")]
     assert {e.line for e in result.errors} == {6}  # year 1: no price in force and no member yet
     assert any("has no price on 0001-01-01" in e.message for e in result.errors)
+
+
+EXAMPLE_LOG = Path(__file__).resolve().parents[1] / "data" / "examples" / "hours.csv"
+
+
+def test_a_result_without_its_rows_keeps_its_summary_lines_and_invoices(lookup: Lookup) -> None:
+    result = bill([EXAMPLE_LOG], lookup, BillOptions(today=dt.date(2026, 1, 1)))
+    released = result.without_rows()
+    assert released.rows.is_empty() and released.rows.columns == result.rows.columns
+    assert released.summary == result.summary and released.summary.rows_billed == len(result.rows) > 0
+    assert released.lines.equals(result.lines) and released.invoices == result.invoices
+    assert released.invoice_frame.equals(result.invoice_frame)
+
+
+def test_invoice_totals_are_the_same_for_an_invoice_in_two_runs_of_lines(lookup: Lookup) -> None:
+    """Invoices are found as runs of adjacent lines; an invoice whose lines come in two runs is still one."""
+    lines = bill([EXAMPLE_LOG], lookup, BillOptions(today=dt.date(2026, 1, 1))).lines
+    first = lines.slice(0, 1)
+    twice = pl.concat([first, lines.slice(1), first])
+    totals = invoice_totals(twice)
+    assert totals.height == invoice_totals(lines).height
+    again = totals.row(0, named=True)
+    once = invoice_totals(lines).row(0, named=True)
+    assert again["lines"] == once["lines"] + 1
+    assert again["total_cents"] == once["total_cents"] + first.item(0, "amount_cents")

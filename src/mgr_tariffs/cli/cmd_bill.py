@@ -155,6 +155,8 @@ def bill_command(
         written = _told(plan, issued.files) if issued is not None else []
     else:
         issued = None
+        if not _ledger_at_hand(ledger):  # nothing from here on reads the rows: ~1 GB for ten million of them
+            result = result.without_rows()
         written = _write(result, plan, lookup)
         used += _preview_against_ledger(result, ledger, options.mask)
     _show(result, issued, output, written, used, options.mask)
@@ -217,6 +219,12 @@ def _check_issue_date(result: BillingResult, ledger: Path | None, day: dt.date) 
     if day > dt.date.today():
         stderr().print(f"mgr: warning: --invoice-date {day.isoformat()} lies in the future", style="yellow",
                        markup=False)
+
+
+def _ledger_at_hand(ledger: Path | None) -> bool:
+    from mgr_tariffs.ledger import ledger_path  # noqa: PLC0415 - not the store: a faster start-up
+
+    return ledger_path(ledger).exists()
 
 
 def _preview_against_ledger(result: BillingResult, ledger: Path | None, reveal: Mask) -> list[str]:
