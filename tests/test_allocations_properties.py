@@ -196,3 +196,10 @@ def test_register_table_round_trips(allocations: list[Allocation]) -> None:
     assert register.at(wanted) == [a for i, a in enumerate(allocations) if i in wanted]
     assert register.numbered(["T1", "nope"]) == [a for a in allocations if a.number == "T1"]
 
+
+
+@given(st.dates(dt.date(2015, 1, 1), dt.date(2035, 12, 31)), st.integers(-3, 800))
+def test_iso_weeks_counts_the_week_numbers_the_days_touch(first: dt.date, length: int) -> None:
+    last = first + dt.timedelta(days=length)
+    touched = {(first + dt.timedelta(days=i)).isocalendar()[:2] for i in range(length + 1)}
+    assert rules.iso_weeks(first, last) == len(touched)

@@ -115,7 +115,7 @@ class AllocationUse:
             return "expired"
         return "ok"
 
-    @property
+    @cached_property  # asked for every number of the report
     def display_unit(self) -> str:
         """``euro``, or ``uur`` when every number is a whole number of thousandths of an hour, else ``minuut``."""
         if self.allocation.in_money:

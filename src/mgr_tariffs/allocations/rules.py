@@ -53,9 +53,11 @@ def shared(allocation: Allocation, first: dt.date, last: dt.date) -> tuple[dt.da
 
 
 def iso_weeks(first: dt.date, last: dt.date) -> int:
-    """How many ISO calendar weeks (week numbers, IV077) the days ``first..last`` touch."""
-    days = (last - first).days + 1
-    return len({(first + dt.timedelta(days=i)).isocalendar()[:2] for i in range(days)})
+    """How many ISO calendar weeks (week numbers, IV077) the days ``first..last`` touch: ISO weeks are the
+    consecutive weeks from Monday to Sunday, so the weeks from the Monday of ``first`` to that of ``last``."""
+    if last < first:
+        return 0
+    return ((last - dt.timedelta(days=last.weekday())) - (first - dt.timedelta(days=first.weekday()))).days // 7 + 1
 
 
 def months(first: dt.date, last: dt.date) -> int:
