@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import polars as pl
 
@@ -133,9 +133,7 @@ class AllocationUse:
         """A measure for people: ``€ 1.200,00``, ``12 uur``, ``7,5 minuut``; ``—`` for no limit."""
         if measure is None:
             return "—"
-        if self.allocation.in_money:
-            return format_euro(from_cents(measure))
-        return f"{format_quantity(self.amount(measure))} {self.display_unit}"
+        return _measure_text(measure, self.display_unit)
 
     def data(self, measure: int | None) -> str | None:
         """A measure in data outputs: a plain string (``"12"``, ``"48.60"``); ``None`` for no limit."""
@@ -148,6 +146,15 @@ class AllocationUse:
     def at_stake(self, month: Month) -> int:
         """The money (cents) of a month's over part: euros as they are, time at the month's (highest) price."""
         return month.over if self.allocation.in_money else gross_cents(month.over, month.price_cents)
+
+
+@lru_cache(maxsize=65536)  # a report of 100,000 allocations words the same few hundred measures again and again
+def _measure_text(measure: int, unit: str) -> str:
+    """:meth:`AllocationUse.text` of a measure in ``unit`` (``euro``: cents; else ticks)."""
+    if unit == "euro":
+        return format_euro(from_cents(measure))
+    per = TICKS_PER_HOUR if unit == "uur" else TICKS_PER_MINUTE
+    return f"{format_quantity(Decimal(measure) / per)} {unit}"
 
 
 @dataclass(frozen=True)
