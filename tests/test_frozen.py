@@ -7,6 +7,7 @@ import gc
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -59,3 +60,12 @@ def test_the_garbage_collector_is_as_it_was_after() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_every_field_and_no_other_is_needed() -> None:
+    columns: dict[str, list[Any]] = {name: [] for name in InvoiceLine.model_fields}
+    del columns["rows"]
+    with pytest.raises(ValueError, match="every field and no other"):
+        InvoiceLine.trusted_many(columns)
+    with pytest.raises(ValueError, match="every field and no other"):
+        InvoiceLine.trusted_many({**{name: [] for name in InvoiceLine.model_fields}, "extra": []})
