@@ -198,10 +198,10 @@ def _beyond(rows: pl.DataFrame, norm: Norm, fallback: NormWindow) -> pl.DataFram
     requested = "traject" in rows.columns
     keys = ["who", "bsn_id", "traject", "period"] if requested else ["who", "bsn_id", "period"]
     limit = int(norm.hours * TICKS_PER_HOUR)
-    spellings = rows.get_column("provider").unique().to_list()
-    number = {key: i for i, key in enumerate(sorted({provider_key(s) for s in spellings}))}
+    keys_of = {spelling: provider_key(spelling) for spelling in rows.get_column("provider").unique().to_list()}
+    number = {key: i for i, key in enumerate(sorted(set(keys_of.values())))}
     who = pl.col("provider").replace_strict(  # a number per provider (its key's), not a text per row
-        spellings, [number[provider_key(s)] for s in spellings], return_dtype=pl.Int32)
+        list(keys_of), [number[key] for key in keys_of.values()], return_dtype=pl.Int32)
     keyed = rows.with_columns(who=who, period=_period_expr(norm, fallback, requested))
     if requested:
         keyed = keyed.with_columns(traject=pl.col("traject").fill_null(""))

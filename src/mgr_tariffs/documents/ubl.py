@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -107,7 +107,7 @@ def build_ubl(doc: Prepared) -> bytes:
     _check_xml(doc.id, "\n".join(head.lines), "\n".join(out.lines),
                *(f"{line.bsn}{line.product}{line.product_name}" for line in doc.invoice.lines))
     for number, line in enumerate(doc.invoice.lines, 1):
-        _line(out, doc, number, line, sign)
+        _line(out, doc, number, line)
     text = "\n".join((f'{DECLARATION}<{name} xmlns="{namespace}" xmlns:cac="{CAC}" xmlns:cbc="{CBC}">',
                       *head.lines, *parties, *out.lines, f"</{name}>\n"))
     return text.encode("utf-8")
@@ -263,7 +263,7 @@ def _monetary_total(out: _Writer, doc: Prepared, sign: Decimal) -> None:
         out.money("PayableAmount", sign * doc.total_incl_vat)
 
 
-def _line(out: _Writer, doc: Prepared, number: int, line: InvoiceLine, sign: Decimal) -> None:
+def _line(out: _Writer, doc: Prepared, number: int, line: InvoiceLine) -> None:
     """One ``InvoiceLine`` (``CreditNoteLine``), filled into a fixed text: the hot loop of a document.
 
     What a line shares with the other lines of its product and price (item name, tax category, price) is made
@@ -316,24 +316,18 @@ def _item_parts(credit: bool, product: str, product_name: str, unit: QuantityUni
 
 def _money_text(amount: Decimal, negate: bool) -> str:
     """``json_money(-1 * amount if negate else amount)``, worded once per distinct amount."""
-    return _money_cached(amount, amount.is_signed(), negate)
-
-
-@functools.lru_cache(maxsize=65536)
-def _money_cached(amount: Decimal, signed: bool, negate: bool) -> str:
-    del signed  # part of the cache's key only: -0.00 and 0.00 are equal Decimals, worded apart
-    return json_money(MINUS_ONE * amount if negate else amount)  # not -amount: that turns -0.00 into 0.00
+    return _worded(json_money, amount, amount.is_signed(), negate)
 
 
 def _quantity_text(quantity: Decimal, negate: bool) -> str:
     """``json_decimal(-1 * quantity if negate else quantity)``, worded once per distinct quantity."""
-    return _quantity_cached(quantity, quantity.is_signed(), negate)
+    return _worded(json_decimal, quantity, quantity.is_signed(), negate)
 
 
 @functools.lru_cache(maxsize=65536)
-def _quantity_cached(quantity: Decimal, signed: bool, negate: bool) -> str:
-    del signed  # part of the cache's key only
-    return json_decimal(MINUS_ONE * quantity if negate else quantity)
+def _worded(word: Callable[[Decimal], str], value: Decimal, signed: bool, negate: bool) -> str:
+    del signed  # part of the cache's key only: -0.00 and 0.00 are equal Decimals, worded apart
+    return word(MINUS_ONE * value if negate else value)  # not -value: that turns -0.00 into 0.00
 
 
 @functools.lru_cache(maxsize=65536)
